@@ -1,0 +1,251 @@
+"""The Accounts application: registration, credentials, sessions, roles and lifecycle."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import ClassVar
+from uuid import UUID, uuid4
+
+from eventsourcing.utils import EnvType
+
+from application.base import ChronicleApplication, CommandContext, CommandResult
+from application.ports import PasswordHasher
+from domain.account import (
+    Account,
+    LoginPolicy,
+    Profile,
+    check_password_strength,
+)
+from domain.email_index import EmailIndex, EmailTaken
+from domain.errors import ConcurrencyConflict, DomainError, NotFound
+from domain.session import RefreshTokenReused, Session
+
+
+class InvalidCredentials(DomainError):
+    code = "invalid_credentials"
+    title = "The email or password is wrong"
+
+
+@dataclass(frozen=True)
+class AccountsConfig:
+    login_policy: LoginPolicy = field(default_factory=LoginPolicy)
+    auto_verify_email: bool = False
+    verification_ttl: timedelta = timedelta(hours=24)
+    reset_ttl: timedelta = timedelta(hours=1)
+    session_ttl: timedelta = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class SessionGrant:
+    """A login or refresh outcome: what the token issuer needs, and the command's result."""
+
+    account_id: UUID
+    session_id: UUID
+    token_id: UUID
+    roles: tuple[str, ...]
+    result: CommandResult
+
+
+class AccountsApplication(ChronicleApplication):
+    """Commands of the Accounts context: load, decide, save."""
+
+    snapshotting_intervals: ClassVar = {Account: 50}
+
+    def __init__(self, hasher: PasswordHasher, config: AccountsConfig, env: EnvType | None = None) -> None:
+        super().__init__(env)
+        self.hasher = hasher
+        self.config = config
+
+    # --- registration and verification -------------------------------------------
+
+    def register(
+        self,
+        ctx: CommandContext,
+        *,
+        email: str,
+        password: str,
+        profile: Profile,
+        roles: list[str] | None = None,
+        verified: bool = False,
+    ) -> CommandResult:
+        check_password_strength(password)
+        if EmailIndex.id_for(email) in self.repository:
+            raise EmailTaken()
+        account = Account.register(
+            account_id=uuid4(),
+            email=email,
+            profile=profile,
+            password_hash=self.hasher.hash(password),
+            roles=roles,
+            now=ctx.now,
+        )
+        if verified or self.config.auto_verify_email:
+            account.verify_email(nonce=None, now=ctx.now)
+        else:
+            account.request_email_verification(
+                nonce=_nonce(), expires_at=ctx.now + self.config.verification_ttl, now=ctx.now
+            )
+        claim = EmailIndex.claim(email=email, account_id=account.id, now=ctx.now)
+        try:
+            return self.record(ctx, account, claim)
+        except ConcurrencyConflict:
+            # The account id is new, so only the email claim can have lost the race.
+            raise EmailTaken() from None
+
+    def verify_email(self, ctx: CommandContext, account_id: UUID, nonce: str) -> CommandResult:
+        account = self._account(account_id)
+        account.verify_email(nonce=nonce, now=ctx.now)
+        return self.record(ctx, account)
+
+    def ensure_superadmin(self, ctx: CommandContext, *, email: str, password: str, profile: Profile) -> CommandResult:
+        """Create the configured superadmin once; on later starts make sure it still holds ``admin``."""
+        try:
+            return self.register(ctx, email=email, password=password, profile=profile, roles=["admin"], verified=True)
+        except EmailTaken:
+            account = self._account(self.account_id_for(email))
+            if "admin" not in account.roles and account.status != "closed":
+                account.assign_role(role="admin", now=ctx.now)
+            return self.record(ctx, account)
+
+    def account_id_for(self, email: str) -> UUID:
+        index_id = EmailIndex.id_for(email)
+        if index_id not in self.repository:
+            raise NotFound("No account with this email")
+        index: EmailIndex = self.load(index_id, EmailIndex)
+        return index.account_id
+
+    # --- login, sessions ------------------------------------------------------------
+
+    def login(self, ctx: CommandContext, *, email: str, password: str) -> SessionGrant:
+        try:
+            account = self._account(self.account_id_for(email))
+        except NotFound:
+            raise InvalidCredentials() from None
+        if account.status == "closed":
+            raise InvalidCredentials()
+        account.check_not_locked(ctx.now)
+        if not self.hasher.verify(account.password_hash, password):
+            account.record_failed_login(now=ctx.now, policy=self.config.login_policy)
+            self.record(ctx, account)
+            raise InvalidCredentials()
+        session_id, token_id = uuid4(), uuid4()
+        account.record_login(session_id=session_id, now=ctx.now)
+        session = Session.start(
+            session_id=session_id,
+            account_id=account.id,
+            token_id=token_id,
+            expires_at=ctx.now + self.config.session_ttl,
+            now=ctx.now,
+        )
+        result = self.record(ctx, account, session)
+        return SessionGrant(account.id, session_id, token_id, tuple(account.roles), result)
+
+    def refresh(self, ctx: CommandContext, *, session_id: UUID, token_id: UUID) -> SessionGrant:
+        session: Session = self.load(session_id, Session)
+        if session.is_reuse(token_id):
+            session.revoke(reason="refresh_token_reused", now=ctx.now)
+            self.record(ctx, session)
+            raise RefreshTokenReused()
+        account = self._account(session.account_id)
+        account.ensure_usable()
+        new_token_id = uuid4()
+        session.rotate(
+            presented=token_id, new_token_id=new_token_id, expires_at=ctx.now + self.config.session_ttl, now=ctx.now
+        )
+        result = self.record(ctx, session)
+        return SessionGrant(account.id, session.id, new_token_id, tuple(account.roles), result)
+
+    def logout(self, ctx: CommandContext, *, session_id: UUID) -> CommandResult:
+        session: Session = self.load(session_id, Session)
+        session.revoke(reason="logout", now=ctx.now)
+        return self.record(ctx, session)
+
+    # --- credentials ------------------------------------------------------------------
+
+    def change_password(
+        self, ctx: CommandContext, account_id: UUID, *, current: str, new: str, expected_version: int | None = None
+    ) -> CommandResult:
+        account = self._account(account_id, expected_version)
+        if not self.hasher.verify(account.password_hash, current):
+            raise InvalidCredentials("The current password is wrong")
+        check_password_strength(new)
+        account.change_password(password_hash=self.hasher.hash(new), now=ctx.now)
+        return self.record(ctx, account)
+
+    def request_password_reset(self, ctx: CommandContext, *, email: str) -> CommandResult | None:
+        """Start a reset; an unknown or closed account is answered the same way, so emails don't leak."""
+        try:
+            account = self._account(self.account_id_for(email))
+        except NotFound:
+            return None
+        try:
+            account.request_password_reset(nonce=_nonce(), expires_at=ctx.now + self.config.reset_ttl, now=ctx.now)
+        except DomainError:
+            return None
+        return self.record(ctx, account)
+
+    def reset_password(self, ctx: CommandContext, account_id: UUID, *, nonce: str, new: str) -> CommandResult:
+        check_password_strength(new)
+        account = self._account(account_id)
+        account.reset_password(nonce=nonce, password_hash=self.hasher.hash(new), now=ctx.now)
+        return self.record(ctx, account)
+
+    # --- profile and lifecycle ----------------------------------------------------------
+
+    def update_profile(
+        self, ctx: CommandContext, account_id: UUID, profile: Profile, expected_version: int | None = None
+    ) -> CommandResult:
+        account = self._account(account_id, expected_version)
+        account.update_profile(profile=profile, now=ctx.now)
+        return self.record(ctx, account)
+
+    def close_own_account(self, ctx: CommandContext, account_id: UUID, *, password: str) -> CommandResult:
+        account = self._account(account_id)
+        if not self.hasher.verify(account.password_hash, password):
+            raise InvalidCredentials("The password is wrong")
+        account.close(reason="closed by owner", by_owner=True, now=ctx.now)
+        return self.record(ctx, account)
+
+    def assign_role(
+        self, ctx: CommandContext, account_id: UUID, role: str, expected_version: int | None = None
+    ) -> CommandResult:
+        account = self._account(account_id, expected_version)
+        account.assign_role(role=role, now=ctx.now)
+        return self.record(ctx, account)
+
+    def revoke_role(
+        self, ctx: CommandContext, account_id: UUID, role: str, expected_version: int | None = None
+    ) -> CommandResult:
+        account = self._account(account_id, expected_version)
+        account.revoke_role(role=role, now=ctx.now)
+        return self.record(ctx, account)
+
+    def suspend(
+        self, ctx: CommandContext, account_id: UUID, reason: str, expected_version: int | None = None
+    ) -> CommandResult:
+        account = self._account(account_id, expected_version)
+        account.suspend(reason=reason, now=ctx.now)
+        return self.record(ctx, account)
+
+    def reactivate(self, ctx: CommandContext, account_id: UUID, expected_version: int | None = None) -> CommandResult:
+        account = self._account(account_id, expected_version)
+        account.reactivate(now=ctx.now)
+        return self.record(ctx, account)
+
+    def close_account(
+        self, ctx: CommandContext, account_id: UUID, reason: str, expected_version: int | None = None
+    ) -> CommandResult:
+        account = self._account(account_id, expected_version)
+        account.close(reason=reason, by_owner=False, now=ctx.now)
+        return self.record(ctx, account)
+
+    def _account(self, account_id: UUID, expected_version: int | None = None) -> Account:
+        account: Account = self.load(account_id, Account, expected_version)
+        return account
+
+
+def _nonce() -> str:
+    return secrets.token_urlsafe(24)
+

@@ -1,0 +1,208 @@
+"""SQL for the accounts read model: its tables, the projection's writer and the query reader."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import Uuid as SqlUuid
+
+from infrastructure.readstore import Page, like_pattern, metadata, order_by, upsert
+
+accounts = Table(
+    "rm_accounts",
+    metadata,
+    Column("id", SqlUuid, primary_key=True),
+    Column("email", String(320), nullable=False),
+    Column("email_key", String(320), nullable=False, unique=True),
+    Column("first_name", String(200), nullable=False),
+    Column("last_name", String(200), nullable=False),
+    Column("phone_country_code", String(8)),
+    Column("phone_number", String(32)),
+    Column("birthday", Date),
+    Column("status", String(32), nullable=False),
+    Column("email_verified", Boolean, nullable=False),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("last_login_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("version", Integer, nullable=False),
+    Index("ix_rm_accounts_status_created", "status", "created_at"),
+    Index("ix_rm_accounts_created", "created_at"),
+    Index("ix_rm_accounts_last_name", "last_name"),
+)
+
+account_roles = Table(
+    "rm_account_roles",
+    metadata,
+    Column("account_id", SqlUuid, ForeignKey("rm_accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(32), primary_key=True),
+    Index("ix_rm_account_roles_role", "role", "account_id"),
+)
+
+sessions = Table(
+    "rm_sessions",
+    metadata,
+    Column("id", SqlUuid, primary_key=True),
+    Column("account_id", SqlUuid, nullable=False, index=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+    Column("revoked_reason", String(64)),
+)
+
+ACCOUNT_TABLES = (account_roles, sessions, accounts)
+
+
+class SqlAccountsView:
+    """The accounts projection's writer, bound to the batch's transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add_account(self, account_id: UUID, version: int, at: datetime, **fields: Any) -> None:
+        row = {"id": account_id, "version": version, "created_at": at, "updated_at": at, "failed_logins": 0, **fields}
+        upsert(self.conn, accounts, row, key=["id"])
+
+    def update_account(self, account_id: UUID, version: int, at: datetime, **fields: Any) -> None:
+        self.conn.execute(
+            update(accounts).where(accounts.c.id == account_id).values(version=version, updated_at=at, **fields)
+        )
+
+    def set_roles(self, account_id: UUID, roles: list[str]) -> None:
+        self.conn.execute(delete(account_roles).where(account_roles.c.account_id == account_id))
+        for role in roles:
+            self.add_role(account_id, role)
+
+    def add_role(self, account_id: UUID, role: str) -> None:
+        upsert(self.conn, account_roles, {"account_id": account_id, "role": role}, key=["account_id", "role"])
+
+    def remove_role(self, account_id: UUID, role: str) -> None:
+        self.conn.execute(
+            delete(account_roles).where(account_roles.c.account_id == account_id, account_roles.c.role == role)
+        )
+
+    def add_session(self, session_id: UUID, account_id: UUID, started_at: datetime, expires_at: datetime) -> None:
+        row = {
+            "id": session_id,
+            "account_id": account_id,
+            "started_at": started_at,
+            "expires_at": expires_at,
+            "updated_at": started_at,
+            "revoked": False,
+        }
+        upsert(self.conn, sessions, row, key=["id"])
+
+    def update_session(self, session_id: UUID, at: datetime, **fields: Any) -> None:
+        self.conn.execute(update(sessions).where(sessions.c.id == session_id).values(updated_at=at, **fields))
+
+
+ACCOUNT_SORTS = {
+    "created_at": accounts.c.created_at,
+    "email": accounts.c.email_key,
+    "last_name": accounts.c.last_name,
+    "status": accounts.c.status,
+    "last_login_at": accounts.c.last_login_at,
+}
+
+_PUBLIC_COLUMNS = [c for c in accounts.c if c.name not in {"email_key"}]
+
+
+class AccountsQueries:
+    """Reads the accounts read model; never touches aggregates."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get(self, account_id: UUID) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*_PUBLIC_COLUMNS).where(accounts.c.id == account_id)).mappings().first()
+            if row is None:
+                return None
+            return self._with_roles(conn, [dict(row)])[0]
+
+    def access_state(self, account_id: UUID, session_id: UUID) -> tuple[str | None, list[str] | None, bool]:
+        """(account status, roles, session revoked) for authorizing a bearer token, in one round trip each."""
+        with self.engine.connect() as conn:
+            status = conn.execute(select(accounts.c.status).where(accounts.c.id == account_id)).scalar()
+            roles = None
+            if status is not None:
+                roles = list(conn.execute(select(account_roles.c.role).where(account_roles.c.account_id == account_id)).scalars())
+            revoked = bool(conn.execute(select(sessions.c.revoked).where(sessions.c.id == session_id)).scalar())
+        return status, roles, revoked
+
+    def list(
+        self,
+        *,
+        limit: int,
+        offset: int,
+        sort: str,
+        status: str | None = None,
+        role: str | None = None,
+        q: str | None = None,
+    ) -> Page:
+        conditions = []
+        if status:
+            conditions.append(accounts.c.status == status)
+        if role:
+            conditions.append(
+                accounts.c.id.in_(select(account_roles.c.account_id).where(account_roles.c.role == role))
+            )
+        if q:
+            pattern = like_pattern(q)
+            conditions.append(
+                or_(
+                    accounts.c.email_key.like(pattern, escape="\\"),
+                    func.lower(accounts.c.first_name).like(pattern, escape="\\"),
+                    func.lower(accounts.c.last_name).like(pattern, escape="\\"),
+                )
+            )
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(accounts).where(*conditions)).scalar_one()
+            rows = conn.execute(
+                select(*_PUBLIC_COLUMNS)
+                .where(*conditions)
+                .order_by(*order_by(sort, ACCOUNT_SORTS, accounts.c.id))
+                .limit(limit)
+                .offset(offset)
+            ).mappings()
+            items = self._with_roles(conn, [dict(r) for r in rows])
+        return Page(items=items, total=total, limit=limit, offset=offset)
+
+    @staticmethod
+    def _with_roles(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not rows:
+            return rows
+        ids = [r["id"] for r in rows]
+        roles: dict[UUID, list[str]] = {i: [] for i in ids}
+        for account_id, role in conn.execute(
+            select(account_roles.c.account_id, account_roles.c.role)
+            .where(account_roles.c.account_id.in_(ids))
+            .order_by(account_roles.c.role)
+        ):
+            roles[account_id].append(role)
+        for row in rows:
+            row["roles"] = roles[row["id"]]
+        return rows
