@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -37,6 +36,11 @@ class AccountClosed(DomainError):
 class AccountSuspended(DomainError):
     code = "account_suspended"
     title = "The account is suspended"
+
+
+class AccountAlreadySuspended(DomainError):
+    code = "account_already_suspended"
+    title = "The account is already suspended"
 
 
 class AccountNotSuspended(DomainError):
@@ -391,7 +395,7 @@ class Account(Aggregate):
     def suspend(self, *, reason: str, now: datetime) -> None:
         self._check_open()
         if self.status == SUSPENDED:
-            raise AccountSuspended("The account is already suspended")
+            raise AccountAlreadySuspended()
         self.trigger_event(self.Suspended, reason=reason, timestamp=now)
 
     def reactivate(self, *, now: datetime) -> None:
@@ -415,27 +419,6 @@ class Account(Aggregate):
         self._check_open()
         if self.status == SUSPENDED:
             raise AccountSuspended()
-
-    def state(self) -> dict[str, Any]:
-        """The state an auditor sees, without credentials or pending tokens."""
-        return {
-            "id": str(self.id),
-            "version": self.version,
-            "email": self.email,
-            "first_name": self.profile.first_name,
-            "last_name": self.profile.last_name,
-            "phone_country_code": self.profile.phone_country_code,
-            "phone_number": self.profile.phone_number,
-            "birthday": self.profile.birthday.isoformat() if self.profile.birthday else None,
-            "roles": list(self.roles),
-            "status": self.status,
-            "email_verified": self.email_verified,
-            "failed_logins": self.failed_logins,
-            "locked_until": self.locked_until.isoformat() if self.locked_until else None,
-            "last_login_at": self.last_login_at.isoformat() if self.last_login_at else None,
-            "created_on": self.created_on.isoformat(),
-            "modified_on": self.modified_on.isoformat(),
-        }
 
 
 def _check_role(role: str) -> None:

@@ -67,7 +67,7 @@ class Container:
         metadata.create_all(self.write_engine)
         self.account_queries = AccountsQueries(self.read_engine)
         self.streams = StreamReader(self.accounts.recorder)
-        self.board = PositionBoard(self._stored_position)
+        self.board = PositionBoard(self.stored_position)
         self.wakeups = Wakeups()
         self.accounts.save_listeners.append(self.wakeups.ring)
         self.runners: dict[str, ProjectionRunner] = {
@@ -117,8 +117,12 @@ class Container:
         finally:
             self.close()
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """Ask the projection threads (and ``run_projections_forever``) to finish."""
         self._stop.set()
+
+    def close(self) -> None:
+        self.stop()
         for runner in self.runners.values():
             runner.wake.set()
         for thread in self._threads:
@@ -158,7 +162,8 @@ class Container:
     def head_position(self) -> int:
         return self.accounts.recorder.max_notification_id() or 0
 
-    def _stored_position(self, name: str) -> int:
+    def stored_position(self, name: str) -> int:
+        """The position ``name`` has committed, read from the read store."""
         with self.read_engine.connect() as conn:
             return read_position(conn, name)
 

@@ -1,0 +1,175 @@
+"""Request and response models of the HTTP API (pydantic lives only at this edge)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Self
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
+
+from domain.account import Profile
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Password = Annotated[str, Field(min_length=8, max_length=256, description="8+ characters, a letter and a digit")]
+CountryCode = Annotated[str, Field(pattern=r"^\+?[0-9]{1,4}$", examples=["+351"])]
+MobileNumber = Annotated[str, Field(pattern=r"^[0-9]{4,15}$", examples=["912345678"])]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProfileFields(Strict):
+    first_name: Name
+    last_name: Name
+    phone_country_code: CountryCode | None = None
+    phone_number: MobileNumber | None = None
+    birthday: date | None = None
+
+    @field_validator("birthday")
+    @classmethod
+    def _not_in_future(cls, value: date | None) -> date | None:
+        if value is not None and value > datetime.now(UTC).date():
+            raise ValueError("birthday cannot be in the future")
+        return value
+
+    @model_validator(mode="after")
+    def _phone_both_or_neither(self) -> Self:
+        if (self.phone_country_code is None) != (self.phone_number is None):
+            raise ValueError("phone_country_code and phone_number go together: send both or neither")
+        return self
+
+    def to_profile(self) -> Profile:
+        return Profile(
+            first_name=self.first_name,
+            last_name=self.last_name,
+            phone_country_code=self.phone_country_code,
+            phone_number=self.phone_number,
+            birthday=self.birthday,
+        )
+
+
+class RegisterRequest(ProfileFields):
+    email: EmailStr
+    password: Password
+
+
+class LoginRequest(Strict):
+    email: EmailStr
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class RefreshRequest(Strict):
+    refresh_token: str
+
+
+class TokenRequest(Strict):
+    token: Annotated[str, Field(min_length=10, max_length=512)]
+
+
+class ForgotPasswordRequest(Strict):
+    email: EmailStr
+
+
+class ResetPasswordRequest(Strict):
+    token: Annotated[str, Field(min_length=10, max_length=512)]
+    new_password: Password
+
+
+class ChangePasswordRequest(Strict):
+    current_password: Annotated[str, Field(min_length=1, max_length=256)]
+    new_password: Password
+
+
+class CloseOwnAccountRequest(Strict):
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class RoleRequest(Strict):
+    role: Annotated[str, Field(min_length=1, max_length=32, examples=["manager"])]
+
+
+class ReasonRequest(Strict):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class CommandAccepted(BaseModel):
+    """What every command answers: the stream, its new version, the log position of its last event."""
+
+    id: UUID
+    version: int
+    position: int
+
+
+class TokenPair(CommandAccepted):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class AccountPublic(BaseModel):
+    id: UUID
+    email: str
+    first_name: str
+    last_name: str
+    phone_country_code: str | None
+    phone_number: str | None
+    birthday: date | None
+    roles: list[str]
+    status: str
+    email_verified: bool
+    failed_logins: int
+    locked_until: datetime | None
+    last_login_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    version: int
+
+    @field_validator("locked_until", "last_login_at", "created_at", "updated_at", "closed_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        # SQLite hands datetimes back without a zone; every stored time is UTC.
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class AccountList(BaseModel):
+    items: list[AccountPublic]
+    total: int
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class AuditEvent(BaseModel):
+    position: int
+    version: int
+    type: str
+    timestamp: datetime | None
+    actor: str | None
+    correlation_id: str | None
+    causation_id: str | None
+    payload: dict[str, Any]
+
+
+class AuditStream(BaseModel):
+    stream_id: UUID
+    events: list[AuditEvent]
+
+
+class AuditState(BaseModel):
+    stream_id: UUID
+    type: str
+    version: int
+    state: dict[str, Any]
+
+
+class ProjectionStatus(BaseModel):
+    name: str
+    position: int
+    head: int
+    lag: int
