@@ -1,0 +1,123 @@
+"""Shared fixtures: the real PostgreSQL and Redis (never skipped), and the embedded store."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from infrastructure.container import Container
+from infrastructure.settings import Settings
+from interfaces.http.app import create_app
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+SUPERADMIN = ("admin@example.com", "Sup3rSecret")
+
+_TABLES = ("chronicle_events", "chronicle_snapshots", "projection_tracking", "rm_account_roles", "rm_sessions", "rm_accounts")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test database; an unreachable server fails the run, it never skips it."""
+    try:
+        with psycopg.connect(TEST_DATABASE_URL, connect_timeout=5):
+            pass
+    except psycopg.OperationalError as error:
+        pytest.fail(f"PostgreSQL at {TEST_DATABASE_URL} is not reachable: {error}", pytrace=False)
+    return TEST_DATABASE_URL
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    try:
+        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as error:
+        pytest.fail(f"Redis at {TEST_REDIS_URL} is not reachable: {error}", pytrace=False)
+    return TEST_REDIS_URL
+
+
+def wipe_postgres(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        existing = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename = ANY(%s)", (list(_TABLES),)
+            )
+        ]
+        if existing:
+            conn.execute(f"TRUNCATE {', '.join(existing)} RESTART IDENTITY CASCADE")
+
+
+class Clock:
+    """A clock the test moves by hand; commands read it through the container."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def make_settings(tmp_path: Path, database_url: str | None, redis_url: str | None, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "data_dir": tmp_path / "data",
+        "mail_dir": tmp_path / "mail",
+        "redis_url": redis_url,
+        "argon2_time_cost": 1,
+        "argon2_memory_cost_kib": 1024,
+        "argon2_parallelism": 1,
+        "run_projections_in_process": True,
+        "projection_poll_seconds": 0.2,
+        "superadmin_email": SUPERADMIN[0],
+        "superadmin_password": SUPERADMIN[1],
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["postgres", "embedded"])
+def store(request: pytest.FixtureRequest) -> str:
+    """Runs a test once against PostgreSQL and once against the embedded SQLite store."""
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(store: str, tmp_path: Path, request: pytest.FixtureRequest, redis_url: str) -> Settings:
+    database_url = None
+    if store == "postgres":
+        database_url = request.getfixturevalue("postgres_url")
+        wipe_postgres(database_url)
+    overrides = getattr(request, "param", {})
+    return make_settings(tmp_path, database_url, redis_url, **overrides)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def container(settings: Settings, clock: Clock) -> Iterator[Container]:
+    container = Container(settings, clock=clock)
+    container.start()
+    try:
+        yield container
+    finally:
+        container.close()
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container=container), raise_server_exceptions=False) as test_client:
+        yield test_client

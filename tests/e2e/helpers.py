@@ -1,0 +1,53 @@
+"""Small HTTP helpers for the end-to-end tests."""
+
+from __future__ import annotations
+
+import email
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+PASSWORD = "s3cretpass"
+
+
+def register(client: TestClient, email_address: str, password: str = PASSWORD, **fields: Any) -> dict[str, Any]:
+    body = {"email": email_address, "password": password, "first_name": "Ada", "last_name": "Lovelace", **fields}
+    response = client.post("/api/v1/auth/register", json=body)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def mail_token(mail_dir: Path, to: str, subject_word: str, timeout: float = 5.0) -> str:
+    """The token of the newest mail to ``to`` whose subject mentions ``subject_word``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in sorted(mail_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True):
+            message = email.message_from_bytes(path.read_bytes())
+            if message["To"].lower() == to.lower() and subject_word in message["Subject"]:
+                body = message.get_payload(decode=True).decode()
+                match = re.search(r"^\s{4}(\S+)$", body, re.MULTILINE)
+                assert match, body
+                return match.group(1)
+        time.sleep(0.02)
+    raise AssertionError(f"No {subject_word!r} mail to {to} in {mail_dir}")
+
+
+def verified_account(client: TestClient, mail_dir: Path, email_address: str, password: str = PASSWORD) -> str:
+    account_id = register(client, email_address, password)["id"]
+    token = mail_token(mail_dir, email_address, "Verify")
+    response = client.post("/api/v1/auth/verify-email", json={"token": token})
+    assert response.status_code == 200, response.text
+    return str(account_id)
+
+
+def login(client: TestClient, email_address: str, password: str = PASSWORD) -> dict[str, Any]:
+    response = client.post("/api/v1/auth/login", json={"email": email_address, "password": password})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
