@@ -24,7 +24,8 @@ class EmlFolderMailer:
         mail["To"] = message.to
         mail["Subject"] = message.subject
         mail["Message-ID"] = f"<{message.message_id}@chronicle.local>"
-        mail.set_content(message.body)
+        # 7bit keeps the token on one line, so it can be copied out of the file as it is.
+        mail.set_content(message.body, cte="7bit")
         target = self.folder / f"{message.message_id}.eml"
         fd, temp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
