@@ -248,4 +248,3 @@ class AccountsApplication(ChronicleApplication):
 
 def _nonce() -> str:
     return secrets.token_urlsafe(24)
-

@@ -12,7 +12,6 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.utils import EnvType
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
@@ -22,6 +21,7 @@ from eventsourcing.persistence import (
     StoredEvent,
     Transcoding,
 )
+from eventsourcing.utils import EnvType
 
 from domain.errors import ConcurrencyConflict, NotFound, VersionMismatch
 
@@ -139,7 +139,7 @@ class ChronicleApplication(Application[UUID]):
     def load(self, aggregate_id: UUID, kind: type[Any], expected_version: int | None = None) -> Any:
         """Get an aggregate of ``kind``; ``expected_version`` is the client's If-Match."""
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"No {kind.__name__.lower()} with id {aggregate_id}") from None
         if not isinstance(aggregate, kind):

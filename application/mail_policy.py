@@ -39,7 +39,7 @@ class MailPolicy(EventHandlers[None]):
                 "Welcome to Chronicle.\n\n"
                 f"Verify your email address with this token (valid until {e.expires_at.isoformat()}):\n\n"
                 f"    {token}\n\n"
-                f"POST it to {self.base_url}/api/v1/auth/verify-email as {{\"token\": \"...\"}}.\n"
+                f'POST it to {self.base_url}/api/v1/auth/verify-email as {{"token": "..."}}.\n'
             ),
         )
 

@@ -149,7 +149,9 @@ class AccountsQueries:
             status = conn.execute(select(accounts.c.status).where(accounts.c.id == account_id)).scalar()
             roles = None
             if status is not None:
-                roles = list(conn.execute(select(account_roles.c.role).where(account_roles.c.account_id == account_id)).scalars())
+                roles = list(
+                    conn.execute(select(account_roles.c.role).where(account_roles.c.account_id == account_id)).scalars()
+                )
             revoked = bool(conn.execute(select(sessions.c.revoked).where(sessions.c.id == session_id)).scalar())
         return status, roles, revoked
 
@@ -167,9 +169,7 @@ class AccountsQueries:
         if status:
             conditions.append(accounts.c.status == status)
         if role:
-            conditions.append(
-                accounts.c.id.in_(select(account_roles.c.account_id).where(account_roles.c.role == role))
-            )
+            conditions.append(accounts.c.id.in_(select(account_roles.c.account_id).where(account_roles.c.role == role)))
         if q:
             pattern = like_pattern(q)
             conditions.append(

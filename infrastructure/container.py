@@ -96,9 +96,7 @@ class Container:
         """Listen for progress, run the projections here if asked, and make sure the superadmin exists."""
         recorder = self.accounts.recorder
         if isinstance(recorder, PostgresApplicationRecorder):
-            self._listener = PostgresListener(
-                self._conninfo(), recorder.channel_name, self.wakeups, self.board
-            )
+            self._listener = PostgresListener(self._conninfo(), recorder.channel_name, self.wakeups, self.board)
             self._listener.start()
         if self.settings.projections_in_process if run_projections is None else run_projections:
             for runner in self.runners.values():

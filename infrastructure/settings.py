@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "chronicle-dev-secret-change-me-0123456789"
+DEV_JWT_SECRET = "chronicle-dev-secret-change-me-0123456789"  # noqa: S105 - development default, documented
 
 
 class Settings(BaseSettings):

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from application.follower import EventHandlers, handles
 from domain.account import ACTIVE, PENDING, Account
 from domain.session import Session
-from application.follower import EventHandlers, handles
 
 
 class AccountsView(Protocol):
@@ -59,7 +59,11 @@ class AccountsProjection(EventHandlers[AccountsView]):
     @handles(Account.LoginSucceeded)
     def login_succeeded(self, e: Account.LoginSucceeded, view: AccountsView, meta: dict[str, Any]) -> None:
         view.update_account(
-            e.originator_id, e.originator_version, e.timestamp, last_login_at=e.timestamp, failed_logins=0,
+            e.originator_id,
+            e.originator_version,
+            e.timestamp,
+            last_login_at=e.timestamp,
+            failed_logins=0,
             locked_until=None,
         )
 

@@ -20,7 +20,14 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@1
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SUPERADMIN = ("admin@example.com", "Sup3rSecret")
 
-_TABLES = ("chronicle_events", "chronicle_snapshots", "projection_tracking", "rm_account_roles", "rm_sessions", "rm_accounts")
+_TABLES = (
+    "chronicle_events",
+    "chronicle_snapshots",
+    "projection_tracking",
+    "rm_account_roles",
+    "rm_sessions",
+    "rm_accounts",
+)
 
 
 @pytest.fixture(scope="session")

@@ -149,7 +149,7 @@ def waits_for(projection: str) -> Callable[..., None]:
                 503,
                 "projection_behind",
                 "The read model has not caught up yet",
-                f"The {projection} projection did not reach position {min_position} within {timeout:g} s; retry shortly",
+                f"The {projection} projection did not reach position {min_position} within {timeout:g} s; retry",
                 headers={"Retry-After": "1"},
             )
 

@@ -105,7 +105,7 @@ class CommandAccepted(BaseModel):
 class TokenPair(CommandAccepted):
     access_token: str
     refresh_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
 
 

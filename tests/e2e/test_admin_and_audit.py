@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -30,7 +32,9 @@ def test_the_superadmin_exists_once_however_often_the_process_starts(client: Tes
     assert "admin" in listed.json()["items"][0]["roles"]
 
 
-def test_admins_list_search_filter_and_page_accounts(client: TestClient, container: Container, admin: dict[str, str]) -> None:
+def test_admins_list_search_filter_and_page_accounts(
+    client: TestClient, container: Container, admin: dict[str, str]
+) -> None:
     for name in ("alice", "bob", "carol"):
         verified_account(client, container.settings.mail_folder, f"{name}@example.com")
     head = container.head_position()
@@ -84,10 +88,7 @@ def test_an_assigned_role_takes_effect_on_the_next_request(
     user = bearer(login(client, "aud@example.com"))
 
     assigned = client.post(f"/api/v1/accounts/{user_id}/roles", json={"role": "auditor"}, headers=admin)
-    events = client.get(
-        f"/api/v1/audit/streams/{user_id}/events", headers=user, params={"min_position": assigned.json()["position"]}
-    )
-    # The audit route does not wait; make the read model current first through a waiting query.
+    # Authorization reads roles from the read model: wait for it through a query that accepts min_position.
     client.get("/api/v1/auth/me", params={"min_position": assigned.json()["position"]}, headers=user)
     events = client.get(f"/api/v1/audit/streams/{user_id}/events", headers=user)
     twice = client.post(f"/api/v1/accounts/{user_id}/roles", json={"role": "auditor"}, headers=admin)
@@ -128,8 +129,12 @@ def test_admin_commands_honour_if_match(client: TestClient, container: Container
     stale = client.post(
         f"/api/v1/accounts/{user_id}/roles", json={"role": "viewer"}, headers={**admin, "If-Match": '"1"'}
     )
-    fresh = client.post(f"/api/v1/accounts/{user_id}/roles", json={"role": "viewer"}, headers={**admin, "If-Match": etag})
-    garbage = client.post(f"/api/v1/accounts/{user_id}/close", json={"reason": "x"}, headers={**admin, "If-Match": "abc"})
+    fresh = client.post(
+        f"/api/v1/accounts/{user_id}/roles", json={"role": "viewer"}, headers={**admin, "If-Match": etag}
+    )
+    garbage = client.post(
+        f"/api/v1/accounts/{user_id}/close", json={"reason": "x"}, headers={**admin, "If-Match": "abc"}
+    )
 
     assert stale.status_code == 412 and stale.headers["ETag"] == etag
     assert fresh.status_code == 200
@@ -159,7 +164,7 @@ def test_auditors_see_each_event_with_actor_correlation_and_no_secrets(
         "Account.ProfileUpdated",
     ]
     assert [e["version"] for e in events] == [1, 2, 3, 4, 5]
-    assert all(a["position"] < b["position"] for a, b in zip(events, events[1:], strict=False))
+    assert all(a["position"] < b["position"] for a, b in pairwise(events))
     assert events[0]["actor"] == "anonymous"
     assert events[-1]["actor"] == user_id
     assert events[-1]["correlation_id"] == events[-1]["causation_id"] == "req-profile-1"

@@ -122,9 +122,7 @@ def test_a_refresh_token_rotates_and_its_reuse_revokes_the_whole_session(
     second = rotated.json()
     reused = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     after_reuse = client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
-    me = client.get(
-        "/api/v1/auth/me", params={"min_position": container.head_position()}, headers=bearer(second)
-    )
+    me = client.get("/api/v1/auth/me", params={"min_position": container.head_position()}, headers=bearer(second))
 
     assert second["refresh_token"] != first["refresh_token"]
     assert reused.status_code == 401

@@ -20,8 +20,13 @@ AccountAdmin = Annotated[Principal, Depends(require(ACCOUNTS_MANAGE))]
 
 @router.post("/{account_id}/roles")
 def assign_role(
-    account_id: UUID, body: RoleRequest, ctx: Ctx, accounts: AccountsApp, version: ExpectedVersion,
-    response: Response, _: RoleAdmin,
+    account_id: UUID,
+    body: RoleRequest,
+    ctx: Ctx,
+    accounts: AccountsApp,
+    version: ExpectedVersion,
+    response: Response,
+    _: RoleAdmin,
 ) -> CommandAccepted:
     """Grant a role to an account."""
     result = accounts.assign_role(ctx, account_id, body.role, expected_version=version)
@@ -31,8 +36,13 @@ def assign_role(
 
 @router.delete("/{account_id}/roles/{role}")
 def revoke_role(
-    account_id: UUID, role: str, ctx: Ctx, accounts: AccountsApp, version: ExpectedVersion,
-    response: Response, _: RoleAdmin,
+    account_id: UUID,
+    role: str,
+    ctx: Ctx,
+    accounts: AccountsApp,
+    version: ExpectedVersion,
+    response: Response,
+    _: RoleAdmin,
 ) -> CommandAccepted:
     """Take a role away from an account."""
     result = accounts.revoke_role(ctx, account_id, role, expected_version=version)
@@ -42,8 +52,13 @@ def revoke_role(
 
 @router.post("/{account_id}/suspend")
 def suspend(
-    account_id: UUID, body: ReasonRequest, ctx: Ctx, accounts: AccountsApp, version: ExpectedVersion,
-    response: Response, _: AccountAdmin,
+    account_id: UUID,
+    body: ReasonRequest,
+    ctx: Ctx,
+    accounts: AccountsApp,
+    version: ExpectedVersion,
+    response: Response,
+    _: AccountAdmin,
 ) -> CommandAccepted:
     """Suspend an account: it can no longer log in or act until reactivated."""
     result = accounts.suspend(ctx, account_id, body.reason, expected_version=version)
@@ -63,8 +78,13 @@ def reactivate(
 
 @router.post("/{account_id}/close")
 def close(
-    account_id: UUID, body: ReasonRequest, ctx: Ctx, accounts: AccountsApp, version: ExpectedVersion,
-    response: Response, _: AccountAdmin,
+    account_id: UUID,
+    body: ReasonRequest,
+    ctx: Ctx,
+    accounts: AccountsApp,
+    version: ExpectedVersion,
+    response: Response,
+    _: AccountAdmin,
 ) -> CommandAccepted:
     """Close an account for good; its history stays."""
     result = accounts.close_account(ctx, account_id, body.reason, expected_version=version)

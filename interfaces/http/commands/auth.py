@@ -86,7 +86,9 @@ def refresh(body: RefreshRequest, ctx: Ctx, accounts: AccountsApp, container: Co
     try:
         claims = container.tokens.read_refresh(body.refresh_token)
     except InvalidJwt as error:
-        raise Problem(401, "invalid_token", "Authentication required", f"The refresh token is not valid: {error}") from None
+        raise Problem(
+            401, "invalid_token", "Authentication required", f"The refresh token is not valid: {error}"
+        ) from None
     grant = accounts.refresh(ctx, session_id=claims.session_id, token_id=claims.token_id)
     return _tokens(container, grant)
 

@@ -42,7 +42,9 @@ def list_accounts(
     _: ReadsAccounts,
     container: ContainerDep,
     paging: Paging,
-    sort: Annotated[str, Query(pattern=_SORT_PATTERN, description="A field, '-' prefix for descending")] = "-created_at",
+    sort: Annotated[
+        str, Query(pattern=_SORT_PATTERN, description="A field, '-' prefix for descending")
+    ] = "-created_at",
     status: Status | None = None,
     role: Annotated[str | None, Query(max_length=32)] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=100, description="Search email and names")] = None,

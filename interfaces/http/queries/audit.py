@@ -81,9 +81,7 @@ def stream_state(
         raise NotFound(f"No stream with id {stream_id}") from None
     if version is not None and aggregate.version < version:
         raise NotFound(f"Stream {stream_id} has only {aggregate.version} versions")
-    fields = {
-        key.lstrip("_"): value for key, value in vars(aggregate).items() if key != "_pending_events"
-    }
+    fields = {key.lstrip("_"): value for key, value in vars(aggregate).items() if key != "_pending_events"}
     return AuditState(
         stream_id=stream_id,
         type=type(aggregate).__name__,
