@@ -102,6 +102,11 @@ class ChronicleApplication(Application[UUID]):
 
     name = "Chronicle"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The library names each subclass after itself, which would give each context its own log.
+        cls.name = "Chronicle"
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())

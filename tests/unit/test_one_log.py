@@ -1,0 +1,11 @@
+"""Every context appends to the one global log."""
+
+from application.accounts import AccountsApplication
+from application.base import ChronicleApplication
+
+
+def test_every_context_application_is_named_after_the_one_log() -> None:
+    class AnotherContext(ChronicleApplication):
+        pass
+
+    assert AccountsApplication.name == AnotherContext.name == "Chronicle"
