@@ -35,7 +35,8 @@ def test_given_a_serving_process_and_a_separate_projection_worker_then_the_serve
     make_container: ContainerFactory, clock: Clock
 ) -> None:
     serving = make_container()
-    worker = make_container()
+    # A minute-long poll: only LISTEN/NOTIFY can wake this worker within the 2 s the test allows.
+    worker = make_container(projection_poll_seconds=60)
     serving.start(run_projections=False)
     worker.start(run_projections=True)
 
