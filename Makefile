@@ -55,7 +55,7 @@ test: install-dev ## Run the test suite (needs PostgreSQL + Redis; see TEST_DATA
 
 lint: install-dev ## Run ruff and mypy
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain application
+	$(BIN)/mypy domain application projections infrastructure interfaces
 
 clean: ## Remove the venv, local data and caches
 	rm -rf $(VENV) data build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -155,7 +155,7 @@ class AccountsQueries:
             revoked = bool(conn.execute(select(sessions.c.revoked).where(sessions.c.id == session_id)).scalar())
         return status, roles, revoked
 
-    def list(
+    def search(
         self,
         *,
         limit: int,

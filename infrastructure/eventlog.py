@@ -23,20 +23,20 @@ class StreamReader:
     def read(self, originator_id: UUID) -> list[Notification]:
         recorder = self.recorder
         if isinstance(recorder, PostgresApplicationRecorder):
-            statement = SQL(
+            pg_statement = SQL(
                 "SELECT notification_id, originator_version, topic, state FROM {}.{} "
                 "WHERE originator_id = %s ORDER BY originator_version"
             ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
             with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
-                curs.execute(statement, (originator_id,))
+                curs.execute(pg_statement, (originator_id,))
                 rows = [(r["notification_id"], r["originator_version"], r["topic"], bytes(r["state"])) for r in curs]
         elif isinstance(recorder, SQLiteApplicationRecorder):
-            statement = (
+            sqlite_statement = (
                 f"SELECT rowid, originator_version, topic, state FROM {recorder.events_table_name} "  # noqa: S608
                 "WHERE originator_id = ? ORDER BY originator_version"
             )
             with recorder.datastore.transaction(commit=False) as curs:
-                curs.execute(statement, [originator_id.hex])
+                curs.execute(sqlite_statement, [originator_id.hex])
                 rows = [(r["rowid"], r["originator_version"], r["topic"], r["state"]) for r in curs.fetchall()]
         else:  # pragma: no cover - only the two stores Chronicle configures
             raise TypeError(f"Unsupported recorder {type(recorder).__name__}")

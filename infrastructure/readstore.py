@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -114,7 +114,7 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def order_by(sort: str, columns: dict[str, ColumnElement[Any]], tiebreak: ColumnElement[Any]) -> list[Any]:
+def order_by(sort: str, columns: Mapping[str, ColumnElement[Any]], tiebreak: ColumnElement[Any]) -> list[Any]:
     """``sort`` is a column name, ``-name`` for descending; callers validate it first."""
     column = columns[sort.lstrip("-")]
     return [column.desc() if sort.startswith("-") else column.asc(), tiebreak.asc()]

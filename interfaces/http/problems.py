@@ -104,7 +104,7 @@ def problem_response(
 def status_for(error: DomainError) -> int:
     for cls in type(error).__mro__:
         if cls in DOMAIN_STATUS:
-            return DOMAIN_STATUS[cls]  # type: ignore[index]
+            return DOMAIN_STATUS[cls]
     return 409
 
 

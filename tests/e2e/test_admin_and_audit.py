@@ -215,7 +215,7 @@ def test_an_unexpected_error_is_a_problem_without_a_stack_trace(
     def explode(*_: object, **__: object) -> None:
         raise RuntimeError("secret internals SELECT * FROM rm_accounts")
 
-    monkeypatch.setattr(container.account_queries, "list", explode)
+    monkeypatch.setattr(container.account_queries, "search", explode)
 
     response = client.get("/api/v1/accounts", headers=admin)
 

@@ -51,7 +51,7 @@ def list_accounts(
 ) -> AccountList:
     """List and search accounts."""
     limit, offset = paging
-    page = container.account_queries.list(limit=limit, offset=offset, sort=sort, status=status, role=role, q=q)
+    page = container.account_queries.search(limit=limit, offset=offset, sort=sort, status=status, role=role, q=q)
     return AccountList.model_validate(page_body(page))
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
 from fastapi import APIRouter, Depends, Query
 from fastapi.encoders import jsonable_encoder
 
@@ -76,7 +77,7 @@ def stream_state(
 ) -> AuditState:
     """The aggregate's state as of a version, rebuilt from its events."""
     try:
-        aggregate = container.accounts.repository.get(stream_id, version=version)
+        aggregate: Aggregate = container.accounts.repository.get(stream_id, version=version)
     except AggregateNotFoundError:
         raise NotFound(f"No stream with id {stream_id}") from None
     if version is not None and aggregate.version < version:
