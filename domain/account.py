@@ -87,6 +87,11 @@ class RoleNotAssigned(DomainError):
     title = "The account does not have this role"
 
 
+class DefaultRoleRequired(DomainError):
+    code = "default_role_required"
+    title = "Every account keeps the default role"
+
+
 class InvalidProfile(DomainError):
     code = "invalid_profile"
     title = "The profile is not valid"
@@ -389,7 +394,7 @@ class Account(Aggregate):
         if role not in self.roles:
             raise RoleNotAssigned(f"The account does not have the role {role!r}")
         if role == DEFAULT_ROLE:
-            raise RoleNotAssigned(f"The {DEFAULT_ROLE!r} role is every account's floor and cannot be revoked")
+            raise DefaultRoleRequired(f"The {DEFAULT_ROLE!r} role is every account's floor and cannot be revoked")
         self.trigger_event(self.RoleRevoked, role=role, timestamp=now)
 
     def suspend(self, *, reason: str, now: datetime) -> None:

@@ -1,8 +1,8 @@
 """Session: one refresh-token family, started by a login.
 
 Invariants:
-- exactly one refresh token of the family is current; presenting an older one
-  (a reuse) revokes the whole family;
+- exactly one refresh token of the family is current; an older one never rotates
+  (``rotate`` refuses it; the application, seeing ``is_reuse``, revokes the family);
 - a revoked session stays revoked and can no longer rotate;
 - an expired session cannot rotate.
 """

@@ -26,7 +26,9 @@ def a_profile(**overrides: object) -> Profile:
     return Profile(**fields)  # type: ignore[arg-type]
 
 
-def register(*, roles: list[str] | None = None, email: str = "ada@example.com", profile: Profile | None = None) -> Account:
+def register(
+    *, roles: list[str] | None = None, email: str = "ada@example.com", profile: Profile | None = None
+) -> Account:
     return Account.register(
         account_id=ACCOUNT_ID,
         email=email,

@@ -1,0 +1,48 @@
+"""Replaying an aggregate: from its events in memory, and through a real (in-memory) event store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import uuid4
+
+from eventsourcing.domain import Aggregate
+
+from application.base import ChronicleApplication, CommandContext
+from tests.unit.builders import NOW
+
+POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+
+
+class InMemoryChronicle(ChronicleApplication):
+    """The production base application (mapper, transcodings, metadata) over the in-memory store."""
+
+    name = "InMemoryChronicle"
+
+
+def rebuild(events: Sequence[Any]) -> Aggregate:
+    """The aggregate that ``events`` describe, rebuilt by mutating in order from nothing."""
+    aggregate = None
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    assert isinstance(aggregate, Aggregate)
+    return aggregate
+
+
+class Recorder:
+    """Saves an aggregate after each step, with command metadata, and keeps its events in order."""
+
+    def __init__(self) -> None:
+        self.app = InMemoryChronicle(env=POPO)
+        self.events: list[Any] = []
+
+    def record(self, aggregate: Aggregate) -> None:
+        pending = list(aggregate.pending_events)
+        ctx = CommandContext(actor="property-test", correlation_id=str(uuid4()), causation_id="step", now=NOW)
+        result = self.app.record(ctx, aggregate)
+        assert result.version == aggregate.version
+        assert aggregate.pending_events == []
+        self.events += pending
+
+    def stored(self, aggregate: Aggregate) -> Any:
+        return self.app.repository.get(aggregate.id)
