@@ -8,15 +8,16 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from application.accounts import AccountsApplication
-from application.base import CommandContext
+from application.base import CommandContext, CommandResult
 from domain.permissions import permissions_for
 from infrastructure.container import Container
 from infrastructure.security import AccessClaims, InvalidJwt
 from interfaces.http.problems import Problem
+from interfaces.http.schemas import CommandAccepted
 
 ANONYMOUS = "anonymous"
 
@@ -158,6 +159,13 @@ def waits_for(projection: str) -> Callable[..., None]:
 
 def etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"'}
+
+
+def accepted(result: CommandResult, response: Response | None = None) -> CommandAccepted:
+    """A command's answer; with ``response``, also the stream's new version as ``ETag``."""
+    if response is not None:
+        response.headers.update(etag(result.version))
+    return CommandAccepted(id=result.id, version=result.version, position=result.position)
 
 
 def paging(

@@ -8,8 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Response
 
 from domain.permissions import ACCOUNTS_MANAGE, ROLES_ASSIGN
-from interfaces.http.commands.auth import accepted
-from interfaces.http.deps import AccountsApp, Ctx, ExpectedVersion, Principal, etag, require
+from interfaces.http.deps import AccountsApp, Ctx, ExpectedVersion, Principal, accepted, require
 from interfaces.http.schemas import CommandAccepted, ReasonRequest, RoleRequest
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts: commands"])
@@ -29,9 +28,7 @@ def assign_role(
     _: RoleAdmin,
 ) -> CommandAccepted:
     """Grant a role to an account."""
-    result = accounts.assign_role(ctx, account_id, body.role, expected_version=version)
-    response.headers.update(etag(result.version))
-    return accepted(result)
+    return accepted(accounts.assign_role(ctx, account_id, body.role, expected_version=version), response)
 
 
 @router.delete("/{account_id}/roles/{role}")
@@ -45,9 +42,7 @@ def revoke_role(
     _: RoleAdmin,
 ) -> CommandAccepted:
     """Take a role away from an account."""
-    result = accounts.revoke_role(ctx, account_id, role, expected_version=version)
-    response.headers.update(etag(result.version))
-    return accepted(result)
+    return accepted(accounts.revoke_role(ctx, account_id, role, expected_version=version), response)
 
 
 @router.post("/{account_id}/suspend")
@@ -61,9 +56,7 @@ def suspend(
     _: AccountAdmin,
 ) -> CommandAccepted:
     """Suspend an account: it can no longer log in or act until reactivated."""
-    result = accounts.suspend(ctx, account_id, body.reason, expected_version=version)
-    response.headers.update(etag(result.version))
-    return accepted(result)
+    return accepted(accounts.suspend(ctx, account_id, body.reason, expected_version=version), response)
 
 
 @router.post("/{account_id}/reactivate")
@@ -71,9 +64,7 @@ def reactivate(
     account_id: UUID, ctx: Ctx, accounts: AccountsApp, version: ExpectedVersion, response: Response, _: AccountAdmin
 ) -> CommandAccepted:
     """Lift a suspension."""
-    result = accounts.reactivate(ctx, account_id, expected_version=version)
-    response.headers.update(etag(result.version))
-    return accepted(result)
+    return accepted(accounts.reactivate(ctx, account_id, expected_version=version), response)
 
 
 @router.post("/{account_id}/close")
@@ -87,6 +78,4 @@ def close(
     _: AccountAdmin,
 ) -> CommandAccepted:
     """Close an account for good; its history stays."""
-    result = accounts.close_account(ctx, account_id, body.reason, expected_version=version)
-    response.headers.update(etag(result.version))
-    return accepted(result)
+    return accepted(accounts.close_account(ctx, account_id, body.reason, expected_version=version), response)

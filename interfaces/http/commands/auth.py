@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 
 from application.accounts import SessionGrant
-from application.base import CommandResult
 from application.mail_policy import RESET_PURPOSE, VERIFY_PURPOSE
 from domain.permissions import PROFILE_UPDATE
 from infrastructure.container import Container
@@ -19,7 +18,7 @@ from interfaces.http.deps import (
     ExpectedVersion,
     Principal,
     Public,
-    etag,
+    accepted,
     require,
 )
 from interfaces.http.problems import Problem
@@ -42,10 +41,6 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth: commands"])
 SelfService = Annotated[Principal, Depends(require(PROFILE_UPDATE))]
 
 
-def accepted(result: CommandResult) -> CommandAccepted:
-    return CommandAccepted(id=result.id, version=result.version, position=result.position)
-
-
 def _tokens(container: Container, grant: SessionGrant) -> TokenPair:
     now = container.clock()
     tokens = container.tokens
@@ -62,9 +57,9 @@ def _tokens(container: Container, grant: SessionGrant) -> TokenPair:
 @router.post("/register", status_code=status.HTTP_201_CREATED, dependencies=[Public])
 def register(body: RegisterRequest, ctx: Ctx, accounts: AccountsApp, response: Response) -> CommandAccepted:
     """Register an account; a verification mail follows unless AUTO_VERIFY_EMAIL is on."""
-    result = accounts.register(ctx, email=str(body.email), password=body.password, profile=body.to_profile())
-    response.headers.update(etag(result.version))
-    return accepted(result)
+    return accepted(
+        accounts.register(ctx, email=str(body.email), password=body.password, profile=body.to_profile()), response
+    )
 
 
 @router.post("/verify-email", dependencies=[Public])
@@ -140,9 +135,9 @@ def update_profile(
     principal: SelfService,
 ) -> CommandAccepted:
     """Replace your profile (names, phone, birthday)."""
-    result = accounts.update_profile(ctx, principal.account_id, body.to_profile(), expected_version=version)
-    response.headers.update(etag(result.version))
-    return accepted(result)
+    return accepted(
+        accounts.update_profile(ctx, principal.account_id, body.to_profile(), expected_version=version), response
+    )
 
 
 @router.post("/me/close")
