@@ -57,6 +57,7 @@ class AccountsApplication(ChronicleApplication):
         super().__init__(env)
         self.hasher = hasher
         self.config = config
+        self._decoy: str | None = None
 
     # --- registration and verification -------------------------------------------
 
@@ -122,6 +123,8 @@ class AccountsApplication(ChronicleApplication):
         try:
             account = self._account(self.account_id_for(email))
         except NotFound:
+            # Spend the same hashing time as for a real account, so timing does not reveal emails.
+            self.hasher.verify(self._decoy_hash(), password)
             raise InvalidCredentials() from None
         if account.status == "closed":
             raise InvalidCredentials()
@@ -240,6 +243,11 @@ class AccountsApplication(ChronicleApplication):
         account = self._account(account_id, expected_version)
         account.close(reason=reason, by_owner=False, now=ctx.now)
         return self.record(ctx, account)
+
+    def _decoy_hash(self) -> str:
+        if self._decoy is None:
+            self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
+        return self._decoy
 
     def _account(self, account_id: UUID, expected_version: int | None = None) -> Account:
         account: Account = self.load(account_id, Account, expected_version)

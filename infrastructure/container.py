@@ -21,7 +21,7 @@ from infrastructure.mail import EmlFolderMailer
 from infrastructure.readstore import create_read_engine, metadata, read_position
 from infrastructure.runner import Follower, PositionBoard, PostgresListener, ProjectionRunner, Wakeups
 from infrastructure.security import Argon2PasswordHasher, HmacTokenSigner, JwtTokens
-from infrastructure.settings import Settings
+from infrastructure.settings import DEV_JWT_SECRET, Settings
 from projections.accounts import AccountsProjection
 
 log = logging.getLogger("chronicle")
@@ -38,6 +38,8 @@ class Container:
         self.settings = settings
         self.clock = clock
         secret = settings.jwt_secret.get_secret_value()
+        if secret == DEV_JWT_SECRET and not settings.embedded:
+            log.warning("JWT_SECRET is the development default; set your own before exposing this server")
         self.hasher = Argon2PasswordHasher(
             settings.argon2_time_cost, settings.argon2_memory_cost_kib, settings.argon2_parallelism
         )
