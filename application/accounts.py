@@ -8,19 +8,27 @@ from datetime import timedelta
 from typing import ClassVar
 from uuid import UUID, uuid4
 
+from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import EnvType
 
-from application.base import ChronicleApplication, CommandContext, CommandResult
+from application.base import ChronicleApplication, CommandContext, CommandResult, DataclassAsDict
 from application.ports import PasswordHasher
 from domain.account import (
     Account,
     LoginPolicy,
+    PendingToken,
     Profile,
     check_password_strength,
 )
 from domain.email_index import EmailIndex, EmailTaken
 from domain.errors import ConcurrencyConflict, DomainError, NotFound
 from domain.session import RefreshTokenReused, Session
+
+
+def register_account_transcodings(transcoder: JSONTranscoder) -> None:
+    """Account snapshots hold these value objects as they are."""
+    transcoder.register(DataclassAsDict(Profile, "account_profile"))
+    transcoder.register(DataclassAsDict(PendingToken, "account_pending_token"))
 
 
 class InvalidCredentials(DomainError):
@@ -52,6 +60,10 @@ class AccountsApplication(ChronicleApplication):
     """Commands of the Accounts context: load, decide, save."""
 
     snapshotting_intervals: ClassVar = {Account: 50}
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_account_transcodings(transcoder)
 
     def __init__(self, hasher: PasswordHasher, config: AccountsConfig, env: EnvType | None = None) -> None:
         super().__init__(env)

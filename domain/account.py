@@ -130,6 +130,17 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class PendingToken:
+    """An emailed token's nonce and when it stops being accepted."""
+
+    nonce: str
+    expires_at: datetime
+
+    def accepts(self, nonce: str, now: datetime) -> bool:
+        return self.nonce == nonce and now < self.expires_at
+
+
+@dataclass(frozen=True)
 class LoginPolicy:
     """How many consecutive failures lock an account, and for how long."""
 
@@ -160,7 +171,7 @@ class Account(Aggregate):
         expires_at: datetime
 
         def apply(self, account: Account) -> None:
-            account.verification = (self.nonce, self.expires_at)
+            account.verification = PendingToken(self.nonce, self.expires_at)
 
     class EmailVerified(Aggregate.Event):
         def apply(self, account: Account) -> None:
@@ -201,7 +212,7 @@ class Account(Aggregate):
         expires_at: datetime
 
         def apply(self, account: Account) -> None:
-            account.password_reset = (self.nonce, self.expires_at)
+            account.password_reset = PendingToken(self.nonce, self.expires_at)
 
     class PasswordReset(Aggregate.Event):
         password_hash: str
@@ -274,8 +285,8 @@ class Account(Aggregate):
         self.roles = sorted(roles)
         self.status = PENDING
         self.email_verified = False
-        self.verification: tuple[str, datetime] | None = None
-        self.password_reset: tuple[str, datetime] | None = None
+        self.verification: PendingToken | None = None
+        self.password_reset: PendingToken | None = None
         self.failed_logins = 0
         self.locked_until: datetime | None = None
         self.last_login_at: datetime | None = None
@@ -325,7 +336,7 @@ class Account(Aggregate):
         self._check_open()
         if self.email_verified:
             raise EmailAlreadyVerified()
-        if nonce is not None and not _matches(self.verification, nonce, now):
+        if nonce is not None and not (self.verification and self.verification.accepts(nonce, now)):
             raise InvalidToken()
         self.trigger_event(self.EmailVerified, timestamp=now)
 
@@ -363,7 +374,7 @@ class Account(Aggregate):
 
     def reset_password(self, *, nonce: str, password_hash: str, now: datetime) -> None:
         self.ensure_usable()
-        if not _matches(self.password_reset, nonce, now):
+        if not (self.password_reset and self.password_reset.accepts(nonce, now)):
             raise InvalidToken()
         self.trigger_event(self.PasswordReset, password_hash=password_hash, timestamp=now)
 
@@ -429,7 +440,3 @@ class Account(Aggregate):
 def _check_role(role: str) -> None:
     if role not in ROLES:
         raise UnknownRole(f"Unknown role {role!r}; known roles: {', '.join(sorted(ROLES))}")
-
-
-def _matches(pending: tuple[str, datetime] | None, nonce: str, now: datetime) -> bool:
-    return pending is not None and pending[0] == nonce and now < pending[1]

@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 from uuid import uuid4
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder
 
+from application.accounts import register_account_transcodings
 from application.base import ChronicleApplication, CommandContext
+from domain.account import Account
+from domain.session import Session
 from tests.unit.builders import NOW
 
 POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 
 
 class InMemoryChronicle(ChronicleApplication):
-    """The production base application (mapper, transcodings, metadata) over the in-memory store."""
+    """The production base application (mapper, transcodings, metadata) over the in-memory store.
 
-    name = "InMemoryChronicle"
+    It snapshots every few events, so reloads also go through snapshots of every state the
+    machines reach (a value object the transcoder cannot store fails here, not in production).
+    """
+
+    snapshotting_intervals: ClassVar = {Account: 3, Session: 3}
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_account_transcodings(transcoder)
 
 
 def rebuild(events: Sequence[Any]) -> Aggregate:

@@ -31,6 +31,7 @@ from domain.account import (
     EmailNotVerified,
     InvalidToken,
     LoginPolicy,
+    PendingToken,
     Profile,
     RoleAlreadyAssigned,
     RoleNotAssigned,
@@ -92,8 +93,8 @@ class Model:
     failed_logins: int = 0
     locked_until: datetime | None = None
     last_login_at: datetime | None = None
-    verification: tuple[str, datetime] | None = None
-    password_reset: tuple[str, datetime] | None = None
+    verification: PendingToken | None = None
+    password_reset: PendingToken | None = None
 
     def locked(self, now: datetime) -> bool:
         return self.locked_until is not None and now < self.locked_until
@@ -107,14 +108,14 @@ class Model:
         return AccountSuspended if self.status == SUSPENDED else None
 
 
-def pending_nonce(pending: tuple[str, datetime] | None, choice: str) -> str:
+def pending_nonce(pending: PendingToken | None, choice: str) -> str:
     if choice == "right":
-        return pending[0] if pending else NEVER_ISSUED
+        return pending.nonce if pending else NEVER_ISSUED
     return NEVER_ISSUED if choice == "wrong" else choice
 
 
-def matches(pending: tuple[str, datetime] | None, nonce: str, now: datetime) -> bool:
-    return pending is not None and pending[0] == nonce and now < pending[1]
+def matches(pending: PendingToken | None, nonce: str, now: datetime) -> bool:
+    return pending is not None and pending.nonce == nonce and now < pending.expires_at
 
 
 class AccountMachine(RuleBasedStateMachine):
@@ -188,12 +189,12 @@ class AccountMachine(RuleBasedStateMachine):
             lambda: self.account.request_email_verification(nonce=nonce, expires_at=self.now + ttl, now=self.now),
             Account.EmailVerificationRequested,
         ):
-            m.verification = (nonce, self.now + ttl)
+            m.verification = PendingToken(nonce, self.now + ttl)
 
     @rule(choice=st.one_of(nonce_choices, st.just("auto")), moment=moments)
     def verify_email(self, choice: str, moment: str) -> None:
         m = self.model
-        self.move_clock(moment, m.verification[1] if m.verification else None)
+        self.move_clock(moment, m.verification.expires_at if m.verification else None)
         nonce = None if choice == "auto" else pending_nonce(m.verification, choice)
         refusal = m.refusal_unless_open() or (EmailAlreadyVerified if m.verified else None)
         if refusal is None and nonce is not None and not matches(m.verification, nonce, self.now):
@@ -248,12 +249,12 @@ class AccountMachine(RuleBasedStateMachine):
             lambda: self.account.request_password_reset(nonce=nonce, expires_at=self.now + ttl, now=self.now),
             Account.PasswordResetRequested,
         ):
-            self.model.password_reset = (nonce, self.now + ttl)
+            self.model.password_reset = PendingToken(nonce, self.now + ttl)
 
     @rule(choice=nonce_choices, password_hash=password_hashes, moment=moments)
     def reset_password(self, choice: str, password_hash: str, moment: str) -> None:
         m = self.model
-        self.move_clock(moment, m.password_reset[1] if m.password_reset else None)
+        self.move_clock(moment, m.password_reset.expires_at if m.password_reset else None)
         nonce = pending_nonce(m.password_reset, choice)
         refusal = m.refusal_unless_usable() or (None if matches(m.password_reset, nonce, self.now) else InvalidToken)
         if self.run(
