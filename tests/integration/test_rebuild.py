@@ -21,7 +21,7 @@ ROOT = Path(__file__).parents[2]
 
 
 def verify(container: Container, clock: Clock, account_id: UUID) -> None:
-    nonce = container.accounts.repository.get(account_id).verification[0]
+    nonce = container.accounts.repository.get(account_id).verification.nonce
     container.accounts.verify_email(context(clock), account_id, nonce)
 
 
@@ -54,6 +54,20 @@ def varied_history(container: Container, clock: Clock) -> None:
         app.login(context(clock), email="history-1@example.com", password="Wr0ngpassword")
 
 
+def chronicle(args: list[str], database_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Runs the installed ``chronicle`` command against ``database_url``, in a clean environment."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(tmp_path / "cli"),
+        "COLUMNS": "200",
+    }
+    return subprocess.run(  # noqa: S603
+        [str(ROOT / ".venv/bin/chronicle"), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
 def test_given_a_varied_history_when_the_accounts_projection_is_reset_and_replayed_then_every_row_is_the_same(
     container: Container, clock: Clock
 ) -> None:
@@ -83,22 +97,8 @@ def test_given_a_varied_history_when_the_cli_rebuilds_accounts_then_every_row_is
         conn.execute(delete(sessions))
         conn.execute(update(accounts).values(status="garbled"))
     assert read_model_rows(container) != live
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "DATABASE_URL": postgres_url,
-        "DATA_DIR": str(tmp_path / "cli"),
-        "COLUMNS": "120",
-    }
 
-    rebuilt = subprocess.run(  # noqa: S603
-        [str(ROOT / ".venv/bin/chronicle"), "projections", "rebuild", "accounts"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    rebuilt = chronicle(["projections", "rebuild", "accounts"], postgres_url, tmp_path)
 
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert "Rebuilt accounts" in rebuilt.stdout
@@ -109,22 +109,7 @@ def test_given_a_varied_history_when_the_cli_rebuilds_accounts_then_every_row_is
 def test_given_an_unknown_projection_name_when_the_cli_rebuilds_it_then_it_exits_non_zero_and_names_the_valid_ones(
     container: Container, postgres_url: str, tmp_path: Path
 ) -> None:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "DATABASE_URL": postgres_url,
-        "DATA_DIR": str(tmp_path / "cli"),
-        "COLUMNS": "200",
-    }
-
-    refused = subprocess.run(  # noqa: S603
-        [str(ROOT / ".venv/bin/chronicle"), "projections", "rebuild", "nosuch"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    refused = chronicle(["projections", "rebuild", "nosuch"], postgres_url, tmp_path)
 
     assert refused.returncode != 0
     output = refused.stdout + refused.stderr
