@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
+from psycopg import sql
 from sqlalchemy import Connection, Engine, Table, delete, select, text
 
 from application.base import ChronicleApplication
@@ -225,9 +227,6 @@ class PostgresListener:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        import psycopg
-        from psycopg import sql
-
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True) as conn:
