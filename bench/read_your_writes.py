@@ -57,7 +57,7 @@ def main() -> None:
             result = container.accounts.register(
                 container.system_context("bench"),
                 email=f"bench-{n}@example.com",
-                password="bench-pass-1",
+                password="bench-pass-1",  # noqa: S106 - a throwaway benchmark account
                 profile=Profile("Bench", "Mark"),
             )
             started = time.perf_counter()
