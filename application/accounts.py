@@ -12,7 +12,7 @@ from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import EnvType
 
 from application.base import ChronicleApplication, CommandContext, CommandResult, DataclassAsDict
-from application.ports import PasswordHasher
+from application.ports import AccountStanding, PasswordHasher
 from domain.account import (
     Account,
     LoginPolicy,
@@ -255,6 +255,14 @@ class AccountsApplication(ChronicleApplication):
         account = self._account(account_id, expected_version)
         account.close(reason=reason, by_owner=False, now=ctx.now)
         return self.record(ctx, account)
+
+    def standing(self, account_id: UUID) -> AccountStanding | None:
+        """The account's status and roles, read from its stream (for other contexts)."""
+        try:
+            account = self._account(account_id)
+        except NotFound:
+            return None
+        return AccountStanding(account.status, tuple(account.roles))
 
     def _decoy_hash(self) -> str:
         if self._decoy is None:

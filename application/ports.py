@@ -39,3 +39,19 @@ class Mailer(Protocol):
     """Delivers a message; delivering the same ``message_id`` twice delivers it once."""
 
     def send(self, message: MailMessage) -> None: ...
+
+
+@dataclass(frozen=True)
+class AccountStanding:
+    """What another context may know of an account: whether it can act, and as what."""
+
+    status: str
+    roles: tuple[str, ...]
+
+
+class AccountDirectory(Protocol):
+    """Looks an account up by id for another context (work orders checking a welder)."""
+
+    def standing(self, account_id: UUID) -> AccountStanding | None:
+        """The account's standing, or None when there is no such account."""
+        ...

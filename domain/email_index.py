@@ -9,12 +9,13 @@ Invariants:
 from __future__ import annotations
 
 from datetime import datetime
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.account import normalize_email
 from domain.errors import DomainError
+from domain.unique_key import unique_id
 
 
 class EmailTaken(DomainError):
@@ -35,7 +36,7 @@ class EmailIndex(Aggregate):
 
     @staticmethod
     def id_for(email: str) -> UUID:
-        return uuid5(NAMESPACE_URL, f"chronicle:email:{normalize_email(email)}")
+        return unique_id("email", normalize_email(email))
 
     @classmethod
     def claim(cls, *, email: str, account_id: UUID, now: datetime) -> EmailIndex:

@@ -14,15 +14,20 @@ from sqlalchemy import Engine
 from application.accounts import AccountsApplication, AccountsConfig
 from application.base import SYSTEM_ACTOR, CommandContext
 from application.mail_policy import MailPolicy
+from application.work_orders import WorkOrdersApplication
 from domain.account import LoginPolicy, Profile
 from infrastructure.accounts_readmodel import ACCOUNT_TABLES, AccountsQueries, SqlAccountsView
 from infrastructure.eventlog import StreamReader
+from infrastructure.inventory_readmodel import INVENTORY_TABLES, InventoryQueries, SqlInventoryView
 from infrastructure.mail import EmlFolderMailer
 from infrastructure.readstore import create_read_engine, metadata, read_position
 from infrastructure.runner import Follower, PositionBoard, PostgresListener, ProjectionRunner, Wakeups
 from infrastructure.security import Argon2PasswordHasher, HmacTokenSigner, JwtTokens
 from infrastructure.settings import DEV_JWT_SECRET, Settings
+from infrastructure.work_orders_readmodel import WORK_ORDER_TABLES, SqlWorkOrdersView, WorkOrderQueries
 from projections.accounts import AccountsProjection
+from projections.inventory import InventoryProjection
+from projections.work_orders import WorkOrdersProjection
 
 log = logging.getLogger("chronicle")
 
@@ -64,14 +69,19 @@ class Container:
             ),
             env=settings.event_store_env(),
         )
+        # Another service over the same log: its events take their place in the one global order.
+        self.work_orders = WorkOrdersApplication(self.accounts, env=settings.event_store_env())
         self.read_engine: Engine = create_read_engine(settings.read_store_url())
         self.write_engine: Engine = create_read_engine(settings.read_store_url(), pool_size=2, writer=True)
         metadata.create_all(self.write_engine)
         self.account_queries = AccountsQueries(self.read_engine)
+        self.inventory_queries = InventoryQueries(self.read_engine)
+        self.work_order_queries = WorkOrderQueries(self.read_engine, self.inventory_queries)
         self.streams = StreamReader(self.accounts.recorder)
         self.board = PositionBoard(self.stored_position)
         self.wakeups = Wakeups()
-        self.accounts.save_listeners.append(self.wakeups.ring)
+        for app in (self.accounts, self.work_orders):
+            app.save_listeners.append(self.wakeups.ring)
         self.runners: dict[str, ProjectionRunner] = {
             follower.name: ProjectionRunner(
                 self.accounts,
@@ -84,6 +94,8 @@ class Container:
             )
             for follower in (
                 Follower(AccountsProjection(), SqlAccountsView, ACCOUNT_TABLES),
+                Follower(WorkOrdersProjection(), SqlWorkOrdersView, WORK_ORDER_TABLES),
+                Follower(InventoryProjection(), SqlInventoryView, INVENTORY_TABLES),
                 Follower(MailPolicy(self.accounts, self.mailer, self.signer, settings.public_base_url)),
             )
         }
@@ -131,6 +143,7 @@ class Container:
             self._listener.stop()
         if self._redis is not None:
             self._redis.close()
+        self.work_orders.close()
         self.accounts.close()
         self.read_engine.dispose()
         self.write_engine.dispose()

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    func,
     select,
     update,
 )
@@ -61,15 +62,29 @@ def create_read_engine(url: str, pool_size: int = 10, *, writer: bool = False) -
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
+def _insert(conn: Connection, table: Table) -> Any:
+    """An INSERT that knows ON CONFLICT, in the connection's dialect."""
+    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+
+
 def upsert(conn: Connection, table: Table, values: dict[str, Any], key: Sequence[str]) -> None:
     """Insert ``values`` or overwrite the row with the same ``key``: replays stay idempotent."""
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = dialect_insert(table).values(**values)
+    statement = _insert(conn, table).values(**values)
     changes = {k: v for k, v in values.items() if k not in key}
     if changes:
         conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=changes))
     else:
         conn.execute(statement.on_conflict_do_nothing(index_elements=list(key)))
+
+
+def increment(conn: Connection, table: Table, key: dict[str, Any], column: str, delta: int) -> None:
+    """Add ``delta`` to ``column`` of the row at ``key``, creating the row (at ``delta``) if missing."""
+    statement = _insert(conn, table).values(**key, **{column: delta})
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(key), set_={column: table.c[column] + statement.excluded[column]}
+        )
+    )
 
 
 def read_position(conn: Connection, name: str) -> int:
@@ -106,6 +121,14 @@ class Page:
     @property
     def has_more(self) -> bool:
         return self.offset + len(self.items) < self.total
+
+
+def fetch_page(engine: Engine, query: Any, ordering: Sequence[Any], limit: int, offset: int) -> Page:
+    """One page of ``query`` in ``ordering``, and the total it would give without paging."""
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = conn.execute(query.order_by(*ordering).limit(limit).offset(offset)).mappings()
+        return Page(items=[dict(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
 def like_pattern(text: str) -> str:

@@ -13,6 +13,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from infrastructure.container import Container
+from infrastructure.readstore import metadata
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
 
@@ -20,14 +21,8 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@1
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SUPERADMIN = ("admin@example.com", "Sup3rSecret")
 
-_TABLES = (
-    "chronicle_events",
-    "chronicle_snapshots",
-    "projection_tracking",
-    "rm_account_roles",
-    "rm_sessions",
-    "rm_accounts",
-)
+# The event store's tables, and every read-model table the container creates.
+_TABLES = ("chronicle_events", "chronicle_snapshots", *(table.name for table in metadata.sorted_tables))
 
 
 @pytest.fixture(scope="session")

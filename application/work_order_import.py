@@ -1,0 +1,93 @@
+"""Turning an uploaded table's rows into new work orders, with a report of every bad cell."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from domain.errors import DomainError
+from domain.work_order import NewWorkOrder
+
+REQUIRED_COLUMNS = ("order_number", "client", "description", "machine", "due_date")
+OPTIONAL_COLUMNS = ("priority",)
+COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+MAX_ROWS = 50_000
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in the file: its row number as a spreadsheet shows it (the header is row 1)."""
+
+    row: int
+    column: str | None
+    message: str
+
+
+class ImportRejected(DomainError):
+    code = "import_rejected"
+    title = "The file was not imported: every row must be valid, and none was created"
+
+    def __init__(self, errors: list[RowError]) -> None:
+        self.errors = errors
+        super().__init__(f"{len(errors)} problem(s) found; nothing was imported")
+
+
+def rows_to_orders(header: Sequence[Any], rows: Iterable[tuple[int, Sequence[Any]]]) -> list[tuple[int, NewWorkOrder]]:
+    """Every row as a ``NewWorkOrder``; raises ``ImportRejected`` listing every problem found."""
+    names = [_text(cell).lower() for cell in header]
+    errors = [RowError(1, name, "missing column") for name in REQUIRED_COLUMNS if name not in names]
+    errors += [RowError(1, name or None, "unknown column") for name in names if name not in COLUMNS]
+    if errors:
+        raise ImportRejected(errors)
+    orders: list[tuple[int, NewWorkOrder]] = []
+    for number, cells in rows:
+        if number - 1 > MAX_ROWS:
+            raise ImportRejected([RowError(number, None, f"a file holds at most {MAX_ROWS} rows")])
+        values = dict(zip(names, cells, strict=False))
+        if all(_text(value) == "" for value in values.values()):
+            continue  # a blank line in a CSV, or an emptied spreadsheet row
+        new, problems = _parse_row(number, values)
+        errors += problems
+        if new is not None:
+            orders.append((number, new))
+    if not orders and not errors:
+        errors.append(RowError(2, None, "the file has no rows"))
+    if errors:
+        raise ImportRejected(errors)
+    return orders
+
+
+def _parse_row(number: int, values: dict[str, Any]) -> tuple[NewWorkOrder | None, list[RowError]]:
+    due = _date(values.get("due_date"))
+    errors = [] if due is not None else [RowError(number, "due_date", "a date as YYYY-MM-DD")]
+    new = NewWorkOrder(
+        order_number=_text(values.get("order_number")),
+        client=_text(values.get("client")),
+        description=_text(values.get("description")),
+        machine=_text(values.get("machine")),
+        due_date=due or date.min,
+        priority=_text(values.get("priority")).lower() or "normal",
+    )
+    errors += [RowError(number, problem.field, problem.message) for problem in new.problems()]
+    return (new if not errors else None), errors
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a spreadsheet stores an order number typed as 1001 as 1001.0
+    return str(value).strip()
+
+
+def _date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(_text(value))
+    except ValueError:
+        return None

@@ -1,0 +1,195 @@
+"""The Work orders application: work orders, the inventory they draw on, and bulk import."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import ClassVar
+from uuid import UUID, uuid4
+
+from eventsourcing.utils import EnvType
+
+from application.base import ChronicleApplication, CommandContext, CommandResult
+from application.ports import AccountDirectory
+from application.work_order_import import ImportRejected, RowError
+from domain.account import ACTIVE
+from domain.errors import ConcurrencyConflict
+from domain.inventory import SKU_SCOPE, InventoryItem, SkuTaken, normalize_sku
+from domain.unique_key import UniqueKey, unique_id
+from domain.work_order import (
+    ORDER_NUMBER_SCOPE,
+    InvalidWelder,
+    NewWorkOrder,
+    OrderNumberTaken,
+    WorkOrder,
+)
+
+WELDER_ROLE = "operator"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """A bulk import's answer: the new orders' ids in file order, and the log position of the last event."""
+
+    ids: list[UUID]
+    position: int
+
+
+class WorkOrdersApplication(ChronicleApplication):
+    """Commands of the Work orders context: load, decide, save."""
+
+    snapshotting_intervals: ClassVar = {WorkOrder: 50, InventoryItem: 50}
+
+    def __init__(self, accounts: AccountDirectory, env: EnvType | None = None) -> None:
+        super().__init__(env)
+        self.accounts = accounts
+
+    # --- work orders --------------------------------------------------------------------
+
+    def create_work_order(self, ctx: CommandContext, new: NewWorkOrder) -> CommandResult:
+        if self._number_taken(new):
+            raise OrderNumberTaken(f"Work order {new.order_number.strip()} already exists")
+        order, claim = self._new_order(new, ctx.now)
+        try:
+            return self.record(ctx, order, claim)
+        except ConcurrencyConflict:
+            # The order id is new, so only the number's claim can have lost the race.
+            raise OrderNumberTaken(f"Work order {new.order_number.strip()} already exists") from None
+
+    def import_work_orders(self, ctx: CommandContext, rows: Sequence[tuple[int, NewWorkOrder]]) -> ImportResult:
+        """Create every order or none: any taken or repeated number rejects the whole file."""
+        errors: list[RowError] = []
+        first_row: dict[str, int] = {}
+        for row, new in rows:
+            seen = first_row.setdefault(new.number_key, row)
+            if seen != row:
+                errors.append(RowError(row, "order_number", f"repeats the order number of row {seen}"))
+            elif self._number_taken(new):
+                errors.append(RowError(row, "order_number", f"work order {new.order_number.strip()} already exists"))
+        if errors:
+            raise ImportRejected(errors)
+        created = [self._new_order(new, ctx.now) for _, new in rows]
+        try:
+            result = self.record(ctx, *(aggregate for pair in created for aggregate in pair))
+        except ConcurrencyConflict:
+            raise ConcurrencyConflict("Another command created one of these order numbers meanwhile; retry") from None
+        return ImportResult(ids=[order.id for order, _ in created], position=result.position)
+
+    def assign_welder(
+        self, ctx: CommandContext, order_id: UUID, welder_id: UUID, expected_version: int | None = None
+    ) -> CommandResult:
+        standing = self.accounts.standing(welder_id)
+        if standing is None or standing.status != ACTIVE or WELDER_ROLE not in standing.roles:
+            raise InvalidWelder(f"Account {welder_id} is not an active account with the {WELDER_ROLE} role")
+        order = self._order(order_id, expected_version)
+        order.assign_welder(welder_id=welder_id, now=ctx.now)
+        return self.record(ctx, order)
+
+    def start_work(
+        self, ctx: CommandContext, order_id: UUID, welder_id: UUID, expected_version: int | None = None
+    ) -> CommandResult:
+        order = self._order(order_id, expected_version)
+        order.start(welder_id=welder_id, now=ctx.now)
+        return self.record(ctx, order)
+
+    def consume_material(
+        self,
+        ctx: CommandContext,
+        order_id: UUID,
+        *,
+        welder_id: UUID,
+        item_id: UUID,
+        quantity: Decimal,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Take material from stock for the order: both streams change in one atomic save, or neither."""
+        order = self._order(order_id, expected_version)
+        item = self._item(item_id)
+        order.consume_material(welder_id=welder_id, item_id=item.id, sku=item.sku, quantity=quantity, now=ctx.now)
+        item.consume(quantity=quantity, work_order_id=order.id, now=ctx.now)
+        return self.record(ctx, order, item)
+
+    def record_inspection(
+        self,
+        ctx: CommandContext,
+        order_id: UUID,
+        *,
+        inspector_id: UUID,
+        passed: bool,
+        notes: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        order = self._order(order_id, expected_version)
+        order.record_inspection(inspector_id=inspector_id, passed=passed, notes=notes, now=ctx.now)
+        return self.record(ctx, order)
+
+    def send_to_rework(
+        self, ctx: CommandContext, order_id: UUID, reason: str, expected_version: int | None = None
+    ) -> CommandResult:
+        order = self._order(order_id, expected_version)
+        order.send_to_rework(reason=reason, now=ctx.now)
+        return self.record(ctx, order)
+
+    def complete(self, ctx: CommandContext, order_id: UUID, expected_version: int | None = None) -> CommandResult:
+        order = self._order(order_id, expected_version)
+        order.complete(now=ctx.now)
+        return self.record(ctx, order)
+
+    def cancel(
+        self, ctx: CommandContext, order_id: UUID, reason: str, expected_version: int | None = None
+    ) -> CommandResult:
+        order = self._order(order_id, expected_version)
+        order.cancel(reason=reason, now=ctx.now)
+        return self.record(ctx, order)
+
+    # --- inventory ----------------------------------------------------------------------
+
+    def register_item(
+        self, ctx: CommandContext, *, sku: str, name: str, unit: str, reorder_level: Decimal
+    ) -> CommandResult:
+        key = normalize_sku(sku)
+        if unique_id(SKU_SCOPE, key) in self.repository:
+            raise SkuTaken(f"Item {sku.strip()} already exists")
+        item = InventoryItem.register(
+            item_id=uuid4(), sku=sku, name=name, unit=unit, reorder_level=reorder_level, now=ctx.now
+        )
+        claim = UniqueKey.claim(scope=SKU_SCOPE, key=key, owner_id=item.id, now=ctx.now)
+        try:
+            return self.record(ctx, item, claim)
+        except ConcurrencyConflict:
+            raise SkuTaken(f"Item {sku.strip()} already exists") from None
+
+    def receive_stock(
+        self, ctx: CommandContext, item_id: UUID, quantity: Decimal, note: str, expected_version: int | None = None
+    ) -> CommandResult:
+        item = self._item(item_id, expected_version)
+        item.receive(quantity=quantity, note=note, now=ctx.now)
+        return self.record(ctx, item)
+
+    def adjust_stock(
+        self, ctx: CommandContext, item_id: UUID, delta: Decimal, reason: str, expected_version: int | None = None
+    ) -> CommandResult:
+        item = self._item(item_id, expected_version)
+        item.adjust(delta=delta, reason=reason, now=ctx.now)
+        return self.record(ctx, item)
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _number_taken(self, new: NewWorkOrder) -> bool:
+        return unique_id(ORDER_NUMBER_SCOPE, new.number_key) in self.repository
+
+    @staticmethod
+    def _new_order(new: NewWorkOrder, now: datetime) -> tuple[WorkOrder, UniqueKey]:
+        order = WorkOrder.create(order_id=uuid4(), new=new, now=now)
+        claim = UniqueKey.claim(scope=ORDER_NUMBER_SCOPE, key=new.number_key, owner_id=order.id, now=now)
+        return order, claim
+
+    def _order(self, order_id: UUID, expected_version: int | None = None) -> WorkOrder:
+        order: WorkOrder = self.load(order_id, WorkOrder, expected_version)
+        return order
+
+    def _item(self, item_id: UUID, expected_version: int | None = None) -> InventoryItem:
+        item: InventoryItem = self.load(item_id, InventoryItem, expected_version)
+        return item

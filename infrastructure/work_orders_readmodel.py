@@ -1,0 +1,250 @@
+"""SQL for the work-order read models: list/detail rows, timelines, materials and dashboard counters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    func,
+    select,
+    update,
+)
+from sqlalchemy import Uuid as SqlUuid
+
+from domain.work_order import ACTIVE_STATUSES, STATUSES
+from infrastructure.inventory_readmodel import QUANTITY, InventoryQueries
+from infrastructure.readstore import Page, fetch_page, increment, like_pattern, metadata, order_by, upsert
+from projections.work_orders import CYCLE_SECONDS, CYCLES, INSPECTIONS, INSPECTIONS_PASSED, status_counter
+
+work_orders = Table(
+    "rm_work_orders",
+    metadata,
+    Column("id", SqlUuid, primary_key=True),
+    Column("order_number", String(50), nullable=False),
+    Column("order_number_key", String(50), nullable=False, unique=True),
+    Column("client", String(200), nullable=False),
+    Column("client_key", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("machine", String(100), nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("priority_rank", Integer, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("welder_id", SqlUuid),
+    Column("last_inspection_passed", Boolean),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("inspected_at", DateTime(timezone=True)),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("cancelled_at", DateTime(timezone=True)),
+    Column("cancel_reason", String(500)),
+    Column("version", Integer, nullable=False),
+    # One index per filter the list offers, each ending in the column it is most often sorted by.
+    Index("ix_rm_work_orders_status_due", "status", "due_date"),
+    Index("ix_rm_work_orders_welder_status", "welder_id", "status", "due_date"),
+    Index("ix_rm_work_orders_machine_due", "machine", "due_date"),
+    Index("ix_rm_work_orders_due", "due_date"),
+    Index("ix_rm_work_orders_priority_due", "priority_rank", "due_date"),
+    Index("ix_rm_work_orders_created", "created_at"),
+)
+
+work_order_timeline = Table(
+    "rm_work_order_timeline",
+    metadata,
+    Column("order_id", SqlUuid, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64)),
+    Column("event", String(64), nullable=False),
+    Column("details", JSON, nullable=False),
+)
+
+work_order_materials = Table(
+    "rm_work_order_materials",
+    metadata,
+    Column("order_id", SqlUuid, primary_key=True),
+    Column("item_id", SqlUuid, primary_key=True),
+    Column("sku", String(64), nullable=False),
+    Column("quantity", QUANTITY, nullable=False),
+)
+
+workshop_counters = Table(
+    "rm_workshop_counters",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+# Open orders per due date: the overdue count is a sum over the dates before today, a few hundred rows at most.
+workshop_due = Table(
+    "rm_workshop_due",
+    metadata,
+    Column("due_date", Date, primary_key=True),
+    Column("open_orders", Integer, nullable=False),
+)
+
+WORK_ORDER_TABLES = (work_order_timeline, work_order_materials, workshop_counters, workshop_due, work_orders)
+
+
+class SqlWorkOrdersView:
+    """The work-orders projection's writer, bound to the batch's transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add_order(self, order_id: UUID, version: int, at: datetime, **fields: Any) -> None:
+        upsert(
+            self.conn,
+            work_orders,
+            {"id": order_id, "version": version, "created_at": at, "updated_at": at, **fields},
+            ["id"],
+        )
+
+    def update_order(self, order_id: UUID, version: int, at: datetime, **fields: Any) -> None:
+        self.conn.execute(
+            update(work_orders).where(work_orders.c.id == order_id).values(version=version, updated_at=at, **fields)
+        )
+
+    def order_facts(self, order_id: UUID) -> tuple[str, date, datetime]:
+        row = self.conn.execute(
+            select(work_orders.c.status, work_orders.c.due_date, work_orders.c.created_at).where(
+                work_orders.c.id == order_id
+            )
+        ).one()
+        return row.status, row.due_date, row.created_at
+
+    def add_timeline_entry(
+        self, order_id: UUID, version: int, at: datetime, actor: str | None, event: str, details: dict[str, Any]
+    ) -> None:
+        row = {"order_id": order_id, "version": version, "at": at, "actor": actor, "event": event, "details": details}
+        upsert(self.conn, work_order_timeline, row, ["order_id", "version"])
+
+    def add_material(self, order_id: UUID, item_id: UUID, sku: str, quantity: Decimal) -> None:
+        key = {"order_id": order_id, "item_id": item_id}
+        existing = self.conn.execute(
+            select(work_order_materials.c.quantity).where(
+                work_order_materials.c.order_id == order_id, work_order_materials.c.item_id == item_id
+            )
+        ).scalar()
+        total = Decimal(existing or 0) + quantity
+        upsert(self.conn, work_order_materials, {**key, "sku": sku, "quantity": total}, list(key))
+
+    def bump(self, counter: str, delta: int) -> None:
+        increment(self.conn, workshop_counters, {"name": counter}, "value", delta)
+
+    def bump_due(self, due_date: date, delta: int) -> None:
+        increment(self.conn, workshop_due, {"due_date": due_date}, "open_orders", delta)
+
+
+WORK_ORDER_SORTS = {
+    "due_date": work_orders.c.due_date,
+    "priority": work_orders.c.priority_rank,
+    "created_at": work_orders.c.created_at,
+    "order_number": work_orders.c.order_number_key,
+}
+
+_PUBLIC_COLUMNS = [c for c in work_orders.c if c.name not in {"order_number_key", "client_key", "priority_rank"}]
+
+
+class WorkOrderQueries:
+    """Reads the work-order read models; never touches aggregates."""
+
+    def __init__(self, engine: Engine, inventory: InventoryQueries) -> None:
+        self.engine = engine
+        self.inventory = inventory
+
+    def get(self, order_id: UUID) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*_PUBLIC_COLUMNS).where(work_orders.c.id == order_id)).mappings().first()
+            if row is None:
+                return None
+            detail = dict(row)
+            detail["materials"] = [
+                dict(m)
+                for m in conn.execute(
+                    select(work_order_materials.c.item_id, work_order_materials.c.sku, work_order_materials.c.quantity)
+                    .where(work_order_materials.c.order_id == order_id)
+                    .order_by(work_order_materials.c.sku)
+                ).mappings()
+            ]
+            detail["timeline"] = [
+                dict(t)
+                for t in conn.execute(
+                    select(work_order_timeline)
+                    .where(work_order_timeline.c.order_id == order_id)
+                    .order_by(work_order_timeline.c.version)
+                ).mappings()
+            ]
+        return detail
+
+    def search(
+        self,
+        *,
+        limit: int,
+        offset: int,
+        sort: str,
+        today: date,
+        status: str | None = None,
+        client: str | None = None,
+        welder_id: UUID | None = None,
+        machine: str | None = None,
+        due_from: date | None = None,
+        due_to: date | None = None,
+        overdue: bool | None = None,
+    ) -> Page:
+        c = work_orders.c
+        conditions: list[Any] = []
+        if status:
+            conditions.append(c.status == status)
+        if client:
+            conditions.append(c.client_key.like(like_pattern(client), escape="\\"))
+        if welder_id:
+            conditions.append(c.welder_id == welder_id)
+        if machine:
+            conditions.append(c.machine == machine)
+        if due_from:
+            conditions.append(c.due_date >= due_from)
+        if due_to:
+            conditions.append(c.due_date <= due_to)
+        if overdue is True:
+            conditions += [c.due_date < today, c.status.in_(sorted(ACTIVE_STATUSES))]
+        elif overdue is False:
+            conditions.append((c.due_date >= today) | c.status.not_in(sorted(ACTIVE_STATUSES)))
+        query = select(*_PUBLIC_COLUMNS).where(*conditions)
+        return fetch_page(self.engine, query, order_by(sort, WORK_ORDER_SORTS, c.id), limit, offset)
+
+    def dashboard(self, today: date, low_stock_limit: int = 50) -> dict[str, Any]:
+        """The workshop at a glance, read from counters the projections keep: no scan of orders or events."""
+        with self.engine.connect() as conn:
+            counters = dict(conn.execute(select(workshop_counters.c.name, workshop_counters.c.value)).tuples().all())
+            overdue = conn.execute(
+                select(func.coalesce(func.sum(workshop_due.c.open_orders), 0)).where(workshop_due.c.due_date < today)
+            ).scalar_one()
+        inspections, passed = counters.get(INSPECTIONS, 0), counters.get(INSPECTIONS_PASSED, 0)
+        cycles = counters.get(CYCLES, 0)
+        return {
+            "by_status": {status: counters.get(status_counter(status), 0) for status in STATUSES},
+            "overdue": int(overdue),
+            "inspections": inspections,
+            "inspection_pass_rate": round(passed / inspections, 4) if inspections else None,
+            "average_cycle_hours": round(counters.get(CYCLE_SECONDS, 0) / cycles / 3600, 2) if cycles else None,
+            "completed_orders": cycles,
+            "low_stock": self.inventory.low_stock(low_stock_limit),
+        }
