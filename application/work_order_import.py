@@ -14,6 +14,7 @@ REQUIRED_COLUMNS = ("order_number", "client", "description", "machine", "due_dat
 OPTIONAL_COLUMNS = ("priority",)
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 MAX_ROWS = 50_000
+MAX_REPORTED_ERRORS = 1000
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,14 @@ class ImportRejected(DomainError):
     def __init__(self, errors: list[RowError]) -> None:
         self.errors = errors
         super().__init__(f"{len(errors)} problem(s) found; nothing was imported")
+
+    def extensions(self) -> dict[str, Any]:
+        shown = self.errors[:MAX_REPORTED_ERRORS]
+        return {
+            "errors": [{"row": e.row, "column": e.column, "message": e.message} for e in shown],
+            "error_count": len(self.errors),
+            "errors_truncated": len(shown) < len(self.errors),
+        }
 
 
 def rows_to_orders(header: Sequence[Any], rows: Iterable[tuple[int, Sequence[Any]]]) -> list[tuple[int, NewWorkOrder]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """A business rule refused a command."""
@@ -12,6 +14,10 @@ class DomainError(Exception):
     def __init__(self, detail: str | None = None) -> None:
         self.detail = detail or self.title
         super().__init__(self.detail)
+
+    def extensions(self) -> dict[str, Any]:
+        """Further members of the problem (e.g. a list of invalid fields); none by default."""
+        return {}
 
 
 class NotFound(DomainError):

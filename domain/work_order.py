@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -48,6 +49,9 @@ class InvalidWorkOrder(DomainError):
     def __init__(self, problems: list[FieldProblem]) -> None:
         self.problems = problems
         super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
+
+    def extensions(self) -> dict[str, Any]:
+        return {"errors": [{"field": p.field, "message": p.message} for p in self.problems]}
 
 
 class OrderNumberTaken(DomainError):

@@ -12,9 +12,12 @@ from infrastructure.settings import Settings
 from interfaces.http import problems
 from interfaces.http.commands import accounts as account_commands
 from interfaces.http.commands import auth as auth_commands
+from interfaces.http.commands import inventory as inventory_commands
+from interfaces.http.commands import work_orders as work_order_commands
 from interfaces.http.middleware import RequestContextMiddleware
 from interfaces.http.queries import accounts as account_queries
 from interfaces.http.queries import audit, ops
+from interfaces.http.queries import work_orders as work_order_queries
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
@@ -44,6 +47,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         auth_commands.router,
         account_commands.router,
         account_queries.router,
+        work_order_commands.router,
+        inventory_commands.router,
+        work_order_queries.router,
         audit.router,
         ops.router,
     ):

@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from application.accounts import AccountsApplication
 from application.base import CommandContext, CommandResult
+from application.work_orders import WorkOrdersApplication
 from domain.permissions import permissions_for
 from infrastructure.container import Container
 from infrastructure.security import AccessClaims, InvalidJwt
@@ -35,6 +36,13 @@ def get_accounts(container: ContainerDep) -> AccountsApplication:
 
 
 AccountsApp = Annotated[AccountsApplication, Depends(get_accounts)]
+
+
+def get_work_orders(container: ContainerDep) -> WorkOrdersApplication:
+    return container.work_orders
+
+
+WorkOrdersApp = Annotated[WorkOrdersApplication, Depends(get_work_orders)]
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/login")
 

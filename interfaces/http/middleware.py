@@ -46,6 +46,35 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
 
 
+# The largest upload (10 MB) plus room for the multipart envelope.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024 + 64 * 1024
+
+
+def _declared_length(scope: Scope) -> int:
+    value = dict(scope.get("headers") or []).get(b"content-length", b"0")
+    return int(value) if value.isdigit() else 0
+
+
+async def _send_problem(
+    send: Send, scope: Scope, request_id: str, status: int, code: str, title: str, detail: str
+) -> None:
+    """A problem answered by the middleware itself, before (or instead of) the application."""
+    body = json.dumps(
+        {
+            "type": f"urn:chronicle:problem:{code}",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "code": code,
+            "instance": scope.get("path", ""),
+            "request_id": request_id,
+        }
+    ).encode()
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class RequestContextMiddleware:
     """Outermost middleware: it must see every response, including failed ones."""
 
@@ -74,33 +103,31 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if _declared_length(scope) > MAX_REQUEST_BYTES:
+                await _send_problem(
+                    send_with_id,
+                    scope,
+                    request_id,
+                    413,
+                    "payload_too_large",
+                    "The request body is too large",
+                    f"Requests carry at most {MAX_REQUEST_BYTES} bytes",
+                )
+            else:
+                await self.app(scope, receive, send_with_id)
         except Exception:
             log.exception("unhandled error")
             if response_started:
                 raise
-            body = json.dumps(
-                {
-                    "type": "urn:chronicle:problem:internal_error",
-                    "title": "Internal server error",
-                    "status": 500,
-                    "detail": "Something went wrong on our side; quote the request id when reporting it.",
-                    "code": "internal_error",
-                    "instance": scope.get("path", ""),
-                    "request_id": request_id,
-                }
-            ).encode()
-            await send_with_id(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/problem+json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
+            await _send_problem(
+                send_with_id,
+                scope,
+                request_id,
+                500,
+                "internal_error",
+                "Internal server error",
+                "Something went wrong on our side; quote the request id when reporting it.",
             )
-            await send({"type": "http.response.body", "body": body})
         finally:
             log.info(
                 "request",

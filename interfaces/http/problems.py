@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from application.accounts import InvalidCredentials
+from application.work_order_import import ImportRejected
 from domain.account import (
     AccountLocked,
     AccountSuspended,
@@ -22,7 +23,9 @@ from domain.account import (
     WeakPassword,
 )
 from domain.errors import ConcurrencyConflict, DomainError, NotFound, VersionMismatch
+from domain.inventory import AdjustmentReasonRequired, InvalidInventoryItem, InvalidQuantity
 from domain.session import RefreshTokenReused, SessionExpired, SessionRevoked
+from domain.work_order import InvalidWelder, InvalidWorkOrder, NotAssignedWelder, ReasonRequired
 
 log = logging.getLogger("chronicle.http")
 
@@ -44,6 +47,14 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     WeakPassword: 422,
     InvalidProfile: 422,
     UnknownRole: 422,
+    InvalidWorkOrder: 422,
+    InvalidWelder: 422,
+    ReasonRequired: 422,
+    NotAssignedWelder: 403,
+    InvalidInventoryItem: 422,
+    InvalidQuantity: 422,
+    AdjustmentReasonRequired: 422,
+    ImportRejected: 422,
 }
 
 _HTTP_CODES = {
@@ -116,7 +127,9 @@ async def _domain_error(request: Request, error: Exception) -> JSONResponse:
         headers["Retry-After"] = str(seconds)
     if isinstance(error, VersionMismatch):
         headers["ETag"] = f'"{error.actual}"'
-    return problem_response(request, status_for(error), error.code, error.title, error.detail, headers)
+    return problem_response(
+        request, status_for(error), error.code, error.title, error.detail, headers, **error.extensions()
+    )
 
 
 async def _problem(request: Request, error: Exception) -> JSONResponse:

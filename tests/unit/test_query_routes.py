@@ -8,7 +8,7 @@ from pathlib import Path
 QUERIES = Path(__file__).parents[2] / "interfaces" / "http" / "queries"
 # Auditors replay history by design: the audit routes rebuild state from events.
 REPLAY_ALLOWED = {"audit.py"}
-FORBIDDEN = {"repository", "AccountsApp", "accounts"}
+FORBIDDEN = {"repository", "AccountsApp", "accounts", "WorkOrdersApp", "work_orders"}
 
 
 def test_query_routers_touch_no_aggregate_or_application() -> None:
