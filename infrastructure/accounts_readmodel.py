@@ -11,7 +11,6 @@ from sqlalchemy import (
     Column,
     Connection,
     Date,
-    DateTime,
     Engine,
     ForeignKey,
     Index,
@@ -26,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import Uuid as SqlUuid
 
-from infrastructure.readstore import Page, like_pattern, metadata, order_by, upsert
+from infrastructure.readstore import Page, UtcDateTime, like_pattern, metadata, order_by, upsert
 
 accounts = Table(
     "rm_accounts",
@@ -42,11 +41,11 @@ accounts = Table(
     Column("status", String(32), nullable=False),
     Column("email_verified", Boolean, nullable=False),
     Column("failed_logins", Integer, nullable=False, default=0),
-    Column("locked_until", DateTime(timezone=True)),
-    Column("last_login_at", DateTime(timezone=True)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("closed_at", DateTime(timezone=True)),
+    Column("locked_until", UtcDateTime),
+    Column("last_login_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime),
     Column("version", Integer, nullable=False),
     Index("ix_rm_accounts_status_created", "status", "created_at"),
     Index("ix_rm_accounts_created", "created_at"),
@@ -66,9 +65,9 @@ sessions = Table(
     metadata,
     Column("id", SqlUuid, primary_key=True),
     Column("account_id", SqlUuid, nullable=False, index=True),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
     Column("revoked_reason", String(64)),
 )

@@ -11,7 +11,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
-    DateTime,
     Engine,
     Integer,
     Numeric,
@@ -24,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import Uuid as SqlUuid
 
-from infrastructure.readstore import Page, fetch_page, like_pattern, metadata, order_by, upsert
+from infrastructure.readstore import Page, UtcDateTime, fetch_page, like_pattern, metadata, order_by, upsert
 
 QUANTITY = Numeric(18, 3)
 
@@ -39,8 +38,8 @@ inventory_items = Table(
     Column("reorder_level", QUANTITY, nullable=False),
     Column("stock", QUANTITY, nullable=False),
     Column("low_stock", Boolean, nullable=False, index=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
     Column("version", Integer, nullable=False),
 )
 
@@ -49,7 +48,7 @@ inventory_movements = Table(
     metadata,
     Column("item_id", SqlUuid, primary_key=True),
     Column("version", Integer, primary_key=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
     Column("kind", String(16), nullable=False),
     Column("quantity", QUANTITY, nullable=False),
     Column("stock_after", QUANTITY, nullable=False),

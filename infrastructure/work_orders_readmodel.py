@@ -14,7 +14,6 @@ from sqlalchemy import (
     Column,
     Connection,
     Date,
-    DateTime,
     Engine,
     Index,
     Integer,
@@ -29,7 +28,7 @@ from sqlalchemy import Uuid as SqlUuid
 
 from domain.work_order import ACTIVE_STATUSES, STATUSES
 from infrastructure.inventory_readmodel import QUANTITY, InventoryQueries
-from infrastructure.readstore import Page, fetch_page, increment, like_pattern, metadata, order_by, upsert
+from infrastructure.readstore import Page, UtcDateTime, fetch_page, increment, like_pattern, metadata, order_by, upsert
 from projections.work_orders import CYCLE_SECONDS, CYCLES, INSPECTIONS, INSPECTIONS_PASSED, status_counter
 
 work_orders = Table(
@@ -48,12 +47,12 @@ work_orders = Table(
     Column("status", String(32), nullable=False),
     Column("welder_id", SqlUuid),
     Column("last_inspection_passed", Boolean),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("started_at", DateTime(timezone=True)),
-    Column("inspected_at", DateTime(timezone=True)),
-    Column("completed_at", DateTime(timezone=True)),
-    Column("cancelled_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime),
+    Column("inspected_at", UtcDateTime),
+    Column("completed_at", UtcDateTime),
+    Column("cancelled_at", UtcDateTime),
     Column("cancel_reason", String(500)),
     Column("version", Integer, nullable=False),
     # One index per filter the list offers, each ending in the column it is most often sorted by.
@@ -70,7 +69,7 @@ work_order_timeline = Table(
     metadata,
     Column("order_id", SqlUuid, primary_key=True),
     Column("version", Integer, primary_key=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
     Column("actor", String(64)),
     Column("event", String(64), nullable=False),
     Column("details", JSON, nullable=False),
@@ -233,7 +232,8 @@ class WorkOrderQueries:
     def dashboard(self, today: date, low_stock_limit: int = 50) -> dict[str, Any]:
         """The workshop at a glance, read from counters the projections keep: no scan of orders or events."""
         with self.engine.connect() as conn:
-            counters = dict(conn.execute(select(workshop_counters.c.name, workshop_counters.c.value)).tuples().all())
+            rows = conn.execute(select(workshop_counters.c.name, workshop_counters.c.value))
+            counters: dict[str, int] = {name: value for name, value in rows}
             overdue = conn.execute(
                 select(func.coalesce(func.sum(workshop_due.c.open_orders), 0)).where(workshop_due.c.due_date < today)
             ).scalar_one()
