@@ -43,29 +43,38 @@ class ImportRejected(DomainError):
         }
 
 
-def rows_to_orders(header: Sequence[Any], rows: Iterable[tuple[int, Sequence[Any]]]) -> list[tuple[int, NewWorkOrder]]:
-    """Every row as a ``NewWorkOrder``; raises ``ImportRejected`` listing every problem found."""
+def parse_rows(
+    header: Sequence[Any], rows: Iterable[tuple[int, Sequence[Any]]]
+) -> tuple[list[tuple[int, NewWorkOrder]], list[RowError]]:
+    """The valid rows as ``NewWorkOrder``s, and a problem for every bad cell of the others.
+
+    A bad header (or too many rows) raises ``ImportRejected`` at once: the rows cannot be read.
+    The caller reports the problems together with those it finds itself (taken order numbers).
+    """
     names = [_text(cell).lower() for cell in header]
     errors = [RowError(1, name, "missing column") for name in REQUIRED_COLUMNS if name not in names]
-    errors += [RowError(1, name or None, "unknown column") for name in names if name not in COLUMNS]
+    errors += [RowError(1, name, "unknown column") for name in names if name and name not in COLUMNS]
+    errors += [RowError(1, name, "repeated column") for name in COLUMNS if names.count(name) > 1]
     if errors:
         raise ImportRejected(errors)
     orders: list[tuple[int, NewWorkOrder]] = []
     for number, cells in rows:
         if number - 1 > MAX_ROWS:
             raise ImportRejected([RowError(number, None, f"a file holds at most {MAX_ROWS} rows")])
-        values = dict(zip(names, cells, strict=False))
-        if all(_text(value) == "" for value in values.values()):
+        values = {name: cell for name, cell in zip(names, cells, strict=False) if name}
+        # A spreadsheet pads rows to its formatted width: a header-less column is fine while it stays empty.
+        unnamed = [cell for index, cell in enumerate(cells) if index >= len(names) or not names[index]]
+        if all(_text(value) == "" for value in [*values.values(), *unnamed]):
             continue  # a blank line in a CSV, or an emptied spreadsheet row
+        if any(_text(cell) != "" for cell in unnamed):
+            errors.append(RowError(number, None, "a value in a column without a header"))
         new, problems = _parse_row(number, values)
         errors += problems
         if new is not None:
             orders.append((number, new))
     if not orders and not errors:
-        errors.append(RowError(2, None, "the file has no rows"))
-    if errors:
-        raise ImportRejected(errors)
-    return orders
+        raise ImportRejected([RowError(2, None, "the file has no rows")])
+    return orders, errors
 
 
 def _parse_row(number: int, values: dict[str, Any]) -> tuple[NewWorkOrder | None, list[RowError]]:

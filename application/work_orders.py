@@ -58,9 +58,12 @@ class WorkOrdersApplication(ChronicleApplication):
             # The order id is new, so only the number's claim can have lost the race.
             raise OrderNumberTaken(f"Work order {new.order_number.strip()} already exists") from None
 
-    def import_work_orders(self, ctx: CommandContext, rows: Sequence[tuple[int, NewWorkOrder]]) -> ImportResult:
-        """Create every order or none: any taken or repeated number rejects the whole file."""
-        errors: list[RowError] = []
+    def import_work_orders(
+        self, ctx: CommandContext, rows: Sequence[tuple[int, NewWorkOrder]], problems: Sequence[RowError] = ()
+    ) -> ImportResult:
+        """Create every order or none: ``problems`` found while parsing, or a taken or repeated number,
+        reject the whole file with one report of them all, in row order."""
+        errors: list[RowError] = list(problems)
         first_row: dict[str, int] = {}
         for row, new in rows:
             seen = first_row.setdefault(new.number_key, row)
@@ -69,7 +72,7 @@ class WorkOrdersApplication(ChronicleApplication):
             elif self._number_taken(new):
                 errors.append(RowError(row, "order_number", f"work order {new.order_number.strip()} already exists"))
         if errors:
-            raise ImportRejected(errors)
+            raise ImportRejected(sorted(errors, key=lambda error: error.row))
         created = [self._new_order(new, ctx.now) for _, new in rows]
         try:
             result = self.record(ctx, *(aggregate for pair in created for aggregate in pair))

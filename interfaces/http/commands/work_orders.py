@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, File, Response, UploadFile, status
 
-from application.work_order_import import rows_to_orders
+from application.work_order_import import parse_rows
 from domain.permissions import WORK_ORDERS_INSPECT, WORK_ORDERS_MANAGE, WORK_ORDERS_WORK
 from infrastructure.tabular import MAX_UPLOAD_BYTES, UnreadableUpload, read_table
 from interfaces.http.deps import Ctx, ExpectedVersion, Principal, WorkOrdersApp, accepted, require
@@ -46,10 +46,10 @@ def import_orders(
     data = file.file.read(MAX_UPLOAD_BYTES + 1)
     try:
         table = read_table(data, file.filename)
-        orders = rows_to_orders(table.header, table.rows)
+        orders, problems = parse_rows(table.header, table.rows)
     except UnreadableUpload as error:
         raise Problem(error.status, error.code, "The upload cannot be imported", error.detail) from None
-    result = app.import_work_orders(ctx, orders)
+    result = app.import_work_orders(ctx, orders, problems)
     return ImportAccepted(imported=len(result.ids), ids=result.ids, position=result.position)
 
 
