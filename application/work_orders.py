@@ -153,7 +153,7 @@ class WorkOrdersApplication(ChronicleApplication):
         self, ctx: CommandContext, *, sku: str, name: str, unit: str, reorder_level: Decimal
     ) -> CommandResult:
         key = normalize_sku(sku)
-        if unique_id(SKU_SCOPE, key) in self.repository:
+        if self._sku_taken(key):
             raise SkuTaken(f"Item {sku.strip()} already exists")
         item = InventoryItem.register(
             item_id=uuid4(), sku=sku, name=name, unit=unit, reorder_level=reorder_level, now=ctx.now
@@ -182,6 +182,9 @@ class WorkOrdersApplication(ChronicleApplication):
 
     def _number_taken(self, new: NewWorkOrder) -> bool:
         return unique_id(ORDER_NUMBER_SCOPE, new.number_key) in self.repository
+
+    def _sku_taken(self, key: str) -> bool:
+        return unique_id(SKU_SCOPE, key) in self.repository
 
     @staticmethod
     def _new_order(new: NewWorkOrder, now: datetime) -> tuple[WorkOrder, UniqueKey]:

@@ -133,7 +133,7 @@ class NewWorkOrder:
 
     def problems(self) -> list[FieldProblem]:
         found = []
-        if not _ORDER_NUMBER.match(self.order_number):
+        if not _ORDER_NUMBER.match(self.order_number.strip()):
             found.append(
                 FieldProblem("order_number", "1-50 letters, digits or . _ / -, starting with a letter or digit")
             )
