@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,6 +16,7 @@ OPTIONAL_COLUMNS = ("priority",)
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 MAX_ROWS = 50_000
 MAX_REPORTED_ERRORS = 1000
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,10 @@ def _date(value: Any) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
+    text = _text(value)
+    if not _ISO_DATE.match(text):  # fromisoformat would also take 20300131 or 2030-W05-4
+        return None
     try:
-        return date.fromisoformat(_text(value))
+        return date.fromisoformat(text)
     except ValueError:
         return None

@@ -71,6 +71,8 @@ class WorkOrdersApplication(ChronicleApplication):
                 errors.append(RowError(row, "order_number", f"repeats the order number of row {seen}"))
             elif self._number_taken(new):
                 errors.append(RowError(row, "order_number", f"work order {new.order_number.strip()} already exists"))
+        if not rows and not errors:
+            errors.append(RowError(2, None, "the file has no rows"))
         if errors:
             raise ImportRejected(sorted(errors, key=lambda error: error.row))
         created = [self._new_order(new, ctx.now) for _, new in rows]

@@ -22,6 +22,7 @@ SKU_SCOPE = "sku"
 _SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 QUANTITY_PLACES = 3
 MAX_QUANTITY = Decimal("1000000000")
+_PLACES = Decimal(1).scaleb(-QUANTITY_PLACES)
 
 
 class InvalidInventoryItem(DomainError):
@@ -61,8 +62,9 @@ def check_quantity(quantity: Decimal, *, allow_negative: bool = False) -> Decima
     """A movement's quantity: finite, non-zero, at most three decimal places, within bounds."""
     if not quantity.is_finite() or quantity == 0 or (quantity < 0 and not allow_negative):
         raise InvalidQuantity(f"{quantity} is not a valid quantity")
-    exponent = quantity.normalize().as_tuple().exponent
-    if abs(quantity) > MAX_QUANTITY or (isinstance(exponent, int) and exponent < -QUANTITY_PLACES):
+    # Bounded first, so quantizing to three places stays within the context's precision and
+    # compares exactly (``normalize`` would round a 29-digit quantity into looking valid).
+    if abs(quantity) > MAX_QUANTITY or quantity != quantity.quantize(_PLACES):
         raise InvalidQuantity(f"{quantity} is not a valid quantity")
     return quantity
 
@@ -115,7 +117,7 @@ class InventoryItem(Aggregate):
             raise InvalidInventoryItem("The name must not be empty (at most 200 characters)")
         if not unit.strip() or len(unit) > 16:
             raise InvalidInventoryItem("The unit must not be empty (at most 16 characters)")
-        if reorder_level != 0:
+        if not reorder_level.is_zero():  # ``!= 0`` raises on a signalling NaN
             check_quantity(reorder_level)
         return cls._create(
             cls.Registered,

@@ -5,6 +5,7 @@ Invariants:
 - status moves only along: open → assigned → in_progress → inspection_passed → completed,
   with inspection_failed → rework → in_progress for rework, and any open status → cancelled;
 - only the assigned welder starts the work and consumes materials, and only while it is in progress;
+- an inspection is recorded by someone other than the assigned welder;
 - an order completes only after its latest inspection passed;
 - a completed or cancelled order accepts no further command;
 - materials consumed only ever grow, by positive quantities.
@@ -99,6 +100,11 @@ class WorkOrderNotInProgress(DomainError):
     title = "The work order is not in progress"
 
 
+class InspectorIsWelder(DomainError):
+    code = "inspector_is_welder"
+    title = "The welder who did the work may not inspect it"
+
+
 class WorkOrderNotReadyForCompletion(DomainError):
     code = "work_order_not_ready_for_completion"
     title = "A work order completes only after a passing inspection"
@@ -138,8 +144,8 @@ class NewWorkOrder:
                 FieldProblem("order_number", "1-50 letters, digits or . _ / -, starting with a letter or digit")
             )
         for name, limit in (("client", 200), ("machine", 100), ("description", 2000)):
-            value = getattr(self, name)
-            if not value.strip():
+            value = getattr(self, name).strip()
+            if not value:
                 found.append(FieldProblem(name, "must not be empty"))
             elif len(value) > limit:
                 found.append(FieldProblem(name, f"at most {limit} characters"))
@@ -276,6 +282,8 @@ class WorkOrder(Aggregate):
 
     def record_inspection(self, *, inspector_id: UUID, passed: bool, notes: str, now: datetime) -> None:
         self._ensure_in_progress()
+        if inspector_id == self.welder_id:
+            raise InspectorIsWelder()
         self.trigger_event(
             self.InspectionRecorded, timestamp=now, inspector_id=inspector_id, passed=passed, notes=notes.strip()
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from uuid import uuid4
 
@@ -12,7 +12,11 @@ from eventsourcing.persistence import JSONTranscoder
 from application.accounts import register_account_transcodings
 from application.base import ChronicleApplication, CommandContext
 from domain.account import Account
+from domain.errors import DomainError
+from domain.inventory import InventoryItem
 from domain.session import Session
+from domain.unique_key import UniqueKey
+from domain.work_order import WorkOrder
 from tests.unit.builders import NOW
 
 POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
@@ -25,7 +29,7 @@ class InMemoryChronicle(ChronicleApplication):
     machines reach (a value object the transcoder cannot store fails here, not in production).
     """
 
-    snapshotting_intervals: ClassVar = {Account: 3, Session: 3}
+    snapshotting_intervals: ClassVar = {Account: 3, Session: 3, WorkOrder: 3, InventoryItem: 3, UniqueKey: 3}
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -58,3 +62,26 @@ class Recorder:
 
     def stored(self, aggregate: Aggregate) -> Any:
         return self.app.repository.get(aggregate.id)
+
+
+def run_command(
+    recorder: Recorder,
+    aggregate: Aggregate,
+    refusal: type[DomainError] | None,
+    command: Callable[[], object],
+    *emitted: type,
+) -> bool:
+    """Run ``command``: it raises exactly ``refusal`` and emits nothing, or emits ``emitted`` and is recorded."""
+    if refusal is not None:
+        try:
+            command()
+        except DomainError as error:
+            assert type(error) is refusal, f"expected {refusal.__name__}, got {type(error).__name__}: {error}"
+        else:
+            raise AssertionError(f"expected {refusal.__name__}, but the command was accepted")
+        assert aggregate.pending_events == []
+        return False
+    command()
+    assert [type(event) for event in aggregate.pending_events] == list(emitted)
+    recorder.record(aggregate)
+    return True
