@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from datetime import date, datetime
@@ -154,6 +154,14 @@ class ChronicleApplication(Application[UUID]):
         first = aggregates[0]
         position = recordings[-1].notification.id if recordings else 0
         return CommandResult(id=first.id, version=first.version, position=position)
+
+    def existing(self, ids: Collection[UUID]) -> set[UUID]:
+        """Which of ``ids`` already have a stream: one query where the recorder answers in bulk."""
+        bulk = getattr(self.recorder, "existing_originators", None)
+        if bulk is not None:
+            found: set[UUID] = bulk(ids)
+            return found
+        return {i for i in ids if self.recorder.select_events(i, limit=1)}
 
     def load(self, aggregate_id: UUID, kind: type[Any], expected_version: int | None = None) -> Any:
         """Get an aggregate of ``kind``; ``expected_version`` is the client's If-Match."""

@@ -64,12 +64,13 @@ class WorkOrdersApplication(ChronicleApplication):
         """Create every order or none: ``problems`` found while parsing, or a taken or repeated number,
         reject the whole file with one report of them all, in row order."""
         errors: list[RowError] = list(problems)
+        taken = self.existing({unique_id(ORDER_NUMBER_SCOPE, new.number_key) for _, new in rows})
         first_row: dict[str, int] = {}
         for row, new in rows:
             seen = first_row.setdefault(new.number_key, row)
             if seen != row:
                 errors.append(RowError(row, "order_number", f"repeats the order number of row {seen}"))
-            elif self._number_taken(new):
+            elif unique_id(ORDER_NUMBER_SCOPE, new.number_key) in taken:
                 errors.append(RowError(row, "order_number", f"work order {new.order_number.strip()} already exists"))
         if not rows and not errors:
             errors.append(RowError(2, None, "the file has no rows"))

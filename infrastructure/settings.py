@@ -84,6 +84,7 @@ class Settings(BaseSettings):
             POSTGRES_POOL_SIZE=str(self.postgres_pool_size),
             POSTGRES_MAX_OVERFLOW=str(self.postgres_max_overflow),
             POSTGRES_PRE_PING="y",
+            APPLICATION_RECORDER_TOPIC="infrastructure.event_store:ChronicleRecorder",
         )
         return env
 
