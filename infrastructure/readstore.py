@@ -81,24 +81,36 @@ def _insert(conn: Connection, table: Table) -> Any:
     return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
-def upsert(conn: Connection, table: Table, values: dict[str, Any], key: Sequence[str]) -> None:
-    """Insert ``values`` or overwrite the row with the same ``key``: replays stay idempotent."""
-    statement = _insert(conn, table).values(**values)
-    changes = {k: v for k, v in values.items() if k not in key}
+def upsert(
+    conn: Connection, table: Table, values: Mapping[str, Any] | Sequence[Mapping[str, Any]], key: Sequence[str]
+) -> None:
+    """Insert the row(s) or overwrite those with the same ``key``: replays stay idempotent.
+
+    Several rows (all with the same columns) go to the server as one batched statement.
+    """
+    rows = [values] if isinstance(values, Mapping) else list(values)
+    if not rows:
+        return
+    statement = _insert(conn, table)
+    changes = {name: statement.excluded[name] for name in rows[0] if name not in key}
     if changes:
-        conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=changes))
+        statement = statement.on_conflict_do_update(index_elements=list(key), set_=changes)
     else:
-        conn.execute(statement.on_conflict_do_nothing(index_elements=list(key)))
+        statement = statement.on_conflict_do_nothing(index_elements=list(key))
+    conn.execute(statement, rows)
 
 
-def increment(conn: Connection, table: Table, key: dict[str, Any], column: str, delta: int) -> None:
-    """Add ``delta`` to ``column`` of the row at ``key``, creating the row (at ``delta``) if missing."""
-    statement = _insert(conn, table).values(**key, **{column: delta})
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=list(key), set_={column: table.c[column] + statement.excluded[column]}
-        )
+def increment(
+    conn: Connection, table: Table, key: Sequence[str], column: str, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Add each row's ``column`` to the stored row with the same ``key``, creating missing rows as given."""
+    if not rows:
+        return
+    statement = _insert(conn, table)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key), set_={column: table.c[column] + statement.excluded[column]}
     )
+    conn.execute(statement, list(rows))
 
 
 def read_position(conn: Connection, name: str) -> int:

@@ -152,6 +152,9 @@ class ProjectionRunner:
                 if notification.topic in self.topics:
                     event, metadata = mapper.to_event_and_metadata(notification)
                     self.follower.handlers.process(event, view, metadata)
+            flush = getattr(view, "flush", None)
+            if flush is not None:
+                flush()  # a view that holds writes back for the batch writes them now, in this transaction
             last = notifications[-1].id
             write_position(conn, self.name, last)
             if conn.dialect.name == "postgresql":
