@@ -229,3 +229,32 @@ def test_a_reader_can_wait_for_its_own_write(shop: Workshop) -> None:
     )
 
     assert detail.status_code == 200 and detail.json()["order_number"] == "RYW-1"
+
+
+def test_inventory_levels_filter_search_and_sort(shop: Workshop) -> None:
+    shop.item("ROD-1", stock="1", reorder_level="5")
+    shop.item("GAS-1", stock="50", reorder_level="5")
+    shop.item("ROD-2", stock="5", reorder_level="5")
+
+    def skus(**params: object) -> list[str]:
+        return [i["sku"] for i in ok(shop.read("/api/v1/inventory", **params))["items"]]
+
+    assert skus() == ["GAS-1", "ROD-1", "ROD-2"]
+    assert skus(low_stock=True) == ["ROD-1", "ROD-2"]  # at or below the reorder level
+    assert skus(q="rod-", sort="-stock") == ["ROD-2", "ROD-1"]  # every name is "Welding rod"
+    assert shop.read("/api/v1/inventory", sort="price").status_code == 422
+
+
+def test_an_auditor_replays_a_work_order_to_any_version(
+    shop: Workshop, client: TestClient, container: Container
+) -> None:
+    from tests.e2e.workshop import staff
+
+    auditor = staff(client, container, "auditor")
+    order_id = shop.inspected("AUD-1", passed=False)
+
+    events = ok(client.get(f"/api/v1/audit/streams/{order_id}/events", headers=auditor.headers))
+    at_two = ok(client.get(f"/api/v1/audit/streams/{order_id}/state", params={"version": 2}, headers=auditor.headers))
+
+    assert [e["type"] for e in events["events"]][-1].endswith("InspectionRecorded")
+    assert at_two["state"]["status"] == "assigned"
