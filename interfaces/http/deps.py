@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from application.accounts import AccountsApplication
 from application.base import CommandContext, CommandResult
 from application.work_orders import WorkOrdersApplication
+from domain.errors import NotFound
 from domain.permissions import permissions_for
 from infrastructure.container import Container
 from infrastructure.security import AccessClaims, InvalidJwt
@@ -167,6 +168,14 @@ def waits_for(projection: str) -> Callable[..., None]:
 
 def etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"'}
+
+
+def found(row: dict[str, Any] | None, what: str, ident: UUID, response: Response) -> dict[str, Any]:
+    """A read model's row, with its version as ``ETag``; a 404 problem when there is none."""
+    if row is None:
+        raise NotFound(f"No {what} with id {ident} (if you just wrote it, pass min_position)")
+    response.headers.update(etag(row["version"]))
+    return row
 
 
 def accepted(result: CommandResult, response: Response | None = None) -> CommandAccepted:

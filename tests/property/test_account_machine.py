@@ -39,7 +39,7 @@ from domain.account import (
 )
 from domain.errors import DomainError
 from domain.permissions import DEFAULT_ROLE, ROLES
-from tests.property.replay import Recorder, rebuild
+from tests.property.replay import Recorder, rebuild, run_command
 from tests.unit.builders import ACCOUNT_ID, NOW, SESSION_ID
 
 POLICY = LoginPolicy()
@@ -132,19 +132,7 @@ class AccountMachine(RuleBasedStateMachine):
 
     def run(self, refusal: type[DomainError] | None, command: Any, *emitted: type) -> bool:
         """Run ``command``; it must raise exactly ``refusal`` (emitting nothing) or emit ``emitted``."""
-        if refusal is not None:
-            try:
-                command()
-            except DomainError as error:
-                assert type(error) is refusal, f"expected {refusal.__name__}, got {type(error).__name__}: {error}"
-            else:
-                raise AssertionError(f"expected {refusal.__name__}, but the command was accepted")
-            assert self.account.pending_events == []
-            return False
-        command()
-        assert [type(e) for e in self.account.pending_events] == list(emitted)
-        self.recorder.record(self.account)
-        return True
+        return run_command(self.recorder, self.account, refusal, command, *emitted)
 
     @initialize(profile=profiles, password_hash=password_hashes, granted=st.lists(roles, max_size=3))
     def register(self, profile: Profile, password_hash: str, granted: list[str]) -> None:

@@ -7,10 +7,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from domain.errors import NotFound
 from domain.permissions import ACCOUNTS_READ, PROFILE_READ
 from infrastructure.accounts_readmodel import ACCOUNT_SORTS
-from interfaces.http.deps import ContainerDep, Paging, Principal, etag, page_body, require, waits_for
+from interfaces.http.deps import ContainerDep, Paging, Principal, found, page_body, require, waits_for
 from interfaces.http.schemas import AccountList, AccountPublic
 
 router = APIRouter(tags=["accounts: queries"])
@@ -24,11 +23,9 @@ Status = Literal["pending_verification", "active", "suspended", "closed"]
 
 
 def _account(container: ContainerDep, account_id: UUID, response: Response) -> AccountPublic:
-    row = container.account_queries.get(account_id)
-    if row is None:
-        raise NotFound(f"No account with id {account_id} (if you just wrote it, pass min_position)")
-    response.headers.update(etag(row["version"]))
-    return AccountPublic.model_validate(row)
+    return AccountPublic.model_validate(
+        found(container.account_queries.get(account_id), "account", account_id, response)
+    )
 
 
 @router.get("/api/v1/auth/me", dependencies=[FreshAccounts])

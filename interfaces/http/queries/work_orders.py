@@ -12,7 +12,7 @@ from domain.errors import NotFound
 from domain.permissions import INVENTORY_READ, WORK_ORDERS_READ
 from infrastructure.inventory_readmodel import ITEM_SORTS
 from infrastructure.work_orders_readmodel import WORK_ORDER_SORTS
-from interfaces.http.deps import ContainerDep, Paging, Principal, etag, page_body, require, waits_for
+from interfaces.http.deps import ContainerDep, Paging, Principal, found, page_body, require, waits_for
 from interfaces.http.work_order_schemas import (
     Dashboard,
     ItemList,
@@ -78,10 +78,7 @@ def dashboard(_: ReadsOrders, container: ContainerDep) -> Dashboard:
 @router.get("/api/v1/work-orders/{order_id}", dependencies=[FreshOrders])
 def get_work_order(order_id: UUID, _: ReadsOrders, container: ContainerDep, response: Response) -> WorkOrderDetail:
     """One work order with its materials and its timeline (every event, who and when); version as ETag."""
-    row = container.work_order_queries.get(order_id)
-    if row is None:
-        raise NotFound(f"No work order with id {order_id} (if you just wrote it, pass min_position)")
-    response.headers.update(etag(row["version"]))
+    row = found(container.work_order_queries.get(order_id), "work order", order_id, response)
     return WorkOrderDetail.model_validate(row)
 
 
@@ -103,11 +100,9 @@ def list_items(
 @router.get("/api/v1/inventory/{item_id}", dependencies=[FreshInventory])
 def get_item(item_id: UUID, _: ReadsInventory, container: ContainerDep, response: Response) -> ItemPublic:
     """One item's stock level; version as ETag."""
-    row = container.inventory_queries.get(item_id)
-    if row is None:
-        raise NotFound(f"No inventory item with id {item_id} (if you just wrote it, pass min_position)")
-    response.headers.update(etag(row["version"]))
-    return ItemPublic.model_validate(row)
+    return ItemPublic.model_validate(
+        found(container.inventory_queries.get(item_id), "inventory item", item_id, response)
+    )
 
 
 @router.get("/api/v1/inventory/{item_id}/movements", dependencies=[FreshInventory])
