@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,16 +22,20 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
     func,
     select,
     update,
 )
 from sqlalchemy import Uuid as SqlUuid
+from sqlalchemy.exc import DBAPIError
 
 from domain.work_order import ACTIVE_STATUSES, STATUSES
 from infrastructure.inventory_readmodel import QUANTITY, InventoryQueries
 from infrastructure.readstore import Page, UtcDateTime, fetch_page, increment, like_pattern, metadata, order_by, upsert
 from projections.work_orders import CYCLE_SECONDS, CYCLES, INSPECTIONS, INSPECTIONS_PASSED, status_counter
+
+log = logging.getLogger("chronicle.readmodels")
 
 work_orders = Table(
     "rm_work_orders",
@@ -84,6 +89,27 @@ work_order_materials = Table(
     Column("sku", String(64), nullable=False),
     Column("quantity", QUANTITY, nullable=False),
 )
+
+
+@event.listens_for(work_orders, "after_create")
+def _client_substring_index(table: Table, connection: Connection, **_: Any) -> None:
+    """On PostgreSQL, a trigram index lets ``client LIKE '%acme%'`` use an index instead of a scan.
+
+    It needs the pg_trgm extension; where the role may not create it the list still works,
+    by scanning, and a warning says so.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    try:
+        with connection.begin_nested():
+            connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            connection.exec_driver_sql(
+                "CREATE INDEX IF NOT EXISTS ix_rm_work_orders_client_trgm "
+                f"ON {table.name} USING gin (client_key gin_trgm_ops)"
+            )
+    except DBAPIError as error:
+        log.warning("no trigram index on %s.client_key (client filter will scan): %s", table.name, error.orig)
+
 
 workshop_counters = Table(
     "rm_workshop_counters",
