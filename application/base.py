@@ -13,6 +13,8 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InfrastructureFactory,
     IntegrityError,
     JSONTranscoder,
     Mapper,
@@ -21,7 +23,7 @@ from eventsourcing.persistence import (
     StoredEvent,
     Transcoding,
 )
-from eventsourcing.utils import EnvType
+from eventsourcing.utils import Environment, EnvType
 
 from domain.errors import ConcurrencyConflict, NotFound, VersionMismatch
 
@@ -128,9 +130,29 @@ class ChronicleApplication(Application[UUID]):
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=MetadataMapper)
 
-    def __init__(self, env: EnvType | None = None) -> None:
+    def __init__(self, env: EnvType | None = None, *, shares_log_with: ChronicleApplication | None = None) -> None:
+        # Contexts are separate services over one log: they may share its store (one connection pool,
+        # one writer, one queue of commits) instead of opening their own.
+        self._log_owner = shares_log_with
         super().__init__(env)
         self.save_listeners: list[Callable[[], None]] = []
+
+    def construct_factory(self, env: Environment) -> InfrastructureFactory:
+        if self._log_owner is not None:
+            return self._log_owner.factory
+        return super().construct_factory(env)
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        if self._log_owner is not None:
+            return self._log_owner.recorder
+        return super().construct_recorder()
+
+    def close(self) -> None:
+        """Close the store, unless it belongs to the application whose log this one shares."""
+        if self._log_owner is None:
+            super().close()
+        else:
+            self.closing.set()
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         # In-process followers wake at once instead of waiting for their next poll.

@@ -42,8 +42,14 @@ class WorkOrdersApplication(ChronicleApplication):
 
     snapshotting_intervals: ClassVar = {WorkOrder: 50, InventoryItem: 50}
 
-    def __init__(self, accounts: AccountDirectory, env: EnvType | None = None) -> None:
-        super().__init__(env)
+    def __init__(
+        self,
+        accounts: AccountDirectory,
+        env: EnvType | None = None,
+        *,
+        shares_log_with: ChronicleApplication | None = None,
+    ) -> None:
+        super().__init__(env, shares_log_with=shares_log_with)
         self.accounts = accounts
 
     # --- work orders --------------------------------------------------------------------

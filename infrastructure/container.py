@@ -70,7 +70,9 @@ class Container:
             env=settings.event_store_env(),
         )
         # Another service over the same log: its events take their place in the one global order.
-        self.work_orders = WorkOrdersApplication(self.accounts, env=settings.event_store_env())
+        self.work_orders = WorkOrdersApplication(
+            self.accounts, env=settings.event_store_env(), shares_log_with=self.accounts
+        )
         self.read_engine: Engine = create_read_engine(settings.read_store_url())
         self.write_engine: Engine = create_read_engine(settings.read_store_url(), pool_size=2, writer=True)
         metadata.create_all(self.write_engine)
