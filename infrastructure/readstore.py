@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     create_engine,
     event,
     select,
@@ -70,6 +72,34 @@ def upsert(conn: Connection, table: Table, values: dict[str, Any], key: Sequence
         conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=changes))
     else:
         conn.execute(statement.on_conflict_do_nothing(index_elements=list(key)))
+
+
+def _by_columns(rows: Sequence[Mapping[str, Any]]) -> dict[frozenset[str], list[Mapping[str, Any]]]:
+    """Rows grouped by the columns they carry: one executemany statement per shape."""
+    groups: dict[frozenset[str], list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[frozenset(row)].append(row)
+    return groups
+
+
+def upsert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key: Sequence[str]) -> None:
+    """``upsert`` for many rows, in one executemany statement per shape of row."""
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    for columns, group in _by_columns(rows).items():
+        statement = dialect_insert(table)
+        changes = {name: statement.excluded[name] for name in columns if name not in key}
+        if changes:
+            conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=changes), group)
+        else:
+            conn.execute(statement.on_conflict_do_nothing(index_elements=list(key)), group)
+
+
+def update_many(conn: Connection, table: Table, key: str, changes: Mapping[Any, Mapping[str, Any]]) -> None:
+    """Set each keyed row's changed columns, in one executemany statement per set of changed columns."""
+    rows = [{**values, "_key": key_value} for key_value, values in changes.items()]
+    for columns, group in _by_columns(rows).items():
+        assignments: dict[str, Any] = {name: bindparam(name) for name in columns if name != "_key"}
+        conn.execute(update(table).where(table.c[key] == bindparam("_key")).values(assignments), group)
 
 
 def read_position(conn: Connection, name: str) -> int:

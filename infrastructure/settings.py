@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     run_projections_in_process: bool | None = Field(
         default=None, description="Default: in-process for the embedded store, separate workers for PostgreSQL"
     )
-    projection_batch_size: int = 500
+    projection_batch_size: int = 2000
     projection_poll_seconds: float = 1.0
     ready_max_lag: int = 10_000
 
