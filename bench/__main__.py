@@ -10,11 +10,12 @@ The scratch database's Chronicle tables are dropped and recreated: never point i
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-from bench.core import DEFAULT_DATABASE_URL, BenchConfig, Result, ensure_database
+from bench.core import DEFAULT_DATABASE_URL, BenchConfig, Result, chronicle_settings_record, ensure_database
 from bench.environment import describe
 from bench.report import document, table
 from bench.scenarios import SCENARIOS
@@ -28,15 +29,28 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", action="append", choices=list(SCENARIOS), help="run only this scenario")
     parser.add_argument("--runs", type=int, default=None, help="repeats per figure (default 5, quick 2)")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="scratch database (tables are dropped)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a Chronicle setting for every bench process, e.g. group_commit=false (to measure before/after)",
+    )
     parser.add_argument("--output", type=Path, default=None, help="markdown file to write (default: none)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> list[Result]:
     args = parse(argv)
+    for assignment in args.set:
+        name, _, value = assignment.partition("=")
+        os.environ[name.strip().upper()] = value.strip()
     config = BenchConfig(database_url=args.database_url, runs=args.runs or (2 if args.quick else 5), quick=args.quick)
     ensure_database(config.database_url)
     record = describe(config.database_url)
+    record.update(chronicle_settings_record())
+    if args.set:
+        record["settings given with --set"] = ", ".join(args.set)
     record["bench"] = f"{'quick' if args.quick else 'full'}, {config.runs} runs per figure (medians)"
     results: list[Result] = []
     began = time.perf_counter()

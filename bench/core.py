@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import tempfile
 import time
@@ -113,8 +114,17 @@ def bench_settings(database_url: str, **overrides: Any) -> Settings:
         "postgres_pool_size": 20,
         "postgres_max_overflow": 10,
     }
+    # A setting given in the environment (``python -m bench --set NAME=VALUE``) wins over the bench's defaults.
+    values = {k: v for k, v in values.items() if k == "database_url" or k.upper() not in os.environ}
     values.update(overrides)
     return Settings(**values)
+
+
+def chronicle_settings_record() -> dict[str, str]:
+    """The Chronicle settings that shape the figures, as the bench's processes see them."""
+    settings = bench_settings(DEFAULT_DATABASE_URL)
+    names = ("group_commit", "projection_batch_size", "postgres_pool_size", "postgres_max_overflow")
+    return {f"chronicle {name}": str(getattr(settings, name)) for name in names}
 
 
 def wipe(database_url: str) -> None:

@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     projection_poll_seconds: float = 1.0
     ready_max_lag: int = 10_000
 
+    group_commit: bool = Field(
+        default=True, description="Concurrent commands share one insert transaction and commit (PostgreSQL)"
+    )
+    postgres_pre_ping: bool = Field(
+        default=False,
+        description="Ping each pooled connection before use (a round trip per checkout); the recorder already "
+        "retries a failed statement on a fresh connection",
+    )
     postgres_pool_size: int = 10
     postgres_max_overflow: int = 10
 
@@ -83,8 +91,10 @@ class Settings(BaseSettings):
             POSTGRES_PASSWORD=unquote(url.password or ""),
             POSTGRES_POOL_SIZE=str(self.postgres_pool_size),
             POSTGRES_MAX_OVERFLOW=str(self.postgres_max_overflow),
-            POSTGRES_PRE_PING="y",
+            POSTGRES_PRE_PING="y" if self.postgres_pre_ping else "n",
         )
+        if self.group_commit:
+            env["APPLICATION_RECORDER_TOPIC"] = "infrastructure.group_commit:GroupCommitRecorder"
         return env
 
     def read_store_url(self) -> str:

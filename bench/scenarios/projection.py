@@ -11,7 +11,9 @@ import psycopg
 
 from bench.backlog import load_backlog
 from bench.core import BenchConfig, Result, bench_settings, median, wipe
+from infrastructure.accounts_readmodel import ACCOUNT_TABLES
 from infrastructure.container import Container
+from infrastructure.readstore import metadata
 
 CURSOR_ITERSIZE = 2000
 
@@ -32,9 +34,16 @@ def cursor_read_rate(database_url: str) -> float:
         return rows / (time.perf_counter() - began)
 
 
+def fresh_read_model(container: Container) -> None:
+    """New, empty read-model tables, as a first deployment of the projection has (no bloat from earlier runs)."""
+    metadata.drop_all(container.write_engine, tables=list(ACCOUNT_TABLES))
+    metadata.create_all(container.write_engine)
+    container.runners["accounts"].reset()
+
+
 def fold_rate(container: Container) -> tuple[float, int]:
     runner = container.runners["accounts"]
-    runner.reset()
+    fresh_read_model(container)
     began = time.perf_counter()
     consumed = runner.catch_up()
     return consumed / (time.perf_counter() - began), consumed
@@ -71,7 +80,7 @@ def catch_up(config: BenchConfig) -> list[Result]:
             met=value >= 0.3 * base and value >= 20_000,
             notes=[
                 f"accounts projection, batch size {container.settings.projection_batch_size}; "
-                "each run resets the read model and folds the whole backlog",
+                "each run starts from new, empty read-model tables and folds the whole backlog",
                 "Chronicle runs: " + ", ".join(f"{x:,.0f}" for x in chronicle),
                 "baseline runs: " + ", ".join(f"{x:,.0f}" for x in baseline),
             ],
