@@ -24,6 +24,7 @@ CHRONICLE_TABLES = (
     "projection_tracking",
     "rm_account_roles",
     "rm_sessions",
+    "rm_account_status_counts",
     "rm_accounts",
 )
 # Baseline tables live beside Chronicle's, prefixed so a wipe finds them.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -21,12 +22,23 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    literal,
     or_,
     select,
 )
 from sqlalchemy import Uuid as SqlUuid
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from infrastructure.readstore import Page, like_pattern, metadata, order_by, update_many, upsert_many
+from infrastructure.readstore import (
+    Page,
+    like_pattern,
+    metadata,
+    order_by,
+    projection_tracking,
+    update_many,
+    upsert_many,
+)
 
 accounts = Table(
     "rm_accounts",
@@ -73,7 +85,31 @@ sessions = Table(
     Column("revoked_reason", String(64)),
 )
 
-ACCOUNT_TABLES = (account_roles, sessions, accounts)
+# How many accounts have each status, kept by the projection beside the rows: a list filtered by
+# status (or not filtered) answers its exact total without counting tens of thousands of rows.
+account_status_counts = Table(
+    "rm_account_status_counts",
+    metadata,
+    Column("status", String(32), primary_key=True),
+    Column("accounts", Integer, nullable=False),
+)
+
+ACCOUNT_TABLES = (account_roles, sessions, account_status_counts, accounts)
+
+
+def backfill_status_counts(conn: Connection) -> None:
+    """Count the rows once if the read model predates the counts table (they are kept up to date after).
+
+    Runs holding the accounts projection's tracking row, so no batch commits halfway through the count.
+    """
+    conn.execute(select(projection_tracking.c.name).where(projection_tracking.c.name == "accounts").with_for_update())
+    if conn.execute(select(func.count()).select_from(account_status_counts)).scalar_one():
+        return
+    conn.execute(
+        account_status_counts.insert().from_select(
+            ["status", "accounts"], select(accounts.c.status, func.count()).group_by(accounts.c.status)
+        )
+    )
 
 
 class SqlAccountsView:
@@ -144,9 +180,34 @@ class SqlAccountsView:
             pending = self._session_changes.setdefault(session_id, {})
         pending.update(updated_at=at, **fields)
 
+    def _count_statuses(self) -> None:
+        """Move each added or re-statused account from its stored status's count to its new one's."""
+        changed = {i: c["status"] for i, c in self._account_changes.items() if "status" in c}
+        touched = [*self._new_accounts, *changed]
+        if not touched:
+            return
+        deltas: Counter[str] = Counter(row["status"] for row in self._new_accounts.values())
+        for account_id, status in self.conn.execute(
+            select(accounts.c.id, accounts.c.status).where(accounts.c.id.in_(touched))
+        ):
+            deltas[status] -= 1
+            if account_id in changed:  # an update of a row that is not there changes nothing
+                deltas[changed[account_id]] += 1
+        rows = [{"status": status, "accounts": n} for status, n in deltas.items() if n]
+        if rows:
+            statement = (pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert)(account_status_counts)
+            self.conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["status"],
+                    set_={"accounts": account_status_counts.c.accounts + statement.excluded.accounts},
+                ),
+                rows,
+            )
+
     def flush(self) -> None:
         """Write everything gathered so far (accounts before their roles: the roles table refers to them)."""
         conn = self.conn
+        self._count_statuses()
         if self._new_accounts:
             upsert_many(conn, accounts, list(self._new_accounts.values()), key=["id"])
         if self._account_changes:
@@ -205,16 +266,23 @@ class AccountsQueries:
             return self._with_roles(conn, [dict(row)])[0]
 
     def access_state(self, account_id: UUID, session_id: UUID) -> tuple[str | None, list[str] | None, bool]:
-        """(account status, roles, session revoked) for authorizing a bearer token, in one round trip each."""
+        """(account status, roles, session revoked) for authorizing a bearer token, in one round trip.
+
+        Every authorized request asks this; three queries cost three round trips and most of a
+        request's read-store time. Roles are None when the account is not in the read model yet.
+        """
+        revoked = select(sessions.c.revoked).where(sessions.c.id == session_id).scalar_subquery()
+        anchor = select(literal(1).label("one")).subquery()
+        statement = select(revoked.label("revoked"), accounts.c.status, account_roles.c.role).select_from(
+            anchor.outerjoin(accounts, accounts.c.id == account_id).outerjoin(
+                account_roles, account_roles.c.account_id == accounts.c.id
+            )
+        )
         with self.engine.connect() as conn:
-            status = conn.execute(select(accounts.c.status).where(accounts.c.id == account_id)).scalar()
-            roles = None
-            if status is not None:
-                roles = list(
-                    conn.execute(select(account_roles.c.role).where(account_roles.c.account_id == account_id)).scalars()
-                )
-            revoked = bool(conn.execute(select(sessions.c.revoked).where(sessions.c.id == session_id)).scalar())
-        return status, roles, revoked
+            rows = conn.execute(statement).all()
+        status = rows[0].status
+        roles = sorted(row.role for row in rows if row.role is not None) if status is not None else None
+        return status, roles, bool(rows[0].revoked)
 
     def search(
         self,
@@ -240,8 +308,14 @@ class AccountsQueries:
                     func.lower(accounts.c.last_name).like(pattern, escape="\\"),
                 )
             )
+        if role or q:
+            counting = select(func.count()).select_from(accounts).where(*conditions)
+        else:
+            # Status alone (or nothing): the projection's kept counts, not a count over the rows.
+            kept = [account_status_counts.c.status == status] if status else []
+            counting = select(func.coalesce(func.sum(account_status_counts.c.accounts), 0)).where(*kept)
         with self.engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(accounts).where(*conditions)).scalar_one()
+            total = int(conn.execute(counting).scalar_one())
             rows = conn.execute(
                 select(*_PUBLIC_COLUMNS)
                 .where(*conditions)

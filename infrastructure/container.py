@@ -15,7 +15,7 @@ from application.accounts import AccountsApplication, AccountsConfig
 from application.base import SYSTEM_ACTOR, CommandContext
 from application.mail_policy import MailPolicy
 from domain.account import LoginPolicy, Profile
-from infrastructure.accounts_readmodel import ACCOUNT_TABLES, AccountsQueries, SqlAccountsView
+from infrastructure.accounts_readmodel import ACCOUNT_TABLES, AccountsQueries, SqlAccountsView, backfill_status_counts
 from infrastructure.eventlog import StreamReader
 from infrastructure.mail import EmlFolderMailer
 from infrastructure.readstore import create_read_engine, metadata, read_position
@@ -64,9 +64,14 @@ class Container:
             ),
             env=settings.event_store_env(),
         )
-        self.read_engine: Engine = create_read_engine(settings.read_store_url())
+        # Connections beyond pool_size would be opened and closed per checkout: keep them all instead.
+        self.read_engine: Engine = create_read_engine(
+            settings.read_store_url(), pool_size=settings.read_pool_size, max_overflow=0
+        )
         self.write_engine: Engine = create_read_engine(settings.read_store_url(), pool_size=2, writer=True)
         metadata.create_all(self.write_engine)
+        with self.write_engine.begin() as conn:
+            backfill_status_counts(conn)
         self.account_queries = AccountsQueries(self.read_engine)
         self.streams = StreamReader(self.accounts.recorder)
         self.board = PositionBoard(self.stored_position)

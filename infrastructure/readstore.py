@@ -38,7 +38,9 @@ projection_tracking = Table(
 )
 
 
-def create_read_engine(url: str, pool_size: int = 10, *, writer: bool = False) -> Engine:
+def create_read_engine(
+    url: str, pool_size: int = 10, *, max_overflow: int | None = None, writer: bool = False
+) -> Engine:
     """An engine for the read store; ``writer`` engines serialize their transactions on SQLite."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -60,7 +62,8 @@ def create_read_engine(url: str, pool_size: int = 10, *, writer: bool = False) -
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    overflow = pool_size if max_overflow is None else max_overflow
+    return create_engine(url, pool_size=pool_size, max_overflow=overflow, pool_pre_ping=True)
 
 
 def upsert(conn: Connection, table: Table, values: dict[str, Any], key: Sequence[str]) -> None:

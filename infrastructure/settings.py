@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         description="Ping each pooled connection before use (a round trip per checkout); the recorder already "
         "retries a failed statement on a fresh connection",
     )
+    read_pool_size: int = Field(
+        default=40,
+        description="Read-store connections kept (opened on demand): one per request thread, and the API runs up "
+        "to 40 (anyio's default); fewer made the pool open and close connections under load",
+    )
     postgres_pool_size: int = 10
     postgres_max_overflow: int = 10
 

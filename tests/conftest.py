@@ -26,6 +26,7 @@ _TABLES = (
     "projection_tracking",
     "rm_account_roles",
     "rm_sessions",
+    "rm_account_status_counts",
     "rm_accounts",
 )
 
