@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> list[Result]:
         print(table(scenario_results), file=sys.stderr)
         print(f"   ({time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)
     record["wall time of the whole bench"] = f"{time.perf_counter() - began:.0f} s"
+    record["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(table(results))
     if args.output:
         command = "make bench" if not args.quick and not args.only else "python -m bench " + " ".join(sys.argv[1:])
