@@ -181,17 +181,19 @@ class SqlAccountsView:
         pending.update(updated_at=at, **fields)
 
     def _count_statuses(self) -> None:
-        """Move each added or re-statused account from its stored status's count to its new one's."""
-        changed = {i: c["status"] for i, c in self._account_changes.items() if "status" in c}
-        touched = [*self._new_accounts, *changed]
-        if not touched:
-            return
+        """Count added accounts under their status, and move re-statused ones from their stored status.
+
+        An added account is new: Registered is the first event of its stream and the runner applies
+        each event once, so only status changes need the stored status (one small SELECT). Reading the
+        stored status of every added account too made a rebuild quadratic: the statement, prepared
+        while the table was nearly empty, kept a sequential-scan plan as the table grew.
+        """
         deltas: Counter[str] = Counter(row["status"] for row in self._new_accounts.values())
-        for account_id, status in self.conn.execute(
-            select(accounts.c.id, accounts.c.status).where(accounts.c.id.in_(touched))
-        ):
-            deltas[status] -= 1
-            if account_id in changed:  # an update of a row that is not there changes nothing
+        changed = {i: c["status"] for i, c in self._account_changes.items() if "status" in c}
+        if changed:
+            stored = self.conn.execute(select(accounts.c.id, accounts.c.status).where(accounts.c.id.in_(changed)))
+            for account_id, status in stored:  # an update of a row that is not there changes nothing
+                deltas[status] -= 1
                 deltas[changed[account_id]] += 1
         rows = [{"status": status, "accounts": n} for status, n in deltas.items() if n]
         if rows:
