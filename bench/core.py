@@ -14,19 +14,14 @@ from typing import Any
 
 import psycopg
 
+from infrastructure import container as _composition_root  # noqa: F401 - imports every read model's tables
+from infrastructure.readstore import metadata
 from infrastructure.settings import Settings
 
 BENCH_PASSWORD = "bench-pass-1"  # noqa: S105 - throwaway benchmark accounts
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/chronicle_bench"
-CHRONICLE_TABLES = (
-    "chronicle_events",
-    "chronicle_snapshots",
-    "projection_tracking",
-    "rm_account_roles",
-    "rm_sessions",
-    "rm_account_status_counts",
-    "rm_accounts",
-)
+# The event store's tables, and every read-model table the composition root creates.
+CHRONICLE_TABLES = ("chronicle_events", "chronicle_snapshots", *(table.name for table in metadata.sorted_tables))
 # Baseline tables live beside Chronicle's, prefixed so a wipe finds them.
 BASELINE_PREFIX = "bench_baseline_"
 

@@ -139,14 +139,15 @@ def scenario(writers: int) -> Callable[[BenchConfig], list[Result]]:
         ratio_target = 0.5 if writers == 1 else 1.0
         value, base = median(chronicle), median(baseline)
         commands = writers * per_writer * config.runs
+        plural = "s" if writers > 1 else ""
         return [
             Result(
                 scenario=f"append-{writers}",
-                figure=f"append, {writers} writer{'s' if writers > 1 else ''} (commands/s)",
+                figure=f"append, {writers} writer{plural} (commands/s)",
                 value=value,
                 unit="commands/s",
                 baseline=base,
-                baseline_label=f"raw INSERT + commit, {writers} connection{'s' if writers > 1 else ''} (rows/s)",
+                baseline_label=f"raw INSERT + commit, {writers} connection{plural} (rows/s)",
                 target=f"≥ {ratio_target:g} x baseline",
                 met=value >= ratio_target * base,
                 notes=[
@@ -155,10 +156,10 @@ def scenario(writers: int) -> Callable[[BenchConfig], list[Result]]:
                     "Chronicle runs: " + ", ".join(f"{x:.0f}" for x in chronicle),
                     "baseline runs: " + ", ".join(f"{x:.0f}" for x in baseline),
                     f"floor: a command's own statements sent raw (snapshot SELECT, events SELECT, then LOCK + NOTIFY + "
-                    f"INSERT + COMMIT pipelined), {writers} connection(s): {median(floor):.0f}/s = "
+                    f"INSERT + COMMIT pipelined), {writers} connection{plural}: {median(floor):.0f}/s = "
                     f"{median(floor) / base:.2f} x baseline (runs: {', '.join(f'{x:.0f}' for x in floor)})",
                     f"Python CPU per command in the bench process: {cpu / commands * 1e6:.0f} µs "
-                    f"(one process, so {writers} writers share one interpreter lock)",
+                    f"(one process: {writers} writer thread{plural} on one interpreter lock)",
                     latency_note("command latency", latencies),
                 ],
             )
