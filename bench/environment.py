@@ -50,7 +50,9 @@ def _git(*args: str) -> str:
 
 def describe(database_url: str) -> dict[str, str]:
     """Everything a reader needs to judge a figure: when, what code, which machine, which server settings."""
-    dirty = " (uncommitted changes)" if _git("status", "--porcelain", "--untracked-files=no") else ""
+    # The results file itself is rewritten by every run: its own changes do not make the code dirty.
+    changed = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)docs/benchmarks.md")
+    dirty = " (uncommitted changes)" if changed else ""
     record = {
         "date (UTC)": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
         "commit": _git("rev-parse", "--short", "HEAD") + dirty,
