@@ -10,7 +10,7 @@ DEV_STAMP     := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv install install-dev run project test lint clean
+.PHONY: help venv install install-dev run project test lint bench bench-quick clean
 
 help: ## Show this help
 	@echo "Usage: make <target> [VENV=.venv] [PYTHON=python3] [PYTEST_ARGS=...]"
@@ -56,6 +56,16 @@ test: install-dev ## Run the test suite (needs PostgreSQL + Redis; see TEST_DATA
 lint: install-dev ## Run ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/mypy domain application projections infrastructure interfaces
+
+# The scratch database's Chronicle tables are dropped and recreated; never point BENCH_DATABASE_URL at real data.
+BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/chronicle_bench
+BENCH_ARGS ?=
+
+bench: install-dev ## Run every benchmark scenario (~15 min) and write docs/benchmarks.md
+	$(BIN)/python -m bench --database-url $(BENCH_DATABASE_URL) --output docs/benchmarks.md $(BENCH_ARGS)
+
+bench-quick: install-dev ## Smoke-run every benchmark scenario at tiny sizes (seconds; timings not meaningful)
+	$(BIN)/python -m bench --quick --database-url $(BENCH_DATABASE_URL) $(BENCH_ARGS)
 
 clean: ## Remove the venv, local data and caches
 	rm -rf $(VENV) data build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

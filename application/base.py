@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from datetime import date, datetime
@@ -54,6 +55,16 @@ class CommandResult:
 
 
 _metadata: ContextVar[dict[str, str] | None] = ContextVar("chronicle_event_metadata", default=None)
+
+
+@contextmanager
+def recording_metadata(ctx: CommandContext) -> Iterator[None]:
+    """Events encoded inside this block carry ``ctx``'s actor, correlation and causation ids."""
+    token = _metadata.set(ctx.metadata())
+    try:
+        yield
+    finally:
+        _metadata.reset(token)
 
 
 class MetadataMapper(Mapper[UUID]):
@@ -166,13 +177,11 @@ class ChronicleApplication(Application[UUID]):
 
     def record(self, ctx: CommandContext, *aggregates: Aggregate) -> CommandResult:
         """Save the aggregates atomically with the command's metadata; a lost race is a conflict."""
-        token = _metadata.set(ctx.metadata())
         try:
-            recordings = self.save(*aggregates)
+            with recording_metadata(ctx):
+                recordings = self.save(*aggregates)
         except IntegrityError as error:
             raise ConcurrencyConflict() from error
-        finally:
-            _metadata.reset(token)
         first = aggregates[0]
         position = recordings[-1].notification.id if recordings else 0
         return CommandResult(id=first.id, version=first.version, position=position)

@@ -190,10 +190,10 @@ class WorkOrdersApplication(ChronicleApplication):
     # --- helpers ------------------------------------------------------------------------
 
     def _number_taken(self, new: NewWorkOrder) -> bool:
-        return unique_id(ORDER_NUMBER_SCOPE, new.number_key) in self.repository
+        return bool(self.existing([unique_id(ORDER_NUMBER_SCOPE, new.number_key)]))
 
     def _sku_taken(self, key: str) -> bool:
-        return unique_id(SKU_SCOPE, key) in self.repository
+        return bool(self.existing([unique_id(SKU_SCOPE, key)]))
 
     @staticmethod
     def _new_order(new: NewWorkOrder, now: datetime) -> tuple[WorkOrder, UniqueKey]:

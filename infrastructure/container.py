@@ -16,7 +16,7 @@ from application.base import SYSTEM_ACTOR, CommandContext
 from application.mail_policy import MailPolicy
 from application.work_orders import WorkOrdersApplication
 from domain.account import LoginPolicy, Profile
-from infrastructure.accounts_readmodel import ACCOUNT_TABLES, AccountsQueries, SqlAccountsView
+from infrastructure.accounts_readmodel import ACCOUNT_TABLES, AccountsQueries, SqlAccountsView, backfill_status_counts
 from infrastructure.eventlog import StreamReader
 from infrastructure.inventory_readmodel import INVENTORY_TABLES, InventoryQueries, SqlInventoryView
 from infrastructure.mail import EmlFolderMailer
@@ -73,9 +73,14 @@ class Container:
         self.work_orders = WorkOrdersApplication(
             self.accounts, env=settings.event_store_env(), shares_log_with=self.accounts
         )
-        self.read_engine: Engine = create_read_engine(settings.read_store_url())
+        # Connections beyond pool_size would be opened and closed per checkout: keep them all instead.
+        self.read_engine: Engine = create_read_engine(
+            settings.read_store_url(), pool_size=settings.read_pool_size, max_overflow=0
+        )
         self.write_engine: Engine = create_read_engine(settings.read_store_url(), pool_size=2, writer=True)
         metadata.create_all(self.write_engine)
+        with self.write_engine.begin() as conn:
+            backfill_status_counts(conn)
         self.account_queries = AccountsQueries(self.read_engine)
         self.inventory_queries = InventoryQueries(self.read_engine)
         self.work_order_queries = WorkOrderQueries(self.read_engine, self.inventory_queries)

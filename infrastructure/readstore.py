@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     create_engine,
     event,
     func,
@@ -51,7 +53,9 @@ projection_tracking = Table(
 )
 
 
-def create_read_engine(url: str, pool_size: int = 10, *, writer: bool = False) -> Engine:
+def create_read_engine(
+    url: str, pool_size: int = 10, *, max_overflow: int | None = None, writer: bool = False
+) -> Engine:
     """An engine for the read store; ``writer`` engines serialize their transactions on SQLite."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -73,7 +77,8 @@ def create_read_engine(url: str, pool_size: int = 10, *, writer: bool = False) -
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    overflow = pool_size if max_overflow is None else max_overflow
+    return create_engine(url, pool_size=pool_size, max_overflow=overflow, pool_pre_ping=True)
 
 
 def _insert(conn: Connection, table: Table) -> Any:
@@ -86,18 +91,16 @@ def upsert(
 ) -> None:
     """Insert the row(s) or overwrite those with the same ``key``: replays stay idempotent.
 
-    Several rows (all with the same columns) go to the server as one batched statement.
+    Many rows go to the server as one executemany statement per shape of row (set of columns).
     """
-    rows = [values] if isinstance(values, Mapping) else list(values)
-    if not rows:
-        return
-    statement = _insert(conn, table)
-    changes = {name: statement.excluded[name] for name in rows[0] if name not in key}
-    if changes:
-        statement = statement.on_conflict_do_update(index_elements=list(key), set_=changes)
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=list(key))
-    conn.execute(statement, rows)
+    rows = [values] if isinstance(values, Mapping) else values
+    for columns, group in _by_columns(rows).items():
+        statement = _insert(conn, table)
+        changes = {name: statement.excluded[name] for name in columns if name not in key}
+        if changes:
+            conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=changes), group)
+        else:
+            conn.execute(statement.on_conflict_do_nothing(index_elements=list(key)), group)
 
 
 def increment(
@@ -111,6 +114,22 @@ def increment(
         index_elements=list(key), set_={column: table.c[column] + statement.excluded[column]}
     )
     conn.execute(statement, list(rows))
+
+
+def _by_columns(rows: Sequence[Mapping[str, Any]]) -> dict[frozenset[str], list[Mapping[str, Any]]]:
+    """Rows grouped by the columns they carry: one executemany statement per shape."""
+    groups: dict[frozenset[str], list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[frozenset(row)].append(row)
+    return groups
+
+
+def update_many(conn: Connection, table: Table, key: str, changes: Mapping[Any, Mapping[str, Any]]) -> None:
+    """Set each keyed row's changed columns, in one executemany statement per set of changed columns."""
+    rows = [{**values, "_key": key_value} for key_value, values in changes.items()]
+    for columns, group in _by_columns(rows).items():
+        assignments: dict[str, Any] = {name: bindparam(name) for name in columns if name != "_key"}
+        conn.execute(update(table).where(table.c[key] == bindparam("_key")).values(assignments), group)
 
 
 def read_position(conn: Connection, name: str) -> int:

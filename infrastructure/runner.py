@@ -152,9 +152,10 @@ class ProjectionRunner:
                 if notification.topic in self.topics:
                     event, metadata = mapper.to_event_and_metadata(notification)
                     self.follower.handlers.process(event, view, metadata)
+            # A view may gather the batch's writes (see SqlAccountsView): they go out before the position.
             flush = getattr(view, "flush", None)
-            if flush is not None:
-                flush()  # a view that holds writes back for the batch writes them now, in this transaction
+            if callable(flush):
+                flush()
             last = notifications[-1].id
             write_position(conn, self.name, last)
             if conn.dialect.name == "postgresql":

@@ -44,10 +44,23 @@ class Settings(BaseSettings):
     run_projections_in_process: bool | None = Field(
         default=None, description="Default: in-process for the embedded store, separate workers for PostgreSQL"
     )
-    projection_batch_size: int = 500
+    projection_batch_size: int = 2000
     projection_poll_seconds: float = 1.0
     ready_max_lag: int = 10_000
 
+    group_commit: bool = Field(
+        default=True, description="Concurrent commands share one insert transaction and commit (PostgreSQL)"
+    )
+    postgres_pre_ping: bool = Field(
+        default=False,
+        description="Ping each pooled connection before use (a round trip per checkout); the recorder already "
+        "retries a failed statement on a fresh connection",
+    )
+    read_pool_size: int = Field(
+        default=40,
+        description="Read-store connections kept (opened on demand): one per request thread, and the API runs up "
+        "to 40 (anyio's default); fewer made the pool open and close connections under load",
+    )
     postgres_pool_size: int = 10
     postgres_max_overflow: int = 10
 
@@ -83,8 +96,13 @@ class Settings(BaseSettings):
             POSTGRES_PASSWORD=unquote(url.password or ""),
             POSTGRES_POOL_SIZE=str(self.postgres_pool_size),
             POSTGRES_MAX_OVERFLOW=str(self.postgres_max_overflow),
-            POSTGRES_PRE_PING="y",
-            APPLICATION_RECORDER_TOPIC="infrastructure.event_store:ChronicleRecorder",
+            POSTGRES_PRE_PING="y" if self.postgres_pre_ping else "n",
+        )
+        # Both extend the library's recorder (see infrastructure/event_store.py and group_commit.py).
+        env["APPLICATION_RECORDER_TOPIC"] = (
+            "infrastructure.group_commit:GroupCommitRecorder"
+            if self.group_commit
+            else "infrastructure.event_store:ChronicleRecorder"
         )
         return env
 

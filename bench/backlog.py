@@ -1,0 +1,74 @@
+"""Big logs without running a million commands: real Account events, encoded by the application's own mapper,
+bulk-loaded with COPY into ``chronicle_events`` at consecutive positions.
+
+Each account contributes five events (Registered, EmailVerified, three ProfileUpdated), produced by the
+aggregate's own methods and carrying command metadata, so a projection folding the log folds real events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from application.base import ChronicleApplication, CommandContext, recording_metadata
+from domain.account import Account, Profile
+
+EVENTS_PER_ACCOUNT = 5
+PASSWORD_HASH = "$argon2id$v=19$m=1024,t=1,p=1$YmVuY2htYXJrc2FsdA$0123456789abcdefghijklmnopqrstuv"  # noqa: S105 - a fixed, fake hash
+_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def account_id(index: int) -> UUID:
+    """Deterministic ids, so a repeated run builds the same log."""
+    return UUID(int=(0xBE7C << 112) | index)
+
+
+def account_events(index: int, *, updates: int = EVENTS_PER_ACCOUNT - 2) -> list[Any]:
+    """One account's events as the domain produces them: registration, verification, profile updates."""
+    now = _EPOCH + timedelta(seconds=index)
+    account = Account.register(
+        account_id=account_id(index),
+        email=f"bench-{index}@example.com",
+        profile=Profile("Ada", f"Lovelace{index % 997}"),
+        password_hash=PASSWORD_HASH,
+        now=now,
+    )
+    account.verify_email(nonce=None, now=now)
+    for n in range(updates):
+        account.update_profile(profile=Profile("Ada", f"Byron{(index + n) % 997}"), now=now + timedelta(minutes=n))
+    return list(account.collect_events())
+
+
+def encoded_rows(app: ChronicleApplication, accounts: range) -> Iterator[tuple[UUID, int, str, bytes]]:
+    context = CommandContext(actor="bench", correlation_id="bench-backlog", causation_id="bench-backlog", now=_EPOCH)
+    with recording_metadata(context):
+        for index in accounts:
+            for event in account_events(index):
+                stored = app.mapper.to_stored_event(event)
+                yield stored.originator_id, stored.originator_version, stored.topic, stored.state  # type: ignore[misc]
+
+
+def load_backlog(app: ChronicleApplication, database_url: str, events: int) -> int:
+    """Append ``events`` (rounded up to whole accounts) after whatever the log holds; answers the new head."""
+    with psycopg.connect(database_url) as conn:
+        head = int(conn.execute("SELECT coalesce(max(notification_id), 0) FROM chronicle_events").fetchone()[0])  # type: ignore[index]
+        first_account = int(conn.execute("SELECT count(*) FROM chronicle_events").fetchone()[0]) // EVENTS_PER_ACCOUNT  # type: ignore[index]
+        accounts = range(first_account, first_account + -(-events // EVENTS_PER_ACCOUNT))
+        position = head
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY chronicle_events (notification_id, originator_id, originator_version, topic, state) FROM STDIN"
+            ) as copy,
+        ):
+            for originator_id, version, topic, state in encoded_rows(app, accounts):
+                position += 1
+                copy.write_row((position, originator_id, version, topic, state))
+        conn.execute("SELECT setval(pg_get_serial_sequence('chronicle_events', 'notification_id'), %s)", (position,))
+        conn.commit()
+        conn.execute("ANALYZE chronicle_events")
+    return position

@@ -1,0 +1,53 @@
+"""The two ASGI apps the HTTP scenario serves with uvicorn (one worker each, the same uvicorn options).
+
+``chronicle`` is the product's app from its own factory, logging one JSON line per request as
+``chronicle serve`` does; ``baseline`` is a minimal FastAPI app doing one INSERT per request.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from fastapi import FastAPI
+
+BASELINE_TABLE = "bench_baseline_http"
+
+
+def chronicle() -> Any:
+    from bench.core import bench_settings
+    from interfaces.http.app import create_app
+    from interfaces.http.middleware import configure_logging
+
+    configure_logging("INFO")
+    return create_app(bench_settings(os.environ["BENCH_DATABASE_URL"]))
+
+
+def baseline() -> FastAPI:
+    from contextlib import asynccontextmanager
+    from uuid import uuid4
+
+    from psycopg_pool import ConnectionPool
+
+    pool = ConnectionPool(os.environ["BENCH_DATABASE_URL"], min_size=20, max_size=30, open=False)
+    state = bytes(300)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        pool.open(wait=True)
+        yield
+        pool.close()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.post("/api/v1/work-orders", status_code=201)
+    def create(body: dict[str, Any]) -> dict[str, Any]:
+        with pool.connection() as conn:
+            row = conn.execute(
+                f"INSERT INTO {BASELINE_TABLE} (originator_id, originator_version, topic, state) "  # noqa: S608
+                "VALUES (%s, 1, %s, %s) RETURNING notification_id",
+                (uuid4(), "bench:Baseline", state),
+            ).fetchone()
+        return {"id": "baseline", "version": 1, "position": row[0] if row else 0}
+
+    return app

@@ -1,0 +1,17 @@
+"""Every scenario of the benchmark suite, by the name ``--only`` takes, in the order ``make bench`` runs them."""
+
+from __future__ import annotations
+
+from bench.core import Scenario
+from bench.scenarios import aggregates, append, http, list_query, projection, read_your_writes
+
+SCENARIOS: dict[str, Scenario] = {
+    "append-1": append.append_1,
+    "append-16": append.append_16,
+    "http": http.http_commands,
+    "catch-up": projection.catch_up,
+    "read-your-writes": read_your_writes.read_your_writes,
+    "aggregate-load": aggregates.aggregate_load,
+    "list-query": list_query.list_query,
+    "rebuild": projection.rebuild,
+}

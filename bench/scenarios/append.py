@@ -1,0 +1,172 @@
+"""Appending through the application layer (one event per command) against raw single-row INSERT + commit."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+import psycopg
+
+from application.base import CommandContext, recording_metadata
+from bench.backlog import EVENTS_PER_ACCOUNT, account_id, load_backlog
+from bench.core import (
+    BenchConfig,
+    Result,
+    bench_settings,
+    create_baseline_events_table,
+    latency_note,
+    median,
+    wipe,
+)
+from domain.account import Account, Profile
+from infrastructure.container import Container
+
+
+def run_writers(writers: int, per_writer: int, command: Callable[[int, int], None]) -> tuple[float, list[float]]:
+    """``writers`` threads each run ``command(writer, n)`` ``per_writer`` times; answers wall time and latencies."""
+    latencies: list[list[float]] = [[] for _ in range(writers)]
+    start = threading.Barrier(writers + 1)
+
+    def work(writer: int) -> None:
+        start.wait()
+        for n in range(per_writer):
+            began = time.perf_counter()
+            command(writer, n)
+            latencies[writer].append(time.perf_counter() - began)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - began, [x for per in latencies for x in per]
+
+
+def context() -> CommandContext:
+    correlation = str(uuid4())
+    return CommandContext(actor="bench", correlation_id=correlation, causation_id=correlation, now=datetime.now(UTC))
+
+
+def profile_payload(container: Container, account_id: UUID) -> tuple[str, bytes]:
+    """The stored topic and state of one ProfileUpdated event, as the application encodes it."""
+    account = container.accounts.load(account_id, Account)
+    account.update_profile(profile=Profile("Ada", "Payload"), now=datetime.now(UTC))
+    with recording_metadata(context()):
+        stored = container.accounts.mapper.to_stored_event(account.collect_events()[-1])
+    return stored.topic, stored.state
+
+
+class RawStatements:
+    """One connection per writer: the baseline's INSERT, and the floor (a command's own statements, raw)."""
+
+    SNAPSHOT = "SELECT * FROM chronicle_snapshots WHERE originator_id = %s ORDER BY originator_version DESC LIMIT 1"
+    EVENTS = "SELECT * FROM chronicle_events WHERE originator_id = %s ORDER BY originator_version"
+    APPEND = (
+        "INSERT INTO chronicle_events (originator_id, originator_version, topic, state) "
+        "VALUES (%s, 1, %s, %s) RETURNING notification_id"
+    )
+
+    def __init__(self, database_url: str, writers: int, table: str, topic: str, state: bytes) -> None:
+        self.connections = [psycopg.connect(database_url, autocommit=True) for _ in range(writers)]
+        self.insert = f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES (%s, 1, %s, %s)"  # noqa: S608
+        self.topic, self.state = topic, state
+
+    def baseline(self, writer: int, n: int) -> None:
+        """Single-row INSERT + commit of the same payload."""
+        self.connections[writer].execute(self.insert, (uuid4(), self.topic, self.state), prepare=True)
+
+    def floor(self, writer: int, n: int) -> None:
+        """What a command sends, without the application: two reads, then lock + notify + insert + commit."""
+        conn = self.connections[writer]
+        stream = account_id(n)
+        conn.execute(self.SNAPSHOT, (stream,), prepare=True).fetchall()
+        conn.execute(self.EVENTS, (stream,), prepare=True).fetchall()
+        with conn.pipeline(), conn.transaction():
+            conn.execute("LOCK TABLE chronicle_events IN EXCLUSIVE MODE", prepare=True)
+            conn.execute("NOTIFY chronicle_events")
+            conn.execute(self.APPEND, (uuid4(), self.topic, self.state), prepare=True)
+
+    def close(self) -> None:
+        for conn in self.connections:
+            conn.close()
+
+
+def scenario(writers: int) -> Callable[[BenchConfig], list[Result]]:
+    def run(config: BenchConfig) -> list[Result]:
+        wipe(config.database_url)
+        per_writer = config.scale(2000, 100) // writers
+        warm = max(1, per_writer // 10)
+        container = Container(bench_settings(config.database_url))
+        # Every command updates an account of its own (six events at most): appends, not long replays.
+        load_backlog(
+            container.accounts, config.database_url, EVENTS_PER_ACCOUNT * writers * (warm + per_writer * config.runs)
+        )
+        sent = [0] * writers
+        try:
+            topic, state = profile_payload(container, account_id(0))
+            with psycopg.connect(config.database_url, autocommit=True) as conn:
+                table = create_baseline_events_table(conn, "append")
+            raw = RawStatements(config.database_url, writers, table, topic, state)
+            try:
+
+                def command(writer: int, n: int) -> None:
+                    stream = account_id(writer + writers * sent[writer])
+                    sent[writer] += 1
+                    container.accounts.update_profile(context(), stream, Profile("Ada", f"Run{n}"))
+
+                run_writers(writers, warm, command)  # warm pools and caches
+                run_writers(writers, warm, raw.baseline)
+                chronicle, baseline, floor, latencies, cpu = [], [], [], [], 0.0
+                for _ in range(config.runs):
+                    elapsed, _ = run_writers(writers, per_writer, raw.baseline)
+                    baseline.append(writers * per_writer / elapsed)
+                    elapsed, _ = run_writers(writers, per_writer, raw.floor)
+                    floor.append(writers * per_writer / elapsed)
+                    began = time.process_time()
+                    elapsed, lat = run_writers(writers, per_writer, command)
+                    cpu += time.process_time() - began
+                    chronicle.append(writers * per_writer / elapsed)
+                    latencies.extend(lat)
+            finally:
+                raw.close()
+        finally:
+            container.close()
+        ratio_target = 0.5 if writers == 1 else 1.0
+        value, base = median(chronicle), median(baseline)
+        commands = writers * per_writer * config.runs
+        plural = "s" if writers > 1 else ""
+        return [
+            Result(
+                scenario=f"append-{writers}",
+                figure=f"append, {writers} writer{plural} (commands/s)",
+                value=value,
+                unit="commands/s",
+                baseline=base,
+                baseline_label=f"raw INSERT + commit, {writers} connection{plural} (rows/s)",
+                target=f"≥ {ratio_target:g} x baseline",
+                met=value >= ratio_target * base,
+                notes=[
+                    f"{writers * per_writer} commands per run: update_profile (load, decide, save one event) on "
+                    "accounts of six events at most, written beforehand with COPY",
+                    "Chronicle runs: " + ", ".join(f"{x:.0f}" for x in chronicle),
+                    "baseline runs: " + ", ".join(f"{x:.0f}" for x in baseline),
+                    f"floor: a command's own statements sent raw (snapshot SELECT, events SELECT, then LOCK + NOTIFY + "
+                    f"INSERT + COMMIT pipelined), {writers} connection{plural}: {median(floor):.0f}/s = "
+                    f"{median(floor) / base:.2f} x baseline (runs: {', '.join(f'{x:.0f}' for x in floor)})",
+                    f"Python CPU per command in the bench process: {cpu / commands * 1e6:.0f} µs "
+                    f"(one process: {writers} writer thread{plural} on one interpreter lock)",
+                    latency_note("command latency", latencies),
+                ],
+            )
+        ]
+
+    return run
+
+
+append_1 = scenario(1)
+append_16 = scenario(16)
