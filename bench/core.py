@@ -95,8 +95,9 @@ def timed(action: Callable[[], Any]) -> float:
     return time.perf_counter() - started
 
 
-def bench_settings(database_url: str, **overrides: Any) -> Settings:
-    """Chronicle's settings for a bench process: PostgreSQL, cheap password hashing, projections driven by hand."""
+def bench_settings(database_url: str | None, **overrides: Any) -> Settings:
+    """Chronicle's settings for a bench process: PostgreSQL (None: the embedded store), cheap password hashing,
+    projections driven by hand."""
     values: dict[str, Any] = {
         "database_url": database_url,
         "data_dir": Path(tempfile.mkdtemp(prefix="chronicle-bench-")),

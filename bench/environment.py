@@ -48,10 +48,10 @@ def _git(*args: str) -> str:
         return "unknown"
 
 
-def describe(database_url: str) -> dict[str, str]:
+def describe(database_url: str | None) -> dict[str, str]:
     """Everything a reader needs to judge a figure: when, what code, which machine, which server settings."""
-    # The results file itself is rewritten by every run: its own changes do not make the code dirty.
-    changed = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)docs/benchmarks.md")
+    # The results files (docs/) are rewritten by every run: their own changes do not make the code dirty.
+    changed = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)docs")
     dirty = " (uncommitted changes)" if changed else ""
     record = {
         "date (UTC)": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
@@ -63,6 +63,9 @@ def describe(database_url: str) -> dict[str, str]:
         "python": platform.python_version(),
         "os": platform.platform(),
     }
+    if database_url is None:
+        record["store"] = "embedded SQLite"
+        return record
     with psycopg.connect(database_url) as conn:
         record["postgresql"] = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
         for name in PG_SETTINGS:

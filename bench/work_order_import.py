@@ -18,23 +18,17 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import platform
 import statistics
-import subprocess
-import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
-import psycopg
 from fastapi.testclient import TestClient
 from openpyxl import Workbook
-from psycopg import sql
 
+from bench.core import bench_settings, ensure_database, wipe
+from bench.environment import describe
 from infrastructure.container import Container
-from infrastructure.readstore import metadata
-from infrastructure.settings import Settings
 from interfaces.http.app import create_app
 
 HEADER = ["order_number", "client", "description", "machine", "due_date", "priority"]
@@ -77,36 +71,12 @@ def csv_file(count: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def wipe(url: str) -> None:
-    tables = ["chronicle_events", "chronicle_snapshots", *(t.name for t in metadata.sorted_tables)]
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.SQL(", ").join(sql.Identifier(t) for t in tables))
-        )
-
-
-def ensure_database(url: str) -> None:
-    params = psycopg.conninfo.conninfo_to_dict(url)
-    name = str(params["dbname"])
-    admin_url = psycopg.conninfo.make_conninfo(url, dbname="postgres")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
 def one_run(kind: str, data: bytes, count: int, database_url: str | None) -> tuple[float, float]:
     """(seconds for the import request, seconds for the projection to show every order)."""
     if database_url:
         wipe(database_url)
-    settings = Settings(
-        database_url=database_url,
-        data_dir=Path(tempfile.mkdtemp(prefix="chronicle-bench-import-")),
-        argon2_time_cost=1,
-        argon2_memory_cost_kib=1024,
-        argon2_parallelism=1,
-        run_projections_in_process=True,
-        superadmin_email=ADMIN[0],
-        superadmin_password=ADMIN[1],
+    settings = bench_settings(
+        database_url, run_projections_in_process=True, superadmin_email=ADMIN[0], superadmin_password=ADMIN[1]
     )
     container = Container(settings)
     container.start()
@@ -168,26 +138,8 @@ def main() -> None:
 
 
 def write_report(path: Path, table: list[str], database_url: str | None) -> None:
-    """The results with what they were measured on, so a reader can repeat them."""
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    server = "embedded SQLite"
-    if database_url:
-        with psycopg.connect(database_url) as conn:
-            row = conn.execute("SHOW server_version").fetchone()
-            server = f"PostgreSQL {row[0] if row else '?'} on 127.0.0.1"
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor(),
-    )
+    """The results with what they were measured on (the suite's own record), so a reader can repeat them."""
+    record = describe(database_url)
     text = [
         "# Work-order bulk import: measured",
         "",
@@ -197,10 +149,11 @@ def write_report(path: Path, table: list[str], database_url: str | None) -> None
         "the projection time is counted from the import's answer until the work-orders read model holds",
         "every order. Target (issue 3): 10,000 rows in under 30 s.",
         "",
-        f"- measured: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit or 'unknown'}",
-        f"- machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {server}",
-        "",
         *table,
+        "",
+        "## Environment",
+        "",
+        *(f"- {name}: {value}" for name, value in record.items()),
         "",
     ]
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from infrastructure.container import Container
 from tests.conftest import Clock
-from tests.e2e.workshop import Workshop, ok, order_body
+from tests.e2e.workshop import Workshop, ok, order_body, staff
 
 
 @pytest.fixture
@@ -248,8 +248,6 @@ def test_inventory_levels_filter_search_and_sort(shop: Workshop) -> None:
 def test_an_auditor_replays_a_work_order_to_any_version(
     shop: Workshop, client: TestClient, container: Container
 ) -> None:
-    from tests.e2e.workshop import staff
-
     auditor = staff(client, container, "auditor")
     order_id = shop.inspected("AUD-1", passed=False)
 
