@@ -19,11 +19,19 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    update,
 )
 from sqlalchemy import Uuid as SqlUuid
 
-from infrastructure.readstore import Page, UtcDateTime, fetch_page, like_pattern, metadata, order_by, upsert
+from infrastructure.readstore import (
+    Page,
+    PendingRows,
+    UtcDateTime,
+    fetch_page,
+    like_pattern,
+    metadata,
+    order_by,
+    upsert,
+)
 
 QUANTITY = Numeric(18, 3)
 
@@ -61,39 +69,44 @@ INVENTORY_TABLES = (inventory_movements, inventory_items)
 
 
 class SqlInventoryView:
-    """The inventory projection's writer, bound to the batch's transaction."""
+    """The inventory projection's writer, bound to the batch's transaction.
+
+    Item rows and changes and the movements are held for the batch and written by ``flush``
+    in a few batched statements; an item's stored levels are read at most once per batch.
+    """
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._items = PendingRows(inventory_items, "id")
+        self._stored_levels: dict[UUID, tuple[Decimal, Decimal]] = {}
+        self._movements: list[dict[str, Any]] = []
 
     def add_item(self, item_id: UUID, version: int, at: datetime, **fields: Any) -> None:
-        upsert(
-            self.conn,
-            inventory_items,
-            {"id": item_id, "version": version, "created_at": at, "updated_at": at, **fields},
-            ["id"],
-        )
+        self._items.add({"id": item_id, "version": version, "created_at": at, "updated_at": at, **fields})
 
     def levels(self, item_id: UUID) -> tuple[Decimal, Decimal]:
-        row = self.conn.execute(
-            select(inventory_items.c.stock, inventory_items.c.reorder_level).where(inventory_items.c.id == item_id)
-        ).one()
-        return Decimal(row.stock), Decimal(row.reorder_level)
+        added = self._items.added_row(item_id)
+        if added is not None:
+            return added["stock"], added["reorder_level"]
+        if item_id not in self._stored_levels:
+            row = self.conn.execute(
+                select(inventory_items.c.stock, inventory_items.c.reorder_level).where(inventory_items.c.id == item_id)
+            ).one()
+            self._stored_levels[item_id] = (Decimal(row.stock), Decimal(row.reorder_level))
+        stock, reorder_level = self._stored_levels[item_id]
+        return self._items.changes(item_id).get("stock", stock), reorder_level
 
     def update_item(self, item_id: UUID, version: int, at: datetime, **fields: Any) -> None:
-        self.conn.execute(
-            update(inventory_items)
-            .where(inventory_items.c.id == item_id)
-            .values(version=version, updated_at=at, **fields)
-        )
+        self._items.change(item_id, version=version, updated_at=at, **fields)
 
     def add_movement(self, item_id: UUID, version: int, at: datetime, **fields: Any) -> None:
-        upsert(
-            self.conn,
-            inventory_movements,
-            {"item_id": item_id, "version": version, "at": at, **fields},
-            ["item_id", "version"],
-        )
+        self._movements.append({"item_id": item_id, "version": version, "at": at, **fields})
+
+    def flush(self) -> None:
+        self._items.flush(self.conn)
+        upsert(self.conn, inventory_movements, self._movements, ["item_id", "version"])
+        self._movements.clear()
+        self._stored_levels.clear()
 
 
 ITEM_SORTS = {

@@ -132,6 +132,44 @@ def update_many(conn: Connection, table: Table, key: str, changes: Mapping[Any, 
         conn.execute(update(table).where(table.c[key] == bindparam("_key")).values(assignments), group)
 
 
+class PendingRows:
+    """A batch's writes to one table, held back and merged: rows it adds, and changes to stored rows.
+
+    A view that uses it reads its own writes through ``row``/``changes`` and calls ``flush`` from its
+    own ``flush`` (the runner's, inside the batch's transaction): one executemany per shape of row.
+    """
+
+    def __init__(self, table: Table, key: str) -> None:
+        self.table = table
+        self.key = key
+        self.added: dict[Any, dict[str, Any]] = {}
+        self.changed: dict[Any, dict[str, Any]] = {}
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        self.added[row[self.key]] = dict(row)
+
+    def change(self, key: Any, **fields: Any) -> None:
+        added = self.added.get(key)
+        if added is not None:
+            added.update(fields)
+        else:
+            self.changed.setdefault(key, {}).update(fields)
+
+    def added_row(self, key: Any) -> dict[str, Any] | None:
+        """The whole row, if this batch added it."""
+        return self.added.get(key)
+
+    def changes(self, key: Any) -> dict[str, Any]:
+        """What this batch changed in a stored row (nothing, if it did not)."""
+        return self.changed.get(key, {})
+
+    def flush(self, conn: Connection) -> None:
+        upsert(conn, self.table, list(self.added.values()), [self.key])
+        update_many(conn, self.table, self.key, self.changed)
+        self.added.clear()
+        self.changed.clear()
+
+
 def read_position(conn: Connection, name: str) -> int:
     position = conn.execute(select(projection_tracking.c.position).where(projection_tracking.c.name == name)).scalar()
     return int(position or 0)

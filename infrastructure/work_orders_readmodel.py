@@ -25,14 +25,23 @@ from sqlalchemy import (
     event,
     func,
     select,
-    update,
 )
 from sqlalchemy import Uuid as SqlUuid
 from sqlalchemy.exc import DBAPIError
 
 from domain.work_order import ACTIVE_STATUSES, STATUSES
 from infrastructure.inventory_readmodel import QUANTITY, InventoryQueries
-from infrastructure.readstore import Page, UtcDateTime, fetch_page, increment, like_pattern, metadata, order_by, upsert
+from infrastructure.readstore import (
+    Page,
+    PendingRows,
+    UtcDateTime,
+    fetch_page,
+    increment,
+    like_pattern,
+    metadata,
+    order_by,
+    upsert,
+)
 from projections.work_orders import CYCLE_SECONDS, CYCLES, INSPECTIONS, INSPECTIONS_PASSED, status_counter
 
 log = logging.getLogger("chronicle.readmodels")
@@ -133,39 +142,37 @@ class SqlWorkOrdersView:
     """The work-orders projection's writer, bound to the batch's transaction.
 
     A batch of thousands of events would cost thousands of round trips one statement at a time:
-    orders created in the batch, timeline entries and counter changes are held here and written
-    in a few batched statements by ``flush``, which the runner calls before committing.
+    the batch's order rows and changes, timeline entries and counter changes are held here and
+    written in a few batched statements by ``flush``, which the runner calls before committing.
     """
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self._new_orders: dict[UUID, dict[str, Any]] = {}
+        self._orders = PendingRows(work_orders, "id")
+        self._stored_facts: dict[UUID, tuple[str, date, datetime]] = {}
         self._timeline: list[dict[str, Any]] = []
         self._counters: Counter[str] = Counter()
         self._due: Counter[date] = Counter()
 
     def add_order(self, order_id: UUID, version: int, at: datetime, **fields: Any) -> None:
-        self._new_orders[order_id] = {"id": order_id, "version": version, "created_at": at, "updated_at": at, **fields}
+        self._orders.add({"id": order_id, "version": version, "created_at": at, "updated_at": at, **fields})
 
     def update_order(self, order_id: UUID, version: int, at: datetime, **fields: Any) -> None:
-        pending = self._new_orders.get(order_id)
-        if pending is not None:
-            pending.update(version=version, updated_at=at, **fields)
-            return
-        self.conn.execute(
-            update(work_orders).where(work_orders.c.id == order_id).values(version=version, updated_at=at, **fields)
-        )
+        self._orders.change(order_id, version=version, updated_at=at, **fields)
 
     def order_facts(self, order_id: UUID) -> tuple[str, date, datetime]:
-        pending = self._new_orders.get(order_id)
-        if pending is not None:
-            return pending["status"], pending["due_date"], pending["created_at"]
-        row = self.conn.execute(
-            select(work_orders.c.status, work_orders.c.due_date, work_orders.c.created_at).where(
-                work_orders.c.id == order_id
-            )
-        ).one()
-        return row.status, row.due_date, row.created_at
+        added = self._orders.added_row(order_id)
+        if added is not None:
+            return added["status"], added["due_date"], added["created_at"]
+        if order_id not in self._stored_facts:
+            row = self.conn.execute(
+                select(work_orders.c.status, work_orders.c.due_date, work_orders.c.created_at).where(
+                    work_orders.c.id == order_id
+                )
+            ).one()
+            self._stored_facts[order_id] = (row.status, row.due_date, row.created_at)
+        status, due_date, created_at = self._stored_facts[order_id]
+        return self._orders.changes(order_id).get("status", status), due_date, created_at
 
     def add_timeline_entry(
         self, order_id: UUID, version: int, at: datetime, actor: str | None, event: str, details: dict[str, Any]
@@ -191,13 +198,13 @@ class SqlWorkOrdersView:
 
     def flush(self) -> None:
         """Write what the batch held back, in a handful of statements."""
-        upsert(self.conn, work_orders, list(self._new_orders.values()), ["id"])
+        self._orders.flush(self.conn)
         upsert(self.conn, work_order_timeline, self._timeline, ["order_id", "version"])
         counters = [{"name": name, "value": delta} for name, delta in sorted(self._counters.items()) if delta]
         increment(self.conn, workshop_counters, ["name"], "value", counters)
         due = [{"due_date": day, "open_orders": delta} for day, delta in sorted(self._due.items()) if delta]
         increment(self.conn, workshop_due, ["due_date"], "open_orders", due)
-        self._new_orders.clear()
+        self._stored_facts.clear()
         self._timeline.clear()
         self._counters.clear()
         self._due.clear()
