@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     create_engine,
+    delete,
     event,
     func,
     select,
@@ -106,7 +107,11 @@ def upsert(
 def increment(
     conn: Connection, table: Table, key: Sequence[str], column: str, rows: Sequence[Mapping[str, Any]]
 ) -> None:
-    """Add each row's ``column`` to the stored row with the same ``key``, creating missing rows as given."""
+    """Add each row's ``column`` to the stored row with the same ``key``, creating missing rows as given.
+
+    A row whose count comes back to zero is removed, so the table holds the same rows however the
+    changes were batched (a rebuild in one batch and a live run in many agree row for row).
+    """
     if not rows:
         return
     statement = _insert(conn, table)
@@ -114,6 +119,8 @@ def increment(
         index_elements=list(key), set_={column: table.c[column] + statement.excluded[column]}
     )
     conn.execute(statement, list(rows))
+    at_key = [table.c[name] == bindparam(f"k_{name}") for name in key]
+    conn.execute(delete(table).where(*at_key, table.c[column] == 0), [{f"k_{n}": row[n] for n in key} for row in rows])
 
 
 def _by_columns(rows: Sequence[Mapping[str, Any]]) -> dict[frozenset[str], list[Mapping[str, Any]]]:
