@@ -45,7 +45,7 @@ async def get_accounts(container: ContainerDep) -> AccountsApplication:
 AccountsApp = Annotated[AccountsApplication, Depends(get_accounts)]
 
 
-def get_work_orders(container: ContainerDep) -> WorkOrdersApplication:
+async def get_work_orders(container: ContainerDep) -> WorkOrdersApplication:
     return container.work_orders
 
 
