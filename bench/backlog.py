@@ -14,8 +14,11 @@ from uuid import UUID
 
 import psycopg
 
-from application.base import ChronicleApplication, CommandContext, recording_metadata
-from domain.account import Account, Profile
+from application.shared.application import ChronicleApplication
+from application.shared.commands import CommandContext
+from application.shared.metadata import recording_metadata
+from domain.accounts.account import Account
+from domain.accounts.values import Profile
 
 EVENTS_PER_ACCOUNT = 5
 PASSWORD_HASH = "$argon2id$v=19$m=1024,t=1,p=1$YmVuY2htYXJrc2FsdA$0123456789abcdefghijklmnopqrstuv"  # noqa: S105 - a fixed, fake hash

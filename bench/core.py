@@ -15,8 +15,8 @@ from typing import Any
 import psycopg
 
 from infrastructure import container as _composition_root  # noqa: F401 - imports every read model's tables
-from infrastructure.readstore import metadata
-from infrastructure.settings import Settings
+from infrastructure.shared.readstore import metadata
+from infrastructure.shared.settings import Settings
 
 BENCH_PASSWORD = "bench-pass-1"  # noqa: S105 - throwaway benchmark accounts
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/chronicle_bench"

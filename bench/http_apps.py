@@ -16,8 +16,8 @@ BASELINE_TABLE = "bench_baseline_http"
 
 def chronicle() -> Any:
     from bench.core import bench_settings
+    from infrastructure.shared.log_format import configure_logging
     from interfaces.http.app import create_app
-    from interfaces.http.middleware import configure_logging
 
     configure_logging("INFO")
     return create_app(bench_settings(os.environ["BENCH_DATABASE_URL"]))

@@ -8,7 +8,7 @@ import sys
 import time
 
 from bench.core import bench_settings
-from infrastructure.container import Container
+from infrastructure.root import Chronicle
 
 
 def peak_rss_mib() -> float:
@@ -17,7 +17,7 @@ def peak_rss_mib() -> float:
 
 def main() -> None:
     database_url, quarter = sys.argv[1], int(sys.argv[2])
-    container = Container(bench_settings(database_url))
+    container = Chronicle(bench_settings(database_url))
     runner = container.runners["accounts"]
     seen = {"consumed": 0, "peak_at_quarter": 0.0}
 

@@ -28,7 +28,7 @@ from openpyxl import Workbook
 
 from bench.core import bench_settings, ensure_database, wipe
 from bench.environment import describe
-from infrastructure.container import Container
+from infrastructure.root import Chronicle
 from interfaces.http.app import create_app
 
 HEADER = ["order_number", "client", "description", "machine", "due_date", "priority"]
@@ -78,10 +78,10 @@ def one_run(kind: str, data: bytes, count: int, database_url: str | None) -> tup
     settings = bench_settings(
         database_url, run_projections_in_process=True, superadmin_email=ADMIN[0], superadmin_password=ADMIN[1]
     )
-    container = Container(settings)
+    container = Chronicle(settings)
     container.start()
     try:
-        with TestClient(create_app(container=container)) as client:
+        with TestClient(create_app(root=container)) as client:
             login = client.post("/api/v1/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]})
             headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
             started = time.perf_counter()

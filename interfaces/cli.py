@@ -1,4 +1,7 @@
-"""The ``chronicle`` command line: serve, project, projections status / rebuild."""
+"""The ``chronicle`` command line: serve, project, projections status / rebuild.
+
+It reaches the HTTP edge only by name (uvicorn imports the app factory), never by import.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from infrastructure.container import Container
-from infrastructure.settings import Settings
-from interfaces.http.middleware import configure_logging
+from infrastructure.root import Chronicle
+from infrastructure.shared.log_format import configure_logging
+from infrastructure.shared.settings import Settings
+
+APP_FACTORY = "interfaces.http.app:create_app"
 
 app = typer.Typer(help="Chronicle: event-sourced CQRS backend.", no_args_is_help=True, add_completion=False)
 projections_app = typer.Typer(help="Inspect and rebuild projections.", no_args_is_help=True)
@@ -29,56 +34,68 @@ def serve(
     """Serve the HTTP API (projections run in-process on the embedded store)."""
     import uvicorn
 
-    from interfaces.http.app import create_app
-
     configure_logging(log_level.upper())
     settings = Settings()
     where = "embedded SQLite store in " + str(settings.data_dir) if settings.embedded else "PostgreSQL"
-    console.print(f"Chronicle API on http://{host}:{port} (docs at /docs), {where}", highlight=False)
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, log_level=log_level)
+    banner = f"Chronicle API on http://{host}:{port} (docs at /docs), {where}"
+
+    class Server(uvicorn.Server):
+        """Says where the API is once it is listening, not before (start-up may still fail)."""
+
+        async def startup(self, sockets: list[object] | None = None) -> None:
+            await super().startup(sockets)  # type: ignore[arg-type]
+            if self.started:
+                console.print(banner, highlight=False)
+
+    # Chronicle logs every request itself (one JSON line with its request id): no second access log.
+    config = uvicorn.Config(
+        APP_FACTORY, factory=True, host=host, port=port, log_config=None, log_level=log_level, access_log=False
+    )
+    Server(config).run()
 
 
 @app.command()
 def project() -> None:
     """Run every projection worker against the configured store until interrupted."""
     configure_logging()
-    container = Container(Settings())
+    chronicle = Chronicle(Settings())
 
     def stop(*_: object) -> None:
-        container.stop()
+        chronicle.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    console.print(f"Projecting: {', '.join(container.runners)}")
-    container.run_projections_forever()
+    chronicle.open()
+    console.print(f"Projecting: {', '.join(chronicle.runners)}")
+    chronicle.run_projections_forever()
 
 
 @projections_app.command("status")
 def status() -> None:
     """Each projection's position, the log's head and the lag."""
-    from interfaces.http.queries.ops import projection_statuses
-
-    container = Container(Settings())
+    chronicle = Chronicle(Settings())
+    chronicle.open()
     try:
         table = Table("projection", "position", "head", "lag")
-        for item in projection_statuses(container):
+        for item in chronicle.operations.projections():
             table.add_row(item.name, str(item.position), str(item.head), str(item.lag))
         console.print(table)
     finally:
-        container.close()
+        chronicle.close()
 
 
 @projections_app.command("rebuild")
 def rebuild(name: Annotated[str, typer.Argument(help="Projection to rebuild, e.g. accounts")]) -> None:
     """Rebuild a projection from position zero, with a progress bar."""
-    container = Container(Settings())
+    chronicle = Chronicle(Settings())
+    chronicle.open()
     try:
-        runner = container.runners.get(name)
+        runner = chronicle.runners.get(name)
         if runner is None or not runner.follower.tables:
-            rebuildable = [n for n, r in container.runners.items() if r.follower.tables]
+            rebuildable = [n for n, r in chronicle.runners.items() if r.follower.tables]
             console.print(f"[red]No read model named {name!r}[/red]; rebuildable: {', '.join(rebuildable)}")
             raise typer.Exit(2)
-        head = container.head_position()
+        head = chronicle.head_position()
         runner.reset()
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console) as progress:
@@ -86,7 +103,7 @@ def rebuild(name: Annotated[str, typer.Argument(help="Projection to rebuild, e.g
             consumed = runner.catch_up(lambda n: progress.advance(task, n))
         console.print(f"Rebuilt {name}: {consumed} log entries folded, now at position {head}.")
     finally:
-        container.close()
+        chronicle.close()
 
 
 def main() -> None:

@@ -1,1 +1,1 @@
-"""Projections: which events each read model handles and what each does to its view."""
+"""Projections: one per read model, naming the events it handles and what each does to its view."""

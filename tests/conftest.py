@@ -12,9 +12,9 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from infrastructure.container import Container
-from infrastructure.readstore import metadata
-from infrastructure.settings import Settings
+from infrastructure.root import Chronicle
+from infrastructure.shared.readstore import metadata
+from infrastructure.shared.settings import Settings
 from interfaces.http.app import create_app
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -110,8 +110,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def container(settings: Settings, clock: Clock) -> Iterator[Container]:
-    container = Container(settings, clock=clock)
+def container(settings: Settings, clock: Clock) -> Iterator[Chronicle]:
+    container = Chronicle(settings, clock=clock)
     container.start()
     try:
         yield container
@@ -120,6 +120,6 @@ def container(settings: Settings, clock: Clock) -> Iterator[Container]:
 
 
 @pytest.fixture
-def client(container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container=container), raise_server_exceptions=False) as test_client:
+def client(container: Chronicle) -> Iterator[TestClient]:
+    with TestClient(create_app(root=container), raise_server_exceptions=False) as test_client:
         yield test_client

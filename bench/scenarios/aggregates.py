@@ -7,17 +7,18 @@ from uuid import UUID
 
 import psycopg
 
-from application.base import CommandContext, recording_metadata
+from application.shared.commands import CommandContext
+from application.shared.metadata import recording_metadata
 from bench.backlog import account_events
 from bench.core import BenchConfig, Result, bench_settings, latency_note, median, wipe
-from domain.account import Account
-from infrastructure.container import Container
+from domain.accounts.account import Account
+from infrastructure.root import Chronicle
 
 # A snapshot is taken every 50 events, so a loaded stream replays on average 25 events after its snapshot.
 EVENTS_AFTER_SNAPSHOT = 25
 
 
-def write_stream(container: Container, database_url: str, index: int, length: int) -> UUID:
+def write_stream(container: Chronicle, database_url: str, index: int, length: int) -> UUID:
     """One account with ``length`` events (registration, verification, profile updates), COPYed in."""
     events = account_events(index, updates=length - 2)
     ctx = CommandContext(actor="bench", correlation_id="bench", causation_id="bench", now=events[0].timestamp)
@@ -41,7 +42,7 @@ def load_times(action: object, repeats: int) -> list[float]:
 
 def aggregate_load(config: BenchConfig) -> list[Result]:
     wipe(config.database_url)
-    container = Container(bench_settings(config.database_url))
+    container = Chronicle(bench_settings(config.database_url))
     lengths = (100, 1_000, 10_000) if not config.quick else (100, 1_000)
     repeats = config.scale(20, 3)
     results: list[Result] = []

@@ -10,7 +10,8 @@ from uuid import UUID, uuid4
 
 import psycopg
 
-from application.base import CommandContext, recording_metadata
+from application.shared.commands import CommandContext
+from application.shared.metadata import recording_metadata
 from bench.backlog import EVENTS_PER_ACCOUNT, account_id, load_backlog
 from bench.core import (
     BenchConfig,
@@ -21,8 +22,9 @@ from bench.core import (
     median,
     wipe,
 )
-from domain.account import Account, Profile
-from infrastructure.container import Container
+from domain.accounts.account import Account
+from domain.accounts.values import Profile
+from infrastructure.root import Chronicle
 
 
 def run_writers(writers: int, per_writer: int, command: Callable[[int, int], None]) -> tuple[float, list[float]]:
@@ -52,7 +54,7 @@ def context() -> CommandContext:
     return CommandContext(actor="bench", correlation_id=correlation, causation_id=correlation, now=datetime.now(UTC))
 
 
-def profile_payload(container: Container, account_id: UUID) -> tuple[str, bytes]:
+def profile_payload(container: Chronicle, account_id: UUID) -> tuple[str, bytes]:
     """The stored topic and state of one ProfileUpdated event, as the application encodes it."""
     account = container.accounts.load(account_id, Account)
     account.update_profile(profile=Profile("Ada", "Payload"), now=datetime.now(UTC))
@@ -101,7 +103,7 @@ def scenario(writers: int) -> Callable[[BenchConfig], list[Result]]:
         wipe(config.database_url)
         per_writer = config.scale(2000, 100) // writers
         warm = max(1, per_writer // 10)
-        container = Container(bench_settings(config.database_url))
+        container = Chronicle(bench_settings(config.database_url))
         # Every command updates an account of its own (six events at most): appends, not long replays.
         load_backlog(
             container.accounts, config.database_url, EVENTS_PER_ACCOUNT * writers * (warm + per_writer * config.runs)

@@ -36,8 +36,8 @@ from bench.core import (
 )
 from bench.http_apps import BASELINE_TABLE
 from bench.scenarios.append import context
-from domain.account import Profile
-from infrastructure.container import Container
+from domain.accounts.values import Profile
+from infrastructure.root import Chronicle
 
 PATH = "/api/v1/work-orders"
 
@@ -151,11 +151,11 @@ def http_commands(config: BenchConfig) -> list[Result]:
     connections = config.scale(32, 8)
     seconds = config.scale(8, 2)
     logs = Path(bench_settings(config.database_url).data_dir)
-    container = Container(bench_settings(config.database_url))
+    container = Chronicle(bench_settings(config.database_url))
     try:
         emails = [f"http-{i}@example.com" for i in range(connections)]
         for email in emails:
-            container.accounts.register(
+            container.accounts.register_account(
                 context(), email=email, password=PASSWORD, profile=Profile("Ada", "L"), roles=["manager"]
             )
         container.runners["accounts"].catch_up()  # the read model authorizes bearer tokens

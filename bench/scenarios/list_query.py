@@ -12,8 +12,8 @@ import psycopg
 from sqlalchemy import event
 
 from bench.core import BenchConfig, Result, bench_settings, latency_note, median, percentile, wipe
-from infrastructure.accounts_readmodel import backfill_status_counts
-from infrastructure.container import Container
+from infrastructure.accounts.tables import backfill_status_counts
+from infrastructure.root import Chronicle
 
 STATUSES = ("active", "active", "active", "active", "pending_verification", "suspended", "closed")
 PAGE = 20
@@ -48,7 +48,7 @@ def fill_read_model(database_url: str, rows: int) -> None:
 def list_query(config: BenchConfig) -> list[Result]:
     wipe(config.database_url)
     rows = config.scale(100_000, 5_000)
-    container = Container(bench_settings(config.database_url))
+    container = Chronicle(bench_settings(config.database_url))
     rng = random.Random(11)  # noqa: S311 - test data
     # Pages 1..100 of the active accounts, newest first: what an admin list screen asks.
     offsets = [rng.randrange(0, 100) * PAGE for _ in range(config.scale(200, 20))]

@@ -11,9 +11,9 @@ import psycopg
 
 from bench.backlog import load_backlog
 from bench.core import BenchConfig, Result, bench_settings, median, wipe
-from infrastructure.accounts_readmodel import ACCOUNT_TABLES
-from infrastructure.container import Container
-from infrastructure.readstore import metadata
+from infrastructure.accounts.tables import ACCOUNT_TABLES
+from infrastructure.root import Chronicle
+from infrastructure.shared.readstore import metadata
 
 CURSOR_ITERSIZE = 2000
 
@@ -34,7 +34,7 @@ def cursor_read_rate(database_url: str) -> float:
         return rows / (time.perf_counter() - began)
 
 
-def decode_rate(container: Container) -> float:
+def decode_rate(container: Chronicle) -> float:
     """Events/s of reading the log through the recorder and decoding every event, writing nothing:
     the part of a catch-up that does not depend on the read model."""
     recorder, mapper = container.accounts.recorder, container.accounts.metadata_mapper
@@ -48,14 +48,14 @@ def decode_rate(container: Container) -> float:
     return decoded / (time.perf_counter() - began)
 
 
-def fresh_read_model(container: Container) -> None:
+def fresh_read_model(container: Chronicle) -> None:
     """New, empty read-model tables, as a first deployment of the projection has (no bloat from earlier runs)."""
     metadata.drop_all(container.write_engine, tables=list(ACCOUNT_TABLES))
     metadata.create_all(container.write_engine)
     container.runners["accounts"].reset()
 
 
-def fold_rate(container: Container) -> tuple[float, int]:
+def fold_rate(container: Chronicle) -> tuple[float, int]:
     runner = container.runners["accounts"]
     fresh_read_model(container)
     began = time.perf_counter()
@@ -63,9 +63,9 @@ def fold_rate(container: Container) -> tuple[float, int]:
     return consumed / (time.perf_counter() - began), consumed
 
 
-def prepare(config: BenchConfig, events: int) -> Container:
+def prepare(config: BenchConfig, events: int) -> Chronicle:
     wipe(config.database_url)
-    container = Container(bench_settings(config.database_url))
+    container = Chronicle(bench_settings(config.database_url))
     load_backlog(container.accounts, config.database_url, events)
     return container
 

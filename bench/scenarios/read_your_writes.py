@@ -14,8 +14,8 @@ import psycopg
 
 from bench.core import BENCH_PASSWORD, BenchConfig, Result, bench_settings, latency_note, percentile, wipe
 from bench.scenarios.append import context
-from domain.account import Profile
-from infrastructure.container import Container
+from domain.accounts.values import Profile
+from infrastructure.root import Chronicle
 
 GAP_SECONDS = 0.01
 CHANNEL = "bench_baseline_notify"
@@ -49,12 +49,12 @@ def notify_latencies(database_url: str, count: int) -> list[float]:
 def read_your_writes(config: BenchConfig) -> list[Result]:
     wipe(config.database_url)
     commands = config.scale(300, 30)
-    container = Container(bench_settings(config.database_url, projection_poll_seconds=1.0))
+    container = Chronicle(bench_settings(config.database_url, projection_poll_seconds=1.0))
     container.start(run_projections=True)
     waits: list[float] = []
     try:
         ids = [
-            container.accounts.register(
+            container.accounts.register_account(
                 context(), email=f"ryw-{i}@example.com", password=BENCH_PASSWORD, profile=Profile("Ada", "L")
             ).id
             for i in range(20)

@@ -1,4 +1,8 @@
-"""The FastAPI application factory: nothing connects until the lifespan starts."""
+"""The FastAPI application factory: nothing connects until the lifespan starts.
+
+Each context contributes its routers (one line here); the shared mechanisms (problems, request
+context, the documented problem responses, offline docs) apply to all of them alike.
+"""
 
 from __future__ import annotations
 
@@ -6,53 +10,48 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
-from infrastructure.container import Container
-from infrastructure.settings import Settings
-from interfaces.http import problems
-from interfaces.http.commands import accounts as account_commands
-from interfaces.http.commands import auth as auth_commands
-from interfaces.http.commands import inventory as inventory_commands
-from interfaces.http.commands import work_orders as work_order_commands
-from interfaces.http.middleware import RequestContextMiddleware
-from interfaces.http.queries import accounts as account_queries
-from interfaces.http.queries import audit, ops
-from interfaces.http.queries import work_orders as work_order_queries
+from infrastructure.root import Chronicle
+from infrastructure.shared.settings import Settings
+from interfaces.http import accounts, inventory, operations, work_orders
+from interfaces.http.shared import problems
+from interfaces.http.shared.middleware import RequestContextMiddleware
+from interfaces.http.shared.openapi import document_problems, install_openapi
+from interfaces.http.shared.problems import JsonResponse
+
+ROUTERS = (*accounts.routers, *work_orders.routers, *inventory.routers, *operations.routers)
 
 
-def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
-    """Build the API. Pass a ``container`` to share one (tests); otherwise the lifespan owns one."""
+def create_app(settings: Settings | None = None, *, root: Chronicle | None = None) -> FastAPI:
+    """Build the API. Pass a started ``root`` to share one (tests); otherwise the lifespan owns one."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = container is None
-        app.state.container = container or Container(settings or Settings())
+        owned = root is None
+        chronicle = root or Chronicle(settings or Settings())
         if owned:
-            app.state.container.start()
+            chronicle.start()
+        app.state.services = chronicle.services
         try:
             yield
         finally:
             if owned:
-                app.state.container.close()
+                chronicle.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="Chronicle",
         version="0.1.0",
         description="Event-sourced CQRS backend. Commands answer {id, version, position}; "
-        "queries accept min_position to read their own writes.",
+        "queries accept min_position to read their own writes. Errors are RFC 9457 problems.",
         lifespan=lifespan,
+        default_response_class=JsonResponse,
+        swagger_ui_parameters={"persistAuthorization": True},
     )
     problems.install(app)
-    for router in (
-        auth_commands.router,
-        account_commands.router,
-        account_queries.router,
-        work_order_commands.router,
-        inventory_commands.router,
-        work_order_queries.router,
-        audit.router,
-        ops.router,
-    ):
+    for router in ROUTERS:
+        document_problems(router)
         app.include_router(router)
+    install_openapi(app)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from infrastructure.container import Container
+from infrastructure.root import Chronicle
 from tests.conftest import Clock
 from tests.e2e.helpers import PASSWORD, bearer, login, mail_token, register, verified_account
 
 
-def test_a_registered_user_reads_their_own_account_right_after_login(client: TestClient, container: Container) -> None:
+def test_a_registered_user_reads_their_own_account_right_after_login(client: TestClient, container: Chronicle) -> None:
     verified_account(client, container.settings.mail_folder, "ada@example.com")
     tokens = login(client, "ADA@example.com")
 
@@ -55,7 +55,7 @@ def test_login_before_verifying_the_email_is_refused(client: TestClient) -> None
     assert response.json()["code"] == "email_not_verified"
 
 
-def test_a_verification_token_works_once(client: TestClient, container: Container) -> None:
+def test_a_verification_token_works_once(client: TestClient, container: Chronicle) -> None:
     register(client, "once@example.com")
     token = mail_token(container.settings.mail_folder, "once@example.com", "Verify")
 
@@ -67,7 +67,7 @@ def test_a_verification_token_works_once(client: TestClient, container: Containe
     assert second.json()["code"] == "email_already_verified"
 
 
-def test_a_forged_verification_token_is_rejected(client: TestClient, container: Container) -> None:
+def test_a_forged_verification_token_is_rejected(client: TestClient, container: Chronicle) -> None:
     register(client, "forge@example.com")
     token = mail_token(container.settings.mail_folder, "forge@example.com", "Verify")
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
@@ -79,7 +79,7 @@ def test_a_forged_verification_token_is_rejected(client: TestClient, container: 
 
 
 def test_five_failed_logins_lock_the_account_for_fifteen_minutes(
-    client: TestClient, container: Container, clock: Clock
+    client: TestClient, container: Chronicle, clock: Clock
 ) -> None:
     verified_account(client, container.settings.mail_folder, "lock@example.com")
     for _ in range(5):
@@ -100,7 +100,7 @@ def test_five_failed_logins_lock_the_account_for_fifteen_minutes(
     assert unlocked.status_code == 200
 
 
-def test_a_successful_login_resets_the_failure_count(client: TestClient, container: Container) -> None:
+def test_a_successful_login_resets_the_failure_count(client: TestClient, container: Chronicle) -> None:
     verified_account(client, container.settings.mail_folder, "reset@example.com")
     for _ in range(4):
         client.post("/api/v1/auth/login", json={"email": "reset@example.com", "password": "wrong-pass1"})
@@ -112,7 +112,7 @@ def test_a_successful_login_resets_the_failure_count(client: TestClient, contain
 
 
 def test_a_refresh_token_rotates_and_its_reuse_revokes_the_whole_session(
-    client: TestClient, container: Container
+    client: TestClient, container: Chronicle
 ) -> None:
     verified_account(client, container.settings.mail_folder, "rot@example.com")
     first = login(client, "rot@example.com")
@@ -133,7 +133,7 @@ def test_a_refresh_token_rotates_and_its_reuse_revokes_the_whole_session(
     assert me.json()["code"] == "session_revoked"
 
 
-def test_logout_revokes_the_access_token_and_the_refresh_token(client: TestClient, container: Container) -> None:
+def test_logout_revokes_the_access_token_and_the_refresh_token(client: TestClient, container: Chronicle) -> None:
     verified_account(client, container.settings.mail_folder, "bye@example.com")
     tokens = login(client, "bye@example.com")
 
@@ -146,7 +146,7 @@ def test_logout_revokes_the_access_token_and_the_refresh_token(client: TestClien
     assert refresh.status_code == 401
 
 
-def test_forgot_and_reset_password(client: TestClient, container: Container) -> None:
+def test_forgot_and_reset_password(client: TestClient, container: Chronicle) -> None:
     verified_account(client, container.settings.mail_folder, "forgot@example.com")
 
     asked = client.post("/api/v1/auth/forgot-password", json={"email": "forgot@example.com"})
@@ -162,7 +162,7 @@ def test_forgot_and_reset_password(client: TestClient, container: Container) -> 
     assert login(client, "forgot@example.com", "brandnew42")["access_token"]
 
 
-def test_change_password_needs_the_current_one_and_a_strong_new_one(client: TestClient, container: Container) -> None:
+def test_change_password_needs_the_current_one_and_a_strong_new_one(client: TestClient, container: Chronicle) -> None:
     verified_account(client, container.settings.mail_folder, "chg@example.com")
     tokens = login(client, "chg@example.com")
 
@@ -189,7 +189,7 @@ def test_change_password_needs_the_current_one_and_a_strong_new_one(client: Test
     assert login(client, "chg@example.com", "newpass123")["access_token"]
 
 
-def test_profile_updates_honour_if_match(client: TestClient, container: Container) -> None:
+def test_profile_updates_honour_if_match(client: TestClient, container: Chronicle) -> None:
     verified_account(client, container.settings.mail_folder, "prof@example.com")
     tokens = login(client, "prof@example.com")
     me = client.get("/api/v1/auth/me", params={"min_position": tokens["position"]}, headers=bearer(tokens))
@@ -208,7 +208,7 @@ def test_profile_updates_honour_if_match(client: TestClient, container: Containe
     assert after.json()["phone_number"] == "7700900123"
 
 
-def test_closing_your_own_account_stops_every_command_on_it(client: TestClient, container: Container) -> None:
+def test_closing_your_own_account_stops_every_command_on_it(client: TestClient, container: Chronicle) -> None:
     verified_account(client, container.settings.mail_folder, "close@example.com")
     tokens = login(client, "close@example.com")
 

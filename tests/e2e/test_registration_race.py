@@ -7,14 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 
-from infrastructure.container import Container
+from infrastructure.root import Chronicle
 from tests.e2e.helpers import PASSWORD
 
 RACERS = 20
 
 
 def test_of_twenty_concurrent_registrations_of_one_address_exactly_one_wins(
-    client: TestClient, container: Container
+    client: TestClient, container: Chronicle
 ) -> None:
     spellings = [
         "".join(c.upper() if (i >> n) & 1 else c for n, c in enumerate("racer@example.com")) for i in range(RACERS)

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook
 
-from infrastructure.container import Container
+from infrastructure.root import Chronicle
 from tests.e2e.workshop import Workshop, ok
 
 HEADER = ["order_number", "client", "description", "machine", "due_date", "priority"]
@@ -17,7 +17,7 @@ URL = "/api/v1/work-orders/import"
 
 
 @pytest.fixture
-def shop(client: TestClient, container: Container) -> Workshop:
+def shop(client: TestClient, container: Chronicle) -> Workshop:
     return Workshop(client, container)
 
 
@@ -67,7 +67,7 @@ def test_a_valid_workbook_creates_every_order_with_dates_and_numbers_as_the_shee
 
 
 def test_one_bad_row_rejects_the_file_with_a_report_per_row_and_creates_nothing(
-    shop: Workshop, container: Container
+    shop: Workshop, container: Chronicle
 ) -> None:
     shop.create("TAKEN-1")
     rows = [

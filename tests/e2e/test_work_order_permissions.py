@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from infrastructure.container import Container
+from infrastructure.root import Chronicle
 from tests.e2e.workshop import Member, Workshop, order_body, staff
 
 # (the route, and the roles that may call it); every other role must get 403.
@@ -89,7 +89,7 @@ def store() -> str:
 
 
 @pytest.fixture
-def setting(client: TestClient, container: Container) -> tuple[Workshop, dict[str, str], dict[str, Member]]:
+def setting(client: TestClient, container: Chronicle) -> tuple[Workshop, dict[str, str], dict[str, Member]]:
     shop = Workshop(client, container)
     ids = {"item": shop.item("RULE-1", stock="5"), "open": shop.create("P-OPEN"), "started": shop.started("P-STARTED")}
     ids["assigned"] = shop.create("P-ASSIGNED")
@@ -102,7 +102,7 @@ def setting(client: TestClient, container: Container) -> tuple[Workshop, dict[st
 @pytest.mark.parametrize(("action", "call", "allowed"), RULES, ids=[rule[0] for rule in RULES])
 def test_a_role_without_the_permission_gets_403_and_writes_nothing(
     setting: tuple[Workshop, dict[str, str], dict[str, Member]],
-    container: Container,
+    container: Chronicle,
     action: str,
     call: Call,
     allowed: set[str],
@@ -124,7 +124,7 @@ def test_a_role_without_the_permission_gets_403_and_writes_nothing(
 
 
 def test_an_operator_works_only_on_orders_assigned_to_them(
-    setting: tuple[Workshop, dict[str, str], dict[str, Member]], container: Container
+    setting: tuple[Workshop, dict[str, str], dict[str, Member]], container: Chronicle
 ) -> None:
     shop, ids, _ = setting
     head = container.head_position()

@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from infrastructure.container import Container
+from infrastructure.root import Chronicle
 from tests.conftest import Clock
 from tests.e2e.workshop import Workshop, ok, order_body, staff
 
 
 @pytest.fixture
-def shop(client: TestClient, container: Container) -> Workshop:
+def shop(client: TestClient, container: Chronicle) -> Workshop:
     return Workshop(client, container)
 
 
@@ -246,7 +246,7 @@ def test_inventory_levels_filter_search_and_sort(shop: Workshop) -> None:
 
 
 def test_an_auditor_replays_a_work_order_to_any_version(
-    shop: Workshop, client: TestClient, container: Container
+    shop: Workshop, client: TestClient, container: Chronicle
 ) -> None:
     auditor = staff(client, container, "auditor")
     order_id = shop.inspected("AUD-1", passed=False)

@@ -8,9 +8,9 @@ from uuid import uuid4
 
 from fastapi.testclient import TestClient
 
-from application.base import CommandContext
-from domain.account import Profile
-from infrastructure.container import Container
+from application.shared.commands import CommandContext
+from domain.accounts.values import Profile
+from infrastructure.root import Chronicle
 from tests.e2e.helpers import PASSWORD, bearer, login
 
 
@@ -20,11 +20,11 @@ class Member:
     headers: dict[str, str]
 
 
-def staff(client: TestClient, container: Container, role: str) -> Member:
+def staff(client: TestClient, container: Chronicle, role: str) -> Member:
     """A verified account holding ``role``, logged in over HTTP."""
     email = f"{role}-{uuid4().hex[:8]}@example.com"
     ctx = CommandContext(actor="test", correlation_id="setup", causation_id="setup", now=container.clock())
-    result = container.accounts.register(
+    result = container.accounts.register_account(
         ctx, email=email, password=PASSWORD, profile=Profile("Test", role.title()), roles=[role], verified=True
     )
     return Member(str(result.id), bearer(login(client, email)))
@@ -51,7 +51,7 @@ def ok(response: Any, status: int = 200) -> dict[str, Any]:
 class Workshop:
     """A manager, two welders, an inspector and a viewer, and shortcuts for the usual steps."""
 
-    def __init__(self, client: TestClient, container: Container) -> None:
+    def __init__(self, client: TestClient, container: Chronicle) -> None:
         self.client = client
         self.container = container
         self.manager = staff(client, container, "manager")

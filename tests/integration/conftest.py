@@ -15,15 +15,15 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy import select
 
-from application.base import CommandContext, CommandResult
-from domain.account import Profile
-from infrastructure.accounts_readmodel import account_roles, accounts, sessions
-from infrastructure.container import Container
+from application.shared.commands import CommandContext, CommandResult
+from domain.accounts.values import Profile
+from infrastructure.accounts.tables import account_roles, accounts, sessions
+from infrastructure.root import Chronicle
 from tests.conftest import TEST_DATABASE_URL, Clock, make_settings
 
 PASSWORD = "Passw0rd!"
 
-ContainerFactory = Callable[..., Container]
+ContainerFactory = Callable[..., Chronicle]
 
 
 def _private_database_url() -> str:
@@ -75,13 +75,13 @@ def clock() -> Clock:
 def make_container(tmp_path: Path, postgres_url: str, redis_url: str, clock: Clock) -> Iterator[ContainerFactory]:
     """Builds containers on a freshly wiped database; projections run only when a test drives them."""
     wipe_database(postgres_url)
-    built: list[Container] = []
+    built: list[Chronicle] = []
 
-    def build(**overrides: Any) -> Container:
+    def build(**overrides: Any) -> Chronicle:
         values: dict[str, Any] = {"run_projections_in_process": False, "superadmin_email": None}
         values.update(overrides)
         redis = values.pop("redis_url", redis_url)
-        container = Container(make_settings(tmp_path, postgres_url, redis, **values), clock=clock)
+        container = Chronicle(make_settings(tmp_path, postgres_url, redis, **values), clock=clock)
         built.append(container)
         return container
 
@@ -93,7 +93,7 @@ def make_container(tmp_path: Path, postgres_url: str, redis_url: str, clock: Clo
 
 
 @pytest.fixture
-def container(make_container: ContainerFactory) -> Container:
+def container(make_container: ContainerFactory) -> Chronicle:
     return make_container()
 
 
@@ -102,8 +102,8 @@ def context(clock: Clock, actor: str = "integration-test") -> CommandContext:
     return CommandContext(actor=actor, correlation_id=correlation, causation_id=correlation, now=clock())
 
 
-def register_result(container: Container, clock: Clock, email: str, **kwargs: Any) -> CommandResult:
-    return container.accounts.register(
+def register_result(container: Chronicle, clock: Clock, email: str, **kwargs: Any) -> CommandResult:
+    return container.accounts.register_account(
         context(clock),
         email=email,
         password=PASSWORD,
@@ -112,20 +112,20 @@ def register_result(container: Container, clock: Clock, email: str, **kwargs: An
     )
 
 
-def register(container: Container, clock: Clock, email: str, **kwargs: Any) -> UUID:
+def register(container: Chronicle, clock: Clock, email: str, **kwargs: Any) -> UUID:
     return register_result(container, clock, email, **kwargs).id
 
 
-def table_rows(container: Container, table: Any) -> list[tuple[Any, ...]]:
+def table_rows(container: Chronicle, table: Any) -> list[tuple[Any, ...]]:
     """Every row of ``table``, sorted, as plain tuples."""
     with container.read_engine.connect() as conn:
         return sorted((tuple(row) for row in conn.execute(select(table))), key=lambda row: tuple(map(str, row)))
 
 
-def read_model_rows(container: Container) -> dict[str, list[tuple[Any, ...]]]:
+def read_model_rows(container: Chronicle) -> dict[str, list[tuple[Any, ...]]]:
     return {table.name: table_rows(container, table) for table in (accounts, account_roles, sessions)}
 
 
-def account_versions(container: Container) -> dict[UUID, int]:
+def account_versions(container: Chronicle) -> dict[UUID, int]:
     with container.read_engine.connect() as conn:
         return {row.id: row.version for row in conn.execute(select(accounts.c.id, accounts.c.version))}

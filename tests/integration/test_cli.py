@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from infrastructure.container import Container
+from infrastructure.root import Chronicle
 from interfaces.cli import app
 from tests.conftest import Clock
 from tests.integration.conftest import register
 
 
 def test_projections_status_shows_each_projection_position_and_lag(
-    container: Container, clock: Clock, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    container: Chronicle, clock: Clock, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     register(container, clock, "status@example.com")
     container.runners["accounts"].catch_up()

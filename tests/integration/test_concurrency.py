@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from domain.errors import ConcurrencyConflict, VersionMismatch
-from infrastructure.container import Container
+from domain.shared.errors import ConcurrencyConflict, VersionMismatch
+from infrastructure.root import Chronicle
 from tests.conftest import Clock
 from tests.integration.conftest import context, register
 
 
 def test_given_two_copies_of_one_account_when_both_are_saved_then_the_second_save_is_a_concurrency_conflict(
-    container: Container, clock: Clock
+    container: Chronicle, clock: Clock
 ) -> None:
     account_id = register(container, clock, "lost-race@example.com")
     first = container.accounts.repository.get(account_id)
@@ -33,7 +33,7 @@ def test_given_two_copies_of_one_account_when_both_are_saved_then_the_second_sav
 
 
 def test_given_a_stale_expected_version_when_assigning_a_role_then_it_is_a_version_mismatch_and_nothing_is_written(
-    container: Container, clock: Clock
+    container: Chronicle, clock: Clock
 ) -> None:
     account_id = register(container, clock, "stale@example.com")
     stale = container.accounts.repository.get(account_id).version

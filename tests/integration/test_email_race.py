@@ -7,11 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from application.base import CommandResult
-from domain.account import Profile
-from domain.email_index import EmailTaken
-from infrastructure.accounts_readmodel import accounts
-from infrastructure.container import Container
+from application.shared.commands import CommandResult
+from domain.accounts.errors import EmailTaken
+from domain.accounts.values import Profile
+from infrastructure.accounts.tables import accounts
+from infrastructure.root import Chronicle
 from tests.conftest import Clock
 from tests.integration.conftest import PASSWORD, context
 
@@ -29,7 +29,7 @@ def _spellings(count: int) -> list[str]:
 
 
 def test_given_twenty_case_variants_of_one_email_when_registered_at_once_then_exactly_one_account_exists(
-    container: Container, clock: Clock
+    container: Chronicle, clock: Clock
 ) -> None:
     emails = _spellings(RACERS)
     assert len(set(emails)) == RACERS
@@ -38,7 +38,7 @@ def test_given_twenty_case_variants_of_one_email_when_registered_at_once_then_ex
     def attempt(email: str) -> CommandResult | Exception:
         barrier.wait(timeout=30)
         try:
-            return container.accounts.register(
+            return container.accounts.register_account(
                 context(clock), email=email, password=PASSWORD, profile=Profile(first_name="Race", last_name="Car")
             )
         except Exception as error:

@@ -12,12 +12,12 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from application.base import CommandResult
-from domain.account import Profile
-from domain.errors import ConcurrencyConflict
-from infrastructure.container import Container
-from infrastructure.event_store import ChronicleRecorder
-from infrastructure.group_commit import GroupCommitRecorder
+from application.shared.commands import CommandResult
+from domain.accounts.values import Profile
+from domain.shared.errors import ConcurrencyConflict
+from infrastructure.root import Chronicle
+from infrastructure.shared.event_store import ChronicleRecorder
+from infrastructure.shared.group_commit import GroupCommitRecorder
 from tests.conftest import Clock
 from tests.integration.conftest import context, register
 
@@ -53,13 +53,13 @@ def wait_until(condition: Callable[[], bool], what: str) -> None:
 
 
 def test_given_group_commit_is_on_by_default_then_the_postgres_log_uses_the_group_commit_recorder(
-    container: Container,
+    container: Chronicle,
 ) -> None:
     assert isinstance(container.accounts.recorder, GroupCommitRecorder)
 
 
 def test_given_many_threads_sending_commands_at_once_then_every_event_lands_at_gap_free_increasing_positions(
-    container: Container, clock: Clock, postgres_url: str
+    container: Chronicle, clock: Clock, postgres_url: str
 ) -> None:
     ids = [register(container, clock, f"writer-{w}@example.com") for w in range(WRITERS)]
     head = container.head_position()
@@ -87,7 +87,7 @@ def test_given_many_threads_sending_commands_at_once_then_every_event_lands_at_g
 
 
 def held_back_as_one_group(
-    container: Container, postgres_url: str, leader: Callable[[], Any], queued: list[Callable[[], Any]]
+    container: Chronicle, postgres_url: str, leader: Callable[[], Any], queued: list[Callable[[], Any]]
 ) -> tuple[Any, list[Any]]:
     """Run ``leader`` while the log's table lock is held elsewhere, queue ``queued`` behind it, then release.
 
@@ -107,7 +107,7 @@ def held_back_as_one_group(
 
 
 def test_given_commands_queued_behind_a_write_then_they_commit_in_one_transaction_at_consecutive_positions(
-    container: Container, clock: Clock, postgres_url: str
+    container: Chronicle, clock: Clock, postgres_url: str
 ) -> None:
     first, *others = [register(container, clock, f"grouped-{n}@example.com") for n in range(6)]
 
@@ -129,7 +129,7 @@ def test_given_commands_queued_behind_a_write_then_they_commit_in_one_transactio
 
 
 def test_given_a_group_with_a_conflicting_command_then_only_that_command_fails_and_the_others_commit(
-    container: Container, clock: Clock, postgres_url: str
+    container: Chronicle, clock: Clock, postgres_url: str
 ) -> None:
     raced = register(container, clock, "raced@example.com")
     others = [register(container, clock, f"other-{n}@example.com") for n in range(5)]
@@ -157,11 +157,11 @@ def test_given_a_group_with_a_conflicting_command_then_only_that_command_fails_a
         assert container.accounts.repository.get(account_id).profile.first_name == "Grace"
 
 
-def update(container: Container, clock: Clock, account_id: UUID) -> Callable[[], CommandResult]:
+def update(container: Chronicle, clock: Clock, account_id: UUID) -> Callable[[], CommandResult]:
     return lambda: container.accounts.update_profile(context(clock), account_id, Profile("Grace", "Hopper"))
 
 
-def _record(container: Container, clock: Clock, aggregate: Any) -> CommandResult:
+def _record(container: Chronicle, clock: Clock, aggregate: Any) -> CommandResult:
     return container.accounts.record(context(clock), aggregate)
 
 
@@ -176,7 +176,7 @@ def _waiting_for_lock(postgres_url: str) -> bool:
 
 @pytest.mark.parametrize("group_commit", [False])
 def test_given_group_commit_switched_off_then_each_command_commits_alone(
-    make_container: Callable[..., Container], group_commit: bool
+    make_container: Callable[..., Chronicle], group_commit: bool
 ) -> None:
     container = make_container(group_commit=group_commit)
     assert type(container.accounts.recorder) is ChronicleRecorder  # large saves still take its path

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from application.base import CommandContext
-from application.work_order_import import ImportRejected
-from domain.errors import ConcurrencyConflict
-from domain.work_order import NewWorkOrder
-from infrastructure.container import Container
-from infrastructure.event_store import ChronicleRecorder
+from application.shared.commands import CommandContext
+from application.work_orders.importing import ImportRejected
+from domain.shared.errors import ConcurrencyConflict
+from domain.work_orders.new_order import NewWorkOrder
+from infrastructure.root import Chronicle
+from infrastructure.shared.event_store import ChronicleRecorder
 from tests.conftest import Clock
 from tests.integration.conftest import context
 
@@ -46,13 +46,13 @@ def within(seconds: float, call: Any) -> Any:
     return outcome["result"]
 
 
-def test_the_container_records_through_chronicles_recorder(container: Container) -> None:
+def test_the_container_records_through_chronicles_recorder(container: Chronicle) -> None:
     assert isinstance(container.work_orders.recorder, ChronicleRecorder)
     assert isinstance(container.accounts.recorder, ChronicleRecorder)
 
 
 def test_an_import_of_thousands_of_orders_lands_in_one_gap_free_run_of_positions(
-    container: Container, clock: Clock
+    container: Chronicle, clock: Clock
 ) -> None:
     before = container.head_position()
 
@@ -65,7 +65,7 @@ def test_an_import_of_thousands_of_orders_lands_in_one_gap_free_run_of_positions
 
 
 def test_a_large_save_that_loses_a_race_writes_nothing(
-    container: Container, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    container: Chronicle, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = container.work_orders
     orders = new_orders(ORDERS, prefix="RACE")
@@ -87,7 +87,7 @@ def test_a_large_save_that_loses_a_race_writes_nothing(
     assert container.head_position() == head + 2  # only the other command's order and its claim
 
 
-def test_existing_streams_are_found_in_one_query(container: Container, clock: Clock) -> None:
+def test_existing_streams_are_found_in_one_query(container: Chronicle, clock: Clock) -> None:
     app = container.work_orders
     ctx: CommandContext = context(clock)
     made = [app.create_work_order(ctx, new).id for _, new in new_orders(3, prefix="EX")]

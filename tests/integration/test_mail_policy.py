@@ -6,9 +6,9 @@ import re
 from email import message_from_bytes, policy
 from pathlib import Path
 
-from application.mail_policy import VERIFY_PURPOSE
-from infrastructure.container import Container
-from infrastructure.readstore import write_position
+from application.accounts.mail_policy import VERIFY_PURPOSE
+from infrastructure.root import Chronicle
+from infrastructure.shared.readstore import write_position
 from tests.conftest import Clock
 from tests.integration.conftest import ContainerFactory, context, register
 
@@ -29,7 +29,7 @@ def token_in(raw: bytes) -> str:
 def test_given_manual_verification_when_an_account_registers_then_one_mail_carries_a_token_that_verifies_it(
     make_container: ContainerFactory, clock: Clock
 ) -> None:
-    container: Container = make_container(auto_verify_email=False)
+    container: Chronicle = make_container(auto_verify_email=False)
     account_id = register(container, clock, "Mail.Me@Example.com")
 
     container.runners["mail"].catch_up()
@@ -50,7 +50,7 @@ def test_given_manual_verification_when_an_account_registers_then_one_mail_carri
 def test_given_mails_already_sent_when_the_mail_policy_replays_from_position_zero_then_no_mail_is_duplicated(
     make_container: ContainerFactory, clock: Clock
 ) -> None:
-    container: Container = make_container(auto_verify_email=False)
+    container: Chronicle = make_container(auto_verify_email=False)
     for n in range(3):
         register(container, clock, f"replay-{n}@example.com")
     container.accounts.request_password_reset(context(clock), email="replay-0@example.com")

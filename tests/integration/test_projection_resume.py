@@ -15,10 +15,11 @@ from uuid import UUID
 import pytest
 from sqlalchemy import Connection, func, select
 
-from infrastructure.accounts_readmodel import ACCOUNT_TABLES, SqlAccountsView, account_roles, accounts
-from infrastructure.container import Container
-from infrastructure.runner import Follower, ProjectionRunner
-from projections.accounts import AccountsProjection
+from infrastructure.accounts.tables import ACCOUNT_TABLES, account_roles, accounts
+from infrastructure.accounts.writer import SqlAccountsView
+from infrastructure.root import Chronicle
+from infrastructure.shared.runner import Follower, ProjectionRunner
+from projections.accounts.projection import AccountsProjection
 from tests.conftest import Clock
 from tests.integration.conftest import account_versions, context, register
 
@@ -58,7 +59,7 @@ def dying_view_factory(*, in_batch: int, on_call: int) -> Callable[[Connection],
     return factory
 
 
-def populate(container: Container, clock: Clock, count: int = ACCOUNTS) -> list[UUID]:
+def populate(container: Chronicle, clock: Clock, count: int = ACCOUNTS) -> list[UUID]:
     """``count`` accounts; every third gets a role too, so aggregate versions differ."""
     ids = []
     for n in range(count):
@@ -69,16 +70,16 @@ def populate(container: Container, clock: Clock, count: int = ACCOUNTS) -> list[
     return ids
 
 
-def position(container: Container) -> int:
+def position(container: Chronicle) -> int:
     return container.stored_position("accounts")
 
 
-def row_count(container: Container) -> int:
+def row_count(container: Chronicle) -> int:
     with container.read_engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(accounts)).scalar_one()
 
 
-def assert_read_model_matches_aggregates(container: Container, ids: list[UUID]) -> None:
+def assert_read_model_matches_aggregates(container: Chronicle, ids: list[UUID]) -> None:
     versions = account_versions(container)
     assert sorted(versions) == sorted(ids)  # exactly these accounts, each once
     with container.read_engine.connect() as conn:
@@ -92,13 +93,13 @@ def assert_read_model_matches_aggregates(container: Container, ids: list[UUID]) 
     assert position(container) == container.head_position()
 
 
-def dying_runner(container: Container, batch_size: int, *, in_batch: int, on_call: int) -> ProjectionRunner:
+def dying_runner(container: Chronicle, batch_size: int, *, in_batch: int, on_call: int) -> ProjectionRunner:
     follower = Follower(AccountsProjection(), dying_view_factory(in_batch=in_batch, on_call=on_call), ACCOUNT_TABLES)
     return ProjectionRunner(container.accounts, container.write_engine, follower, batch_size=batch_size)
 
 
 def test_given_a_worker_that_dies_on_the_17th_write_of_its_only_batch_then_nothing_is_committed_and_a_resume_completes(
-    container: Container, clock: Clock
+    container: Chronicle, clock: Clock
 ) -> None:
     ids = populate(container, clock)
     runner = dying_runner(container, 50, in_batch=1, on_call=17)
@@ -115,7 +116,7 @@ def test_given_a_worker_that_dies_on_the_17th_write_of_its_only_batch_then_nothi
 
 
 def test_given_batches_of_ten_when_the_worker_dies_in_the_third_batch_then_the_first_two_stay_and_a_resume_completes(
-    container: Container, clock: Clock
+    container: Chronicle, clock: Clock
 ) -> None:
     ids = populate(container, clock)
     log = container.accounts.recorder.select_notifications(start=1, limit=1000)
@@ -139,7 +140,7 @@ _WORKER = """
 import os, sys, time
 from pathlib import Path
 from infrastructure.accounts_readmodel import SqlAccountsView
-from infrastructure.container import Container
+from infrastructure.container import Chronicle
 from infrastructure.settings import Settings
 
 settings = Settings(
@@ -149,7 +150,7 @@ settings = Settings(
     superadmin_email=None,
     run_projections_in_process=False,
 )
-container = Container(settings)
+container = Chronicle(settings)
 runner = container.runners["accounts"]
 runner.batch_size = 1
 
@@ -170,7 +171,7 @@ while True:
 
 
 def test_given_a_worker_process_killed_with_sigkill_mid_run_then_a_resume_folds_every_account_exactly_once(
-    container: Container, clock: Clock, postgres_url: str, tmp_path: Path
+    container: Chronicle, clock: Clock, postgres_url: str, tmp_path: Path
 ) -> None:
     ids = populate(container, clock)
     head = container.head_position()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from infrastructure.container import Container
+from infrastructure.root import Chronicle
 from tests.conftest import Clock
 from tests.integration.conftest import ContainerFactory, register, register_result
 
 
 def test_given_in_process_projections_when_a_command_returns_position_p_then_waiting_for_p_sees_the_row(
-    container: Container, clock: Clock
+    container: Chronicle, clock: Clock
 ) -> None:
     container.start(run_projections=True)
     result = register_result(container, clock, "ryw@example.com")
@@ -21,7 +21,7 @@ def test_given_in_process_projections_when_a_command_returns_position_p_then_wai
 
 
 def test_given_no_projection_running_when_waiting_for_a_new_position_then_the_wait_gives_up_with_false(
-    container: Container, clock: Clock
+    container: Chronicle, clock: Clock
 ) -> None:
     container.start(run_projections=False)
     result = register_result(container, clock, "nobody-projects@example.com")

@@ -10,22 +10,22 @@ from uuid import UUID
 import pytest
 from sqlalchemy import delete, update
 
-from application.accounts import InvalidCredentials
-from domain.account import Profile
-from infrastructure.accounts_readmodel import accounts, sessions
-from infrastructure.container import Container
+from domain.accounts.errors import InvalidCredentials
+from domain.accounts.values import Profile
+from infrastructure.accounts.tables import accounts, sessions
+from infrastructure.root import Chronicle
 from tests.conftest import Clock
 from tests.integration.conftest import PASSWORD, context, read_model_rows, register
 
 ROOT = Path(__file__).parents[2]
 
 
-def verify(container: Container, clock: Clock, account_id: UUID) -> None:
+def verify(container: Chronicle, clock: Clock, account_id: UUID) -> None:
     nonce = container.accounts.repository.get(account_id).verification.nonce
     container.accounts.verify_email(context(clock), account_id, nonce)
 
 
-def varied_history(container: Container, clock: Clock) -> None:
+def varied_history(container: Chronicle, clock: Clock) -> None:
     app = container.accounts
     ids = [register(container, clock, f"history-{n}@Example.com") for n in range(6)]
     for account_id in ids[:5]:
@@ -69,7 +69,7 @@ def chronicle(args: list[str], database_url: str, tmp_path: Path) -> subprocess.
 
 
 def test_given_a_varied_history_when_the_accounts_projection_is_reset_and_replayed_then_every_row_is_the_same(
-    container: Container, clock: Clock
+    container: Chronicle, clock: Clock
 ) -> None:
     varied_history(container, clock)
     runner = container.runners["accounts"]
@@ -88,7 +88,7 @@ def test_given_a_varied_history_when_the_accounts_projection_is_reset_and_replay
 
 
 def test_given_a_varied_history_when_the_cli_rebuilds_accounts_then_every_row_is_the_same(
-    container: Container, clock: Clock, postgres_url: str, tmp_path: Path
+    container: Chronicle, clock: Clock, postgres_url: str, tmp_path: Path
 ) -> None:
     varied_history(container, clock)
     container.runners["accounts"].catch_up()
@@ -107,7 +107,7 @@ def test_given_a_varied_history_when_the_cli_rebuilds_accounts_then_every_row_is
 
 
 def test_given_an_unknown_projection_name_when_the_cli_rebuilds_it_then_it_exits_non_zero_and_names_the_valid_ones(
-    container: Container, postgres_url: str, tmp_path: Path
+    container: Chronicle, postgres_url: str, tmp_path: Path
 ) -> None:
     refused = chronicle(["projections", "rebuild", "nosuch"], postgres_url, tmp_path)
 

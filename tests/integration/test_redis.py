@@ -17,7 +17,7 @@ def test_given_a_reachable_redis_when_asking_ready_then_it_answers_200_with_redi
     assert container.settings.redis_url
     container.start(run_projections=False)
 
-    with TestClient(create_app(container=container)) as client:
+    with TestClient(create_app(root=container)) as client:
         response = client.get("/ready")
 
     assert response.status_code == 200, response.text
@@ -34,7 +34,7 @@ def test_given_a_redis_url_nobody_listens_on_when_asking_ready_then_it_answers_5
     container = make_container(redis_url=UNREACHABLE_REDIS)
     container.start(run_projections=False)
 
-    with TestClient(create_app(container=container), raise_server_exceptions=False) as client:
+    with TestClient(create_app(root=container), raise_server_exceptions=False) as client:
         response = client.get("/ready")
 
     assert response.status_code == 503, response.text

@@ -6,13 +6,13 @@ from decimal import Decimal
 
 import psycopg
 
-from infrastructure.container import Container
+from infrastructure.root import Chronicle
 from tests.conftest import Clock
 from tests.integration.conftest import context, register
 
 
 def test_given_a_registration_on_postgres_then_its_events_are_in_the_shared_chronicle_events_table(
-    container: Container, clock: Clock, postgres_url: str
+    container: Chronicle, clock: Clock, postgres_url: str
 ) -> None:
     account_id = register(container, clock, "shared-log@example.com")
 
@@ -28,7 +28,7 @@ def test_given_a_registration_on_postgres_then_its_events_are_in_the_shared_chro
 
 
 def test_the_work_orders_context_writes_through_the_same_store_and_snapshots_its_items(
-    container: Container, clock: Clock
+    container: Chronicle, clock: Clock
 ) -> None:
     app = container.work_orders
     assert app.recorder is container.accounts.recorder

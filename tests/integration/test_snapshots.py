@@ -6,14 +6,14 @@ from datetime import date
 
 from eventsourcing.application import project_aggregate
 
-from domain.account import Profile
-from infrastructure.container import Container
+from domain.accounts.values import Profile
+from infrastructure.root import Chronicle
 from tests.conftest import Clock
 from tests.integration.conftest import context, register
 
 
 def test_given_an_account_past_its_snapshot_interval_then_loading_it_equals_replaying_every_event(
-    container: Container, clock: Clock
+    container: Chronicle, clock: Clock
 ) -> None:
     account_id = register(container, clock, "long@example.com")
     for n in range(60):

@@ -7,25 +7,25 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import delete, func, select
 
-from infrastructure.accounts_readmodel import account_status_counts, accounts
-from infrastructure.container import Container
+from infrastructure.accounts.tables import account_status_counts, accounts
+from infrastructure.root import Chronicle
 from tests.conftest import Clock
 from tests.integration.test_rebuild import varied_history
 
 
-def kept_counts(container: Container) -> dict[str, int]:
+def kept_counts(container: Chronicle) -> dict[str, int]:
     with container.read_engine.connect() as conn:
         rows = conn.execute(select(account_status_counts.c.status, account_status_counts.c.accounts))
         return {status: n for status, n in rows if n}
 
 
-def counted_rows(container: Container) -> dict[str, int]:
+def counted_rows(container: Chronicle) -> dict[str, int]:
     with container.read_engine.connect() as conn:
         rows = conn.execute(select(accounts.c.status, func.count()).group_by(accounts.c.status))
         return {status: n for status, n in rows}
 
 
-def assert_totals_match_the_rows(container: Container) -> None:
+def assert_totals_match_the_rows(container: Chronicle) -> None:
     counted = counted_rows(container)
     assert kept_counts(container) == counted
     for status in (None, "active", "suspended", "closed", "pending_verification", "nosuch"):
@@ -35,7 +35,7 @@ def assert_totals_match_the_rows(container: Container) -> None:
 
 @pytest.mark.parametrize("batch_size", [1, 7, 2000])
 def test_given_a_varied_history_when_projected_in_batches_of_any_size_then_the_kept_counts_match_the_rows(
-    container: Container, clock: Clock, batch_size: int
+    container: Chronicle, clock: Clock, batch_size: int
 ) -> None:
     varied_history(container, clock)
     runner = container.runners["accounts"]
@@ -48,7 +48,7 @@ def test_given_a_varied_history_when_projected_in_batches_of_any_size_then_the_k
 
 
 def test_given_a_rebuild_then_the_kept_counts_start_again_from_zero_and_match_the_rows(
-    container: Container, clock: Clock
+    container: Chronicle, clock: Clock
 ) -> None:
     varied_history(container, clock)
     runner = container.runners["accounts"]
@@ -64,7 +64,7 @@ def test_given_a_rebuild_then_the_kept_counts_start_again_from_zero_and_match_th
 
 
 def test_given_a_read_model_from_before_the_counts_when_chronicle_starts_then_it_counts_the_rows_once(
-    make_container: Callable[..., Container], clock: Clock
+    make_container: Callable[..., Chronicle], clock: Clock
 ) -> None:
     first = make_container()
     varied_history(first, clock)

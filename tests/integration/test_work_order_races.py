@@ -11,12 +11,15 @@ from uuid import UUID
 
 import pytest
 
-from application.base import CommandResult
-from application.work_orders import WorkOrdersApplication
-from domain.errors import ConcurrencyConflict
-from domain.inventory import InventoryItem, SkuTaken
-from domain.work_order import NewWorkOrder, OrderNumberTaken, WorkOrder
-from infrastructure.container import Container
+from application.shared.commands import CommandResult
+from application.work_orders.application import WorkOrdersApplication
+from domain.inventory.errors import SkuTaken
+from domain.inventory.item import InventoryItem
+from domain.shared.errors import ConcurrencyConflict
+from domain.work_orders.errors import OrderNumberTaken
+from domain.work_orders.new_order import NewWorkOrder
+from domain.work_orders.work_order import WorkOrder
+from infrastructure.root import Chronicle
 from tests.conftest import Clock
 from tests.integration.conftest import ContainerFactory, context, register
 
@@ -36,7 +39,7 @@ def race(attempts: list[Callable[[], Any]]) -> list[Any]:
         return list(pool.map(run, attempts))
 
 
-def welder(container: Container, clock: Clock, name: str) -> UUID:
+def welder(container: Chronicle, clock: Clock, name: str) -> UUID:
     return register(container, clock, f"{name}@example.com", roles=["operator"], verified=True)
 
 

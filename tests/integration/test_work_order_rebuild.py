@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
-from domain.inventory import InsufficientStock
-from domain.work_order import NewWorkOrder
-from infrastructure.container import Container
-from infrastructure.inventory_readmodel import INVENTORY_TABLES
-from infrastructure.work_orders_readmodel import WORK_ORDER_TABLES
+from domain.inventory.errors import InsufficientStock
+from domain.work_orders.new_order import NewWorkOrder
+from infrastructure.inventory.tables import INVENTORY_TABLES
+from infrastructure.root import Chronicle
+from infrastructure.work_orders.tables import WORK_ORDER_TABLES
 from tests.conftest import Clock
 from tests.integration.conftest import context, register, table_rows
 
 
-def workshop_history(container: Container, clock: Clock) -> None:
+def workshop_history(container: Chronicle, clock: Clock) -> None:
     """Orders in every status, stock received, consumed and adjusted, and a refused command."""
     app = container.work_orders
     welder = register(container, clock, "welder@example.com", roles=["operator"], verified=True)
@@ -53,12 +53,12 @@ def workshop_history(container: Container, clock: Clock) -> None:
     app.adjust_stock(context(clock), rod, Decimal("-0.5"), "counted")
 
 
-def rows(container: Container) -> dict[str, list[tuple[Any, ...]]]:
+def rows(container: Chronicle) -> dict[str, list[tuple[Any, ...]]]:
     return {table.name: table_rows(container, table) for table in (*WORK_ORDER_TABLES, *INVENTORY_TABLES)}
 
 
 def test_given_a_workshop_history_when_its_projections_are_reset_and_replayed_then_every_row_is_the_same(
-    container: Container, clock: Clock
+    container: Chronicle, clock: Clock
 ) -> None:
     workshop_history(container, clock)
     runners = [container.runners["work_orders"], container.runners["inventory"]]

@@ -9,14 +9,15 @@ from uuid import uuid4
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder
 
-from application.accounts import register_account_transcodings
-from application.base import ChronicleApplication, CommandContext
-from domain.account import Account
-from domain.errors import DomainError
-from domain.inventory import InventoryItem
-from domain.session import Session
-from domain.unique_key import UniqueKey
-from domain.work_order import WorkOrder
+from application.accounts.application import register_account_transcodings
+from application.shared.application import ChronicleApplication
+from application.shared.commands import CommandContext
+from domain.accounts.account import Account
+from domain.accounts.session import Session
+from domain.inventory.item import InventoryItem
+from domain.shared.errors import DomainError
+from domain.shared.unique_key import UniqueKey
+from domain.work_orders.work_order import WorkOrder
 from tests.unit.builders import NOW
 
 POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}

@@ -15,12 +15,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from domain.account import (
-    ACTIVE,
-    CLOSED,
-    PENDING,
-    SUSPENDED,
-    Account,
+from domain.accounts.account import Account
+from domain.accounts.errors import (
     AccountAlreadySuspended,
     AccountClosed,
     AccountLocked,
@@ -30,20 +26,18 @@ from domain.account import (
     EmailAlreadyVerified,
     EmailNotVerified,
     InvalidToken,
-    LoginPolicy,
-    PendingToken,
-    Profile,
     RoleAlreadyAssigned,
     RoleNotAssigned,
     UnknownRole,
 )
-from domain.errors import DomainError
-from domain.permissions import DEFAULT_ROLE, ROLES
+from domain.accounts.values import AccountStatus, LoginPolicy, PendingToken, Profile
+from domain.shared.access import DEFAULT_ROLE, ROLES
+from domain.shared.errors import DomainError
 from tests.property.replay import Recorder, rebuild, run_command
 from tests.unit.builders import ACCOUNT_ID, NOW, SESSION_ID
 
 POLICY = LoginPolicy()
-STATUSES = {PENDING, ACTIVE, SUSPENDED, CLOSED}
+STATUSES = {AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.SUSPENDED, AccountStatus.CLOSED}
 NONCES = ["n-1", "n-2", "n-3"]
 NEVER_ISSUED = "never-issued"
 
@@ -88,7 +82,7 @@ class Model:
     profile: Profile
     password_hash: str
     roles: set[str]
-    status: str = PENDING
+    status: str = AccountStatus.PENDING
     verified: bool = False
     failed_logins: int = 0
     locked_until: datetime | None = None
@@ -100,12 +94,12 @@ class Model:
         return self.locked_until is not None and now < self.locked_until
 
     def refusal_unless_open(self) -> type[DomainError] | None:
-        return AccountClosed if self.status == CLOSED else None
+        return AccountClosed if self.status == AccountStatus.CLOSED else None
 
     def refusal_unless_usable(self) -> type[DomainError] | None:
-        if self.status == CLOSED:
+        if self.status == AccountStatus.CLOSED:
             return AccountClosed
-        return AccountSuspended if self.status == SUSPENDED else None
+        return AccountSuspended if self.status == AccountStatus.SUSPENDED else None
 
 
 def pending_nonce(pending: PendingToken | None, choice: str) -> str:
@@ -189,7 +183,7 @@ class AccountMachine(RuleBasedStateMachine):
             refusal = InvalidToken
         if self.run(refusal, lambda: self.account.verify_email(nonce=nonce, now=self.now), Account.EmailVerified):
             m.verified, m.verification = True, None
-            m.status = ACTIVE if m.status == PENDING else m.status
+            m.status = AccountStatus.ACTIVE if m.status == AccountStatus.PENDING else m.status
 
     @rule(attempts=st.integers(min_value=1, max_value=POLICY.max_failures), moment=moments)
     def record_failed_logins(self, attempts: int, moment: str) -> None:
@@ -286,16 +280,16 @@ class AccountMachine(RuleBasedStateMachine):
     @rule(reason=st.sampled_from(["fraud check", "chargeback"]))
     def suspend(self, reason: str) -> None:
         m = self.model
-        refusal = m.refusal_unless_open() or (AccountAlreadySuspended if m.status == SUSPENDED else None)
+        refusal = m.refusal_unless_open() or (AccountAlreadySuspended if m.status == AccountStatus.SUSPENDED else None)
         if self.run(refusal, lambda: self.account.suspend(reason=reason, now=self.now), Account.Suspended):
-            m.status = SUSPENDED
+            m.status = AccountStatus.SUSPENDED
 
     @rule()
     def reactivate(self) -> None:
         m = self.model
-        refusal = m.refusal_unless_open() or (AccountNotSuspended if m.status != SUSPENDED else None)
+        refusal = m.refusal_unless_open() or (AccountNotSuspended if m.status != AccountStatus.SUSPENDED else None)
         if self.run(refusal, lambda: self.account.reactivate(now=self.now), Account.Reactivated):
-            m.status = ACTIVE if m.verified else PENDING
+            m.status = AccountStatus.ACTIVE if m.verified else AccountStatus.PENDING
 
     @rule(by_owner=st.booleans())
     def close(self, by_owner: bool) -> None:
@@ -305,7 +299,7 @@ class AccountMachine(RuleBasedStateMachine):
             lambda: self.account.close(reason="requested", by_owner=by_owner, now=self.now),
             Account.Closed,
         ):
-            m.status, m.verification, m.password_reset = CLOSED, None, None
+            m.status, m.verification, m.password_reset = AccountStatus.CLOSED, None, None
             self.ever_closed = True
 
     # --- after every step ----------------------------------------------------------------------
@@ -339,7 +333,7 @@ class AccountMachine(RuleBasedStateMachine):
 
     @invariant()
     def a_closed_account_stays_closed(self) -> None:
-        assert not self.ever_closed or self.account.status == CLOSED
+        assert not self.ever_closed or self.account.status == AccountStatus.CLOSED
 
     @invariant()
     def a_phone_has_both_parts_or_neither(self) -> None:

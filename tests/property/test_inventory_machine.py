@@ -16,8 +16,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from domain.errors import DomainError
-from domain.inventory import AdjustmentReasonRequired, InsufficientStock, InvalidQuantity, InventoryItem
+from domain.inventory.errors import AdjustmentReasonRequired, InsufficientStock
+from domain.inventory.item import InventoryItem
+from domain.shared.errors import DomainError
+from domain.shared.quantity import InvalidQuantity
 from tests.property.replay import Recorder, rebuild, run_command
 from tests.unit.builders import ITEM_ID, NOW, ORDER_ID
 

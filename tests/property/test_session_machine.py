@@ -11,8 +11,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from domain.errors import DomainError
-from domain.session import RefreshTokenReused, Session, SessionExpired, SessionRevoked
+from domain.accounts.session import RefreshTokenReused, Session, SessionExpired, SessionRevoked
+from domain.shared.errors import DomainError
 from tests.property.replay import Recorder, rebuild
 from tests.unit.builders import ACCOUNT_ID, NOW, SESSION_ID
 

@@ -20,9 +20,22 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from domain.errors import DomainError
-from domain.inventory import InvalidQuantity
-from domain.work_order import (
+from domain.shared.errors import DomainError
+from domain.shared.quantity import InvalidQuantity
+from domain.work_orders.errors import (
+    NotAssignedWelder,
+    ReasonRequired,
+    ReworkNeedsFailedInspection,
+    WelderAlreadyAssigned,
+    WorkOrderAlreadyCancelled,
+    WorkOrderAlreadyCompleted,
+    WorkOrderNotAssignable,
+    WorkOrderNotInProgress,
+    WorkOrderNotReadyForCompletion,
+    WorkOrderNotStartable,
+)
+from domain.work_orders.new_order import PRIORITIES, NewWorkOrder
+from domain.work_orders.work_order import (
     ASSIGNED,
     CANCELLED,
     COMPLETED,
@@ -30,21 +43,9 @@ from domain.work_order import (
     INSPECTION_FAILED,
     INSPECTION_PASSED,
     OPEN,
-    PRIORITIES,
     REWORK,
     STATUSES,
-    NewWorkOrder,
-    NotAssignedWelder,
-    ReasonRequired,
-    ReworkNeedsFailedInspection,
-    WelderAlreadyAssigned,
     WorkOrder,
-    WorkOrderAlreadyCancelled,
-    WorkOrderAlreadyCompleted,
-    WorkOrderNotAssignable,
-    WorkOrderNotInProgress,
-    WorkOrderNotReadyForCompletion,
-    WorkOrderNotStartable,
 )
 from tests.property.replay import Recorder, rebuild, run_command
 from tests.unit.builders import INSPECTOR_ID, NOW, ORDER_ID

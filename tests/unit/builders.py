@@ -17,10 +17,12 @@ from uuid import UUID
 import pytest
 from eventsourcing.domain import Aggregate
 
-from domain.account import Account, Profile
-from domain.errors import DomainError
-from domain.inventory import InventoryItem
-from domain.work_order import NewWorkOrder, WorkOrder
+from domain.accounts.account import Account
+from domain.accounts.values import Profile
+from domain.inventory.item import InventoryItem
+from domain.shared.errors import DomainError
+from domain.work_orders.new_order import NewWorkOrder
+from domain.work_orders.work_order import WorkOrder
 
 NOW = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 ACCOUNT_ID = UUID("00000000-0000-4000-8000-000000000001")

@@ -8,12 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from domain.account import (
-    ACTIVE,
-    CLOSED,
-    PENDING,
-    SUSPENDED,
-    Account,
+from domain.accounts.account import Account
+from domain.accounts.errors import (
     AccountAlreadySuspended,
     AccountClosed,
     AccountLocked,
@@ -24,14 +20,12 @@ from domain.account import (
     EmailNotVerified,
     InvalidProfile,
     InvalidToken,
-    LoginPolicy,
-    Profile,
     RoleAlreadyAssigned,
     RoleNotAssigned,
     UnknownRole,
     WeakPassword,
-    check_password_strength,
 )
+from domain.accounts.values import AccountStatus, LoginPolicy, Profile, check_password_strength
 from tests.unit.builders import (
     HASH,
     NOW,
@@ -80,7 +74,7 @@ def test_registering_with_an_unknown_role_is_refused() -> None:
 def test_a_new_account_is_pending_verification_and_emits_only_registered() -> None:
     account = register()
 
-    assert account.status == PENDING
+    assert account.status == AccountStatus.PENDING
     assert account.email_verified is False
     assert account.created_on == NOW
     assert event_types(account) == [Account.Registered]
@@ -144,7 +138,7 @@ def test_the_right_nonce_before_expiry_verifies_the_email_and_activates_the_acco
     account.verify_email(nonce=VERIFY_NONCE, now=NOW + TTL - timedelta(seconds=1))
 
     assert account.email_verified is True
-    assert account.status == ACTIVE
+    assert account.status == AccountStatus.ACTIVE
     assert account.verification is None
     assert event_types(account) == [Account.EmailVerified]
 
@@ -156,7 +150,7 @@ def test_a_wrong_nonce_is_an_invalid_token_and_changes_nothing() -> None:
         account.verify_email(nonce="not-the-nonce", now=NOW)
 
     assert account.email_verified is False
-    assert account.status == PENDING
+    assert account.status == AccountStatus.PENDING
     assert event_types(account) == []
 
 
@@ -205,7 +199,7 @@ def test_verifying_without_a_nonce_auto_verifies_a_new_account() -> None:
     account.verify_email(nonce=None, now=NOW)
 
     assert account.email_verified is True
-    assert account.status == ACTIVE
+    assert account.status == AccountStatus.ACTIVE
     assert event_types(account) == [Account.EmailVerified]
 
 
@@ -215,7 +209,7 @@ def test_verifying_a_suspended_account_keeps_it_suspended() -> None:
     account.verify_email(nonce=VERIFY_NONCE, now=NOW)
 
     assert account.email_verified is True
-    assert account.status == SUSPENDED
+    assert account.status == AccountStatus.SUSPENDED
 
 
 # --- login and lockout ----------------------------------------------------------------
@@ -517,7 +511,7 @@ def test_suspending_an_active_account_suspends_it() -> None:
     (suspended,) = account.collect_events()
     assert isinstance(suspended, Account.Suspended)
     assert suspended.reason == "fraud check"
-    assert account.status == SUSPENDED
+    assert account.status == AccountStatus.SUSPENDED
 
 
 def test_suspending_a_suspended_account_is_refused() -> None:
@@ -539,7 +533,7 @@ def test_a_reactivated_verified_account_is_active() -> None:
 
     account.reactivate(now=NOW)
 
-    assert account.status == ACTIVE
+    assert account.status == AccountStatus.ACTIVE
     assert event_types(account) == [Account.Reactivated]
 
 
@@ -548,7 +542,7 @@ def test_a_reactivated_unverified_account_goes_back_to_pending_verification() ->
 
     account.reactivate(now=NOW)
 
-    assert account.status == PENDING
+    assert account.status == AccountStatus.PENDING
 
 
 # --- closing --------------------------------------------------------------------------------
@@ -561,7 +555,7 @@ def test_closing_an_account_closes_it_and_drops_pending_tokens() -> None:
 
     account.close(reason="requested", by_owner=True, now=NOW)
 
-    assert account.status == CLOSED
+    assert account.status == AccountStatus.CLOSED
     assert account.verification is None
     assert account.password_reset is None
     assert event_types(account) == [Account.Closed]
@@ -572,7 +566,7 @@ def test_a_suspended_account_can_be_closed() -> None:
 
     account.close(reason="fraud confirmed", by_owner=False, now=NOW)
 
-    assert account.status == CLOSED
+    assert account.status == AccountStatus.CLOSED
 
 
 COMMANDS: dict[str, Callable[[Account], object]] = {
@@ -602,7 +596,7 @@ def test_every_command_on_a_closed_account_is_refused(command: Callable[[Account
     with pytest.raises(AccountClosed):
         command(account)
 
-    assert account.status == CLOSED
+    assert account.status == AccountStatus.CLOSED
     assert event_types(account) == []
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from application.accounts import AccountsApplication, AccountsConfig, InvalidCredentials
-from application.base import CommandContext
-from domain.account import Profile
+from application.accounts.application import AccountsApplication, AccountsConfig
+from application.shared.commands import CommandContext
+from domain.accounts.errors import InvalidCredentials
+from domain.accounts.values import Profile
 from tests.unit.builders import NOW
 
 

@@ -6,7 +6,6 @@ from uuid import UUID
 
 import pytest
 
-from domain.email_index import EmailIndex
 from tests.unit.builders import ACCOUNT_ID, NOW
 
 

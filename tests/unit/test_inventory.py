@@ -7,15 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from domain.inventory import (
-    AdjustmentReasonRequired,
-    InsufficientStock,
-    InvalidInventoryItem,
-    InvalidQuantity,
-    InventoryItem,
-    check_quantity,
-    normalize_sku,
-)
+from domain.inventory.errors import AdjustmentReasonRequired, InsufficientStock, InvalidInventoryItem
+from domain.inventory.item import InventoryItem, normalize_sku
+from domain.shared.quantity import InvalidQuantity, check_quantity
 from tests.unit.builders import ITEM_ID, NOW, ORDER_ID, an_item, event_types, refused
 
 INVALID_QUANTITIES = ["0", "-0.000", "-1", "0.0001", "1.00000000000000000000000000001", "1000000000.001", "NaN", "sNaN"]

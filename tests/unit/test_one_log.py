@@ -1,7 +1,7 @@
 """Every context appends to the one global log."""
 
-from application.accounts import AccountsApplication
-from application.base import ChronicleApplication
+from application.accounts.application import AccountsApplication
+from application.shared.application import ChronicleApplication
 
 
 def test_every_context_application_is_named_after_the_one_log() -> None:

@@ -7,7 +7,7 @@ from uuid import UUID
 
 import pytest
 
-from domain.session import RefreshTokenReused, Session, SessionExpired, SessionRevoked
+from domain.accounts.session import RefreshTokenReused, Session, SessionExpired, SessionRevoked
 from tests.unit.builders import ACCOUNT_ID, NOW, SESSION_ID
 
 FIRST_TOKEN = UUID("00000000-0000-4000-8000-00000000f001")

@@ -10,8 +10,23 @@ from uuid import UUID
 
 import pytest
 
-from domain.inventory import InvalidQuantity
-from domain.work_order import (
+from domain.shared.quantity import InvalidQuantity
+from domain.work_orders.errors import (
+    InspectorIsWelder,
+    InvalidWorkOrder,
+    NotAssignedWelder,
+    ReasonRequired,
+    ReworkNeedsFailedInspection,
+    WelderAlreadyAssigned,
+    WorkOrderAlreadyCancelled,
+    WorkOrderAlreadyCompleted,
+    WorkOrderNotAssignable,
+    WorkOrderNotInProgress,
+    WorkOrderNotReadyForCompletion,
+    WorkOrderNotStartable,
+)
+from domain.work_orders.new_order import normalize_order_number
+from domain.work_orders.work_order import (
     ASSIGNED,
     CANCELLED,
     COMPLETED,
@@ -20,20 +35,7 @@ from domain.work_order import (
     INSPECTION_PASSED,
     OPEN,
     REWORK,
-    InspectorIsWelder,
-    InvalidWorkOrder,
-    NotAssignedWelder,
-    ReasonRequired,
-    ReworkNeedsFailedInspection,
-    WelderAlreadyAssigned,
     WorkOrder,
-    WorkOrderAlreadyCancelled,
-    WorkOrderAlreadyCompleted,
-    WorkOrderNotAssignable,
-    WorkOrderNotInProgress,
-    WorkOrderNotReadyForCompletion,
-    WorkOrderNotStartable,
-    normalize_order_number,
 )
 from tests.unit.builders import (
     DUE,

@@ -15,9 +15,9 @@ import pytest
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from application.work_order_import import ImportRejected, RowError, parse_rows
-from domain.work_order import NewWorkOrder
-from infrastructure.tabular import CSV, MAX_UPLOAD_BYTES, XLSX, UnreadableUpload, read_table
+from application.work_orders.importing import MAX_UPLOAD_BYTES, ImportRejected, RowError, UnreadableUpload, parse_rows
+from domain.work_orders.new_order import NewWorkOrder
+from infrastructure.work_orders.tabular import CSV, XLSX, read_table
 
 HEADER = ["order_number", "client", "description", "machine", "due_date", "priority"]
 ROW = ["WO-1", "Acme Steel", "Weld the frame", "MIG-3", "2024-06-01", "high"]

@@ -8,26 +8,20 @@ from decimal import Decimal
 from uuid import UUID
 
 import pytest
-
-from application.base import CommandContext
-from application.ports import AccountDirectory, AccountStanding
-from application.work_order_import import ImportRejected, RowError
-from application.work_orders import WorkOrdersApplication
+from application.ports import AccountDirectory
 from domain.account import ACTIVE, SUSPENDED
-from domain.errors import NotFound
-from domain.inventory import SKU_SCOPE, InsufficientStock, InventoryItem, SkuTaken
-from domain.unique_key import UniqueKey, unique_id
-from domain.work_order import (
-    ASSIGNED,
-    COMPLETED,
-    ORDER_NUMBER_SCOPE,
-    InvalidWelder,
-    InvalidWorkOrder,
-    NewWorkOrder,
-    NotAssignedWelder,
-    OrderNumberTaken,
-    WorkOrder,
-)
+
+from application.accounts.application import AccountStanding
+from application.shared.commands import CommandContext
+from application.work_orders.application import WorkOrdersApplication
+from application.work_orders.importing import ImportRejected, RowError
+from domain.inventory.errors import InsufficientStock, SkuTaken
+from domain.inventory.item import SKU_SCOPE, InventoryItem
+from domain.shared.errors import NotFound
+from domain.shared.unique_key import UniqueKey, unique_id
+from domain.work_orders.errors import InvalidWelder, InvalidWorkOrder, NotAssignedWelder, OrderNumberTaken
+from domain.work_orders.new_order import NewWorkOrder
+from domain.work_orders.work_order import ASSIGNED, COMPLETED, ORDER_NUMBER_SCOPE, WorkOrder
 from tests.unit.builders import INSPECTOR_ID, NOW, OTHER_WELDER_ID, WELDER_ID, a_new_work_order
 
 CTX = CommandContext(actor="test", correlation_id="c", causation_id="c", now=NOW)

@@ -1,0 +1,1 @@
+"""What every context's application shares: the one log, command context and metadata, followers."""

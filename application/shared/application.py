@@ -1,0 +1,119 @@
+"""What every Chronicle application shares: one global log, event metadata, conflict mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InfrastructureFactory,
+    IntegrityError,
+    JSONTranscoder,
+    Mapper,
+    Recording,
+)
+from eventsourcing.utils import Environment, EnvType
+
+from application.shared.commands import CommandContext, CommandResult
+from application.shared.metadata import DateAsISO, MetadataMapper, recording_metadata
+from domain.shared.errors import ConcurrencyConflict, NotFound, VersionMismatch
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class ChronicleApplication(Application[UUID]):
+    """Base of every context's application: all of them append to the one ``chronicle`` log."""
+
+    name = "Chronicle"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The library names each subclass after itself, which would give each context its own log.
+        cls.name = "Chronicle"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=MetadataMapper)
+
+    def __init__(self, env: EnvType | None = None, *, shares_log_with: ChronicleApplication | None = None) -> None:
+        # Contexts are separate services over one log: they share its store (one connection pool,
+        # one writer, one queue of commits) instead of opening their own.
+        self._log_owner = shares_log_with
+        super().__init__(env)
+        self.save_listeners: list[Callable[[], None]] = []
+
+    def construct_factory(self, env: Environment) -> InfrastructureFactory:
+        if self._log_owner is not None:
+            return self._log_owner.factory
+        return super().construct_factory(env)
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        if self._log_owner is not None:
+            return self._log_owner.recorder
+        return super().construct_recorder()
+
+    def close(self) -> None:
+        """Close the store, unless it belongs to the application whose log this one shares."""
+        if self._log_owner is None:
+            super().close()
+        else:
+            self.closing.set()
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        # In-process followers wake at once instead of waiting for their next poll.
+        for listener in self.save_listeners:
+            listener()
+
+    @property
+    def metadata_mapper(self) -> MetadataMapper:
+        assert isinstance(self.mapper, MetadataMapper)
+        return self.mapper
+
+    def record(self, ctx: CommandContext, *aggregates: Aggregate) -> CommandResult:
+        """Save the aggregates atomically with the command's metadata; a lost race is a conflict."""
+        try:
+            with recording_metadata(ctx):
+                recordings = self.save(*aggregates)
+        except IntegrityError as error:
+            raise ConcurrencyConflict() from error
+        first = aggregates[0]
+        position = recordings[-1].notification.id if recordings else 0
+        return CommandResult(id=first.id, version=first.version, position=position)
+
+    def existing(self, ids: Collection[UUID]) -> set[UUID]:
+        """Which of ``ids`` already have a stream: one query where the recorder answers in bulk."""
+        bulk = getattr(self.recorder, "existing_originators", None)
+        if bulk is not None:
+            found: set[UUID] = bulk(ids)
+            return found
+        return {i for i in ids if self.recorder.select_events(i, limit=1)}
+
+    def load(self, aggregate_id: UUID, kind: type[A], expected_version: int | None = None) -> A:
+        """Get an aggregate of ``kind``; ``expected_version`` is the client's If-Match."""
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"No {_what(kind)} with id {aggregate_id}") from None
+        if not isinstance(aggregate, kind):
+            raise NotFound(f"No {_what(kind)} with id {aggregate_id}")
+        if expected_version is not None and aggregate.version != expected_version:
+            raise VersionMismatch(expected_version, aggregate.version)
+        return aggregate
+
+
+class EventLog(ChronicleApplication):
+    """The one log itself: it owns the store that every context's application appends to, and
+    reads it for followers and auditors (any stream, whichever context wrote it)."""
+
+
+def _what(kind: type[Any]) -> str:
+    """``WorkOrder`` -> ``work order``: the aggregate's name as a not-found message says it."""
+    name = kind.__name__
+    return "".join(f" {c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))

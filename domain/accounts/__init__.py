@@ -1,0 +1,1 @@
+"""The Accounts context: who can log in, with which roles, and their sessions."""

@@ -1,0 +1,332 @@
+"""The Account aggregate: identity, credentials, roles and lifecycle.
+
+Invariants:
+- the email is stored as given and compared case-insensitively (``email_key``);
+- a phone is a country code and a mobile number, both or neither;
+- a closed account accepts no further command;
+- a suspended account cannot log in or change its own data until reactivated;
+- ``failed_logins`` counts consecutive failures; the failure that reaches the limit
+  locks the account until ``locked_until`` and starts the count again;
+- roles only ever contain known roles, and never nothing: ``user`` is the floor.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.accounts.errors import (
+    AccountAlreadySuspended,
+    AccountClosed,
+    AccountLocked,
+    AccountNotSuspended,
+    AccountSuspended,
+    DefaultRoleRequired,
+    EmailAlreadyVerified,
+    EmailNotVerified,
+    InvalidToken,
+    RoleAlreadyAssigned,
+    RoleNotAssigned,
+    UnknownRole,
+)
+from domain.accounts.values import AccountStatus, LoginPolicy, PendingToken, Profile, normalize_email
+from domain.shared.access import DEFAULT_ROLE, ROLES
+from domain.shared.topics import moved
+
+
+class Account(Aggregate):
+    """An identity that can log in, holds roles, and can be suspended or closed."""
+
+    class Registered(Aggregate.Created):
+        email: str
+        first_name: str
+        last_name: str
+        phone_country_code: str | None
+        phone_number: str | None
+        birthday: date | None
+        password_hash: str
+        roles: list[str]
+
+    class EmailVerificationRequested(Aggregate.Event):
+        nonce: str
+        expires_at: datetime
+
+        def apply(self, account: Account) -> None:
+            account.verification = PendingToken(self.nonce, self.expires_at)
+
+    class EmailVerified(Aggregate.Event):
+        def apply(self, account: Account) -> None:
+            account.email_verified = True
+            account.verification = None
+            if account.status == AccountStatus.PENDING:
+                account.status = AccountStatus.ACTIVE
+
+    class LoginSucceeded(Aggregate.Event):
+        session_id: UUID
+
+        def apply(self, account: Account) -> None:
+            account.failed_logins = 0
+            account.locked_until = None
+            account.last_login_at = self.timestamp
+
+    class LoginFailed(Aggregate.Event):
+        failures: int
+
+        def apply(self, account: Account) -> None:
+            account.failed_logins = self.failures
+
+    class LockedOut(Aggregate.Event):
+        until: datetime
+
+        def apply(self, account: Account) -> None:
+            account.failed_logins = 0
+            account.locked_until = self.until
+
+    class PasswordChanged(Aggregate.Event):
+        password_hash: str
+
+        def apply(self, account: Account) -> None:
+            account.password_hash = self.password_hash
+
+    class PasswordResetRequested(Aggregate.Event):
+        nonce: str
+        expires_at: datetime
+
+        def apply(self, account: Account) -> None:
+            account.password_reset = PendingToken(self.nonce, self.expires_at)
+
+    class PasswordReset(Aggregate.Event):
+        password_hash: str
+
+        def apply(self, account: Account) -> None:
+            account.password_hash = self.password_hash
+            account.password_reset = None
+            account.failed_logins = 0
+            account.locked_until = None
+
+    class ProfileUpdated(Aggregate.Event):
+        first_name: str
+        last_name: str
+        phone_country_code: str | None
+        phone_number: str | None
+        birthday: date | None
+
+        def apply(self, account: Account) -> None:
+            account.profile = Profile(
+                self.first_name, self.last_name, self.phone_country_code, self.phone_number, self.birthday
+            )
+
+    class RoleAssigned(Aggregate.Event):
+        role: str
+
+        def apply(self, account: Account) -> None:
+            account.roles = sorted({*account.roles, self.role})
+
+    class RoleRevoked(Aggregate.Event):
+        role: str
+
+        def apply(self, account: Account) -> None:
+            account.roles = sorted(set(account.roles) - {self.role})
+
+    class Suspended(Aggregate.Event):
+        reason: str
+
+        def apply(self, account: Account) -> None:
+            account.status = AccountStatus.SUSPENDED
+
+    class Reactivated(Aggregate.Event):
+        status: str
+
+        def apply(self, account: Account) -> None:
+            account.status = self.status
+
+    class Closed(Aggregate.Event):
+        reason: str
+        by_owner: bool
+
+        def apply(self, account: Account) -> None:
+            account.status = AccountStatus.CLOSED
+            account.verification = None
+            account.password_reset = None
+
+    def __init__(
+        self,
+        email: str,
+        first_name: str,
+        last_name: str,
+        phone_country_code: str | None,
+        phone_number: str | None,
+        birthday: date | None,
+        password_hash: str,
+        roles: list[str],
+    ) -> None:
+        self.email = email
+        self.profile = Profile(first_name, last_name, phone_country_code, phone_number, birthday)
+        self.password_hash = password_hash
+        self.roles = sorted(roles)
+        self.status: str = AccountStatus.PENDING
+        self.email_verified = False
+        self.verification: PendingToken | None = None
+        self.password_reset: PendingToken | None = None
+        self.failed_logins = 0
+        self.locked_until: datetime | None = None
+        self.last_login_at: datetime | None = None
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        account_id: UUID,
+        email: str,
+        profile: Profile,
+        password_hash: str,
+        now: datetime,
+        roles: list[str] | None = None,
+    ) -> Account:
+        granted = sorted({DEFAULT_ROLE, *(roles or [])})
+        for role in granted:
+            _check_role(role)
+        return cls._create(
+            cls.Registered,
+            id=account_id,
+            timestamp=now,
+            email=email.strip(),
+            first_name=profile.first_name,
+            last_name=profile.last_name,
+            phone_country_code=profile.phone_country_code,
+            phone_number=profile.phone_number,
+            birthday=profile.birthday,
+            password_hash=password_hash,
+            roles=granted,
+        )
+
+    @property
+    def email_key(self) -> str:
+        return normalize_email(self.email)
+
+    # --- verification -------------------------------------------------------------
+
+    def request_email_verification(self, *, nonce: str, expires_at: datetime, now: datetime) -> None:
+        self._check_open()
+        if self.email_verified:
+            raise EmailAlreadyVerified()
+        self.trigger_event(self.EmailVerificationRequested, nonce=nonce, expires_at=expires_at, timestamp=now)
+
+    def verify_email(self, *, nonce: str | None, now: datetime) -> None:
+        """Verify with the nonce of the pending request; ``None`` verifies without one (auto-verify)."""
+        self._check_open()
+        if self.email_verified:
+            raise EmailAlreadyVerified()
+        if nonce is not None and not (self.verification and self.verification.accepts(nonce, now)):
+            raise InvalidToken()
+        self.trigger_event(self.EmailVerified, timestamp=now)
+
+    # --- login --------------------------------------------------------------------
+
+    def check_not_locked(self, now: datetime) -> None:
+        if self.locked_until is not None and now < self.locked_until:
+            raise AccountLocked(self.locked_until)
+
+    def record_failed_login(self, *, now: datetime, policy: LoginPolicy) -> None:
+        self._check_open()
+        self.check_not_locked(now)
+        failures = self.failed_logins + 1
+        self.trigger_event(self.LoginFailed, failures=failures, timestamp=now)
+        if failures >= policy.max_failures:
+            self.trigger_event(self.LockedOut, until=now + policy.lockout, timestamp=now)
+
+    def record_login(self, *, session_id: UUID, now: datetime) -> None:
+        """A successful login with the right password; refused while locked, suspended or unverified."""
+        self.ensure_usable()
+        self.check_not_locked(now)
+        if not self.email_verified:
+            raise EmailNotVerified()
+        self.trigger_event(self.LoginSucceeded, session_id=session_id, timestamp=now)
+
+    # --- credentials --------------------------------------------------------------
+
+    def change_password(self, *, password_hash: str, now: datetime) -> None:
+        self.ensure_usable()
+        self.trigger_event(self.PasswordChanged, password_hash=password_hash, timestamp=now)
+
+    def request_password_reset(self, *, nonce: str, expires_at: datetime, now: datetime) -> None:
+        self.ensure_usable()
+        self.trigger_event(self.PasswordResetRequested, nonce=nonce, expires_at=expires_at, timestamp=now)
+
+    def reset_password(self, *, nonce: str, password_hash: str, now: datetime) -> None:
+        self.ensure_usable()
+        if not (self.password_reset and self.password_reset.accepts(nonce, now)):
+            raise InvalidToken()
+        self.trigger_event(self.PasswordReset, password_hash=password_hash, timestamp=now)
+
+    # --- profile and administration ----------------------------------------------
+
+    def update_profile(self, *, profile: Profile, now: datetime) -> None:
+        self.ensure_usable()
+        self.trigger_event(
+            self.ProfileUpdated,
+            first_name=profile.first_name,
+            last_name=profile.last_name,
+            phone_country_code=profile.phone_country_code,
+            phone_number=profile.phone_number,
+            birthday=profile.birthday,
+            timestamp=now,
+        )
+
+    def assign_role(self, *, role: str, now: datetime) -> None:
+        self._check_open()
+        _check_role(role)
+        if role in self.roles:
+            raise RoleAlreadyAssigned(f"The account already has the role {role!r}")
+        self.trigger_event(self.RoleAssigned, role=role, timestamp=now)
+
+    def revoke_role(self, *, role: str, now: datetime) -> None:
+        self._check_open()
+        _check_role(role)
+        if role not in self.roles:
+            raise RoleNotAssigned(f"The account does not have the role {role!r}")
+        if role == DEFAULT_ROLE:
+            raise DefaultRoleRequired(f"The {DEFAULT_ROLE!r} role is every account's floor and cannot be revoked")
+        self.trigger_event(self.RoleRevoked, role=role, timestamp=now)
+
+    def suspend(self, *, reason: str, now: datetime) -> None:
+        self._check_open()
+        if self.status == AccountStatus.SUSPENDED:
+            raise AccountAlreadySuspended()
+        self.trigger_event(self.Suspended, reason=reason, timestamp=now)
+
+    def reactivate(self, *, now: datetime) -> None:
+        self._check_open()
+        if self.status != AccountStatus.SUSPENDED:
+            raise AccountNotSuspended()
+        self.trigger_event(
+            self.Reactivated,
+            status=AccountStatus.ACTIVE if self.email_verified else AccountStatus.PENDING,
+            timestamp=now,
+        )
+
+    def close(self, *, reason: str, by_owner: bool, now: datetime) -> None:
+        self._check_open()
+        self.trigger_event(self.Closed, reason=reason, by_owner=by_owner, timestamp=now)
+
+    # --- rules shared by the commands ---------------------------------------------
+
+    def _check_open(self) -> None:
+        if self.status == AccountStatus.CLOSED:
+            raise AccountClosed()
+
+    def ensure_usable(self) -> None:
+        """Open and not suspended: the account may act on its own behalf."""
+        self._check_open()
+        if self.status == AccountStatus.SUSPENDED:
+            raise AccountSuspended()
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise UnknownRole(f"Unknown role {role!r}; known roles: {', '.join(sorted(ROLES))}")
+
+
+moved("domain.account", Account)

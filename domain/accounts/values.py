@@ -1,0 +1,81 @@
+"""Value objects and policies of the Accounts context: profile, pending tokens, login and password rules."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from uuid import UUID
+
+from domain.accounts.errors import InvalidProfile, WeakPassword
+from domain.shared.unique_key import EMAIL_SCOPE, unique_id
+
+
+class AccountStatus(StrEnum):
+    PENDING = "pending_verification"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    CLOSED = "closed"
+
+
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 256
+_PASSWORD_LETTER = re.compile(r"[^\W\d_]")
+_PASSWORD_DIGIT = re.compile(r"\d")
+
+
+def check_password_strength(password: str) -> None:
+    """The password policy: at least 8 characters, at least one letter and one digit."""
+    if (
+        len(password) < PASSWORD_MIN_LENGTH
+        or not _PASSWORD_LETTER.search(password)
+        or not _PASSWORD_DIGIT.search(password)
+    ):
+        raise WeakPassword()
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Personal data an account holder may change."""
+
+    first_name: str
+    last_name: str
+    phone_country_code: str | None = None
+    phone_number: str | None = None
+    birthday: date | None = None
+
+    def __post_init__(self) -> None:
+        if not self.first_name.strip() or not self.last_name.strip():
+            raise InvalidProfile("First and last name must not be empty")
+        if (self.phone_country_code is None) != (self.phone_number is None):
+            raise InvalidProfile("A phone needs both a country code and a mobile number, or neither")
+
+
+@dataclass(frozen=True)
+class PendingToken:
+    """An emailed token's nonce and when it stops being accepted."""
+
+    nonce: str
+    expires_at: datetime
+
+    def accepts(self, nonce: str, now: datetime) -> bool:
+        return self.nonce == nonce and now < self.expires_at
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    """How many consecutive failures lock an account, and for how long."""
+
+    max_failures: int = 5
+    lockout: timedelta = timedelta(minutes=15)
+
+
+def normalize_email(email: str) -> str:
+    """The key under which an email is unique: trimmed and case-folded."""
+    return email.strip().lower()
+
+
+def email_claim_id(email: str) -> UUID:
+    """The id of the ``UniqueKey`` stream that holds ``email`` for one account."""
+    return unique_id(EMAIL_SCOPE, normalize_email(email))

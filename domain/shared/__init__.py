@@ -1,0 +1,1 @@
+"""What every context's domain shares: errors and their categories, unique keys, roles, quantities, moved topics."""

@@ -1,0 +1,1 @@
+"""The Work orders context: welding jobs from creation through inspection to completion."""

@@ -1,0 +1,1 @@
+"""The Accounts context's adapters: its read model (tables, writer, queries), hashing and token signing, wiring."""

@@ -1,0 +1,112 @@
+"""Queries on the accounts read model; never touches aggregates."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Engine, func, literal, or_, select
+
+from infrastructure.accounts.tables import account_roles, account_status_counts, accounts, sessions
+from infrastructure.shared.readstore import Page, like_pattern, order_by
+
+ACCOUNT_SORTS = {
+    "created_at": accounts.c.created_at,
+    "email": accounts.c.email_key,
+    "last_name": accounts.c.last_name,
+    "status": accounts.c.status,
+    "last_login_at": accounts.c.last_login_at,
+}
+
+_PUBLIC_COLUMNS = [c for c in accounts.c if c.name not in {"email_key"}]
+
+
+class AccountsQueries:
+    """Reads the accounts read model."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get(self, account_id: UUID) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*_PUBLIC_COLUMNS).where(accounts.c.id == account_id)).mappings().first()
+            if row is None:
+                return None
+            return self._with_roles(conn, [dict(row)])[0]
+
+    def access_state(self, account_id: UUID, session_id: UUID) -> tuple[str | None, list[str] | None, bool]:
+        """(account status, roles, session revoked) for authorizing a bearer token, in one round trip.
+
+        Every authorized request asks this; three queries cost three round trips and most of a
+        request's read-store time. Roles are None when the account is not in the read model yet.
+        """
+        revoked = select(sessions.c.revoked).where(sessions.c.id == session_id).scalar_subquery()
+        anchor = select(literal(1).label("one")).subquery()
+        statement = select(revoked.label("revoked"), accounts.c.status, account_roles.c.role).select_from(
+            anchor.outerjoin(accounts, accounts.c.id == account_id).outerjoin(
+                account_roles, account_roles.c.account_id == accounts.c.id
+            )
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(statement).all()
+        status = rows[0].status
+        roles = sorted(row.role for row in rows if row.role is not None) if status is not None else None
+        return status, roles, bool(rows[0].revoked)
+
+    def search(
+        self,
+        *,
+        limit: int,
+        offset: int,
+        sort: str,
+        status: str | None = None,
+        role: str | None = None,
+        q: str | None = None,
+    ) -> Page:
+        conditions = []
+        if status:
+            conditions.append(accounts.c.status == status)
+        if role:
+            conditions.append(accounts.c.id.in_(select(account_roles.c.account_id).where(account_roles.c.role == role)))
+        if q:
+            pattern = like_pattern(q)
+            conditions.append(
+                or_(
+                    accounts.c.email_key.like(pattern, escape="\\"),
+                    func.lower(accounts.c.first_name).like(pattern, escape="\\"),
+                    func.lower(accounts.c.last_name).like(pattern, escape="\\"),
+                )
+            )
+        if role or q:
+            counting = select(func.count()).select_from(accounts).where(*conditions)
+        else:
+            # Status alone (or nothing): the projection's kept counts, not a count over the rows.
+            kept = [account_status_counts.c.status == status] if status else []
+            counting = select(func.coalesce(func.sum(account_status_counts.c.accounts), 0)).where(*kept)
+        with self.engine.connect() as conn:
+            total = int(conn.execute(counting).scalar_one())
+            rows = conn.execute(
+                select(*_PUBLIC_COLUMNS)
+                .where(*conditions)
+                .order_by(*order_by(sort, ACCOUNT_SORTS, accounts.c.id))
+                .limit(limit)
+                .offset(offset)
+            ).mappings()
+            items = self._with_roles(conn, [dict(r) for r in rows])
+        return Page(items=items, total=total, limit=limit, offset=offset)
+
+    @staticmethod
+    def _with_roles(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not rows:
+            return rows
+        ids = [r["id"] for r in rows]
+        roles: dict[UUID, list[str]] = {i: [] for i in ids}
+        for account_id, role in conn.execute(
+            select(account_roles.c.account_id, account_roles.c.role)
+            .where(account_roles.c.account_id.in_(ids))
+            .order_by(account_roles.c.role)
+        ):
+            roles[account_id].append(role)
+        for row in rows:
+            row["roles"] = roles[row["id"]]
+        return rows

@@ -1,0 +1,1 @@
+"""The Inventory context's adapters: its read model (tables, writer, queries), wiring."""

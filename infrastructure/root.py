@@ -1,0 +1,266 @@
+"""The composition root: one wiring function per context, composed here. Nothing connects before ``open``.
+
+``Chronicle(settings)`` only remembers what to build; ``open()`` connects and wires every context;
+``start()`` also listens for progress, runs the projections (when this process should) and
+bootstraps (the superadmin). Every adapter can be passed in: a test swaps the clock, the mailer,
+the password hasher, the table reader or the read store's engines.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from eventsourcing.postgres import PostgresApplicationRecorder
+from sqlalchemy import Engine
+
+from application.accounts.application import AccountsApplication
+from application.accounts.ports import PasswordHasher, TokenSigner
+from application.inventory.application import InventoryApplication
+from application.shared.application import EventLog
+from application.shared.commands import Clock
+from application.shared.ports import Mailer
+from application.work_orders.application import WorkOrdersApplication
+from application.work_orders.ports import TableReader
+from domain.accounts.permissions import GRANTS as ACCOUNTS_GRANTS
+from domain.inventory.permissions import GRANTS as INVENTORY_GRANTS
+from domain.shared.access import OPERATIONS, AccessPolicy
+from domain.work_orders.permissions import GRANTS as WORK_ORDERS_GRANTS
+from infrastructure.accounts.queries import AccountsQueries
+from infrastructure.accounts.wiring import Accounts, wire_accounts
+from infrastructure.inventory.queries import InventoryQueries
+from infrastructure.inventory.wiring import Inventory, wire_inventory
+from infrastructure.shared.eventlog import StreamReader
+from infrastructure.shared.operations import Operations
+from infrastructure.shared.platform import Platform, open_platform, utc_now
+from infrastructure.shared.readstore import metadata, read_position
+from infrastructure.shared.runner import Follower, Freshness, PositionBoard, PostgresListener, ProjectionRunner
+from infrastructure.shared.settings import DEV_JWT_SECRET, Settings
+from infrastructure.shared.tokens import JwtTokens
+from infrastructure.work_orders.queries import WorkOrderQueries
+from infrastructure.work_orders.wiring import WorkOrders, wire_work_orders
+
+log = logging.getLogger("chronicle")
+
+ACCESS = AccessPolicy([ACCOUNTS_GRANTS, WORK_ORDERS_GRANTS, INVENTORY_GRANTS, OPERATIONS])
+
+
+@dataclass(frozen=True)
+class Adapters:
+    """Adapters to use instead of the ones built from settings (tests, other deployments)."""
+
+    mailer: Mailer | None = None
+    hasher: PasswordHasher | None = None
+    tables: TableReader | None = None
+    read_engine: Engine | None = None
+    write_engine: Engine | None = None
+
+
+@dataclass
+class _Wired:
+    platform: Platform
+    accounts: Accounts
+    inventory: Inventory
+    work_orders: WorkOrders
+    runners: dict[str, ProjectionRunner]
+    services: dict[type, Any]
+
+
+class Chronicle:
+    """Everything a Chronicle process runs, built from ``Settings``."""
+
+    def __init__(self, settings: Settings, clock: Clock = utc_now, adapters: Adapters | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.adapters = adapters or Adapters()
+        self.tokens = JwtTokens(
+            settings.jwt_secret.get_secret_value(),
+            access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+            refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+        )
+        self._wired: _Wired | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._listener: PostgresListener | None = None
+        self._redis: Any = None
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Connect to the stores and wire every context (once); creates missing read-model tables."""
+        if self._wired is not None:
+            return
+        settings, adapters = self.settings, self.adapters
+        if settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET and not settings.embedded:
+            log.warning("JWT_SECRET is the development default; set your own before exposing this server")
+        platform = open_platform(
+            settings, self.clock, read_engine=adapters.read_engine, write_engine=adapters.write_engine
+        )
+        accounts = wire_accounts(platform, hasher=adapters.hasher, mailer=adapters.mailer)
+        inventory = wire_inventory(platform)
+        work_orders = wire_work_orders(platform, accounts=accounts.app, stock=inventory.app, tables=adapters.tables)
+        contexts = (accounts, inventory, work_orders)
+        metadata.create_all(platform.write_engine)
+        runners = {
+            follower.name: self._runner(platform, follower) for context in contexts for follower in context.followers
+        }
+        services: dict[type, Any] = {
+            EventLog: platform.log,
+            StreamReader: StreamReader(platform.log.recorder),
+            JwtTokens: self.tokens,
+            AccessPolicy: ACCESS,
+            Clock: self.clock,
+            Freshness: Freshness(platform.board, settings.read_your_writes_timeout_seconds),
+            Operations: Operations(platform, list(runners), self.redis),
+        }
+        for context in contexts:
+            services.update(context.services())
+        self._wired = _Wired(platform, accounts, inventory, work_orders, runners, services)
+
+    def start(self, *, run_projections: bool | None = None) -> None:
+        """Open, listen for progress, run the projections here if asked, and bootstrap every context."""
+        self.open()
+        wired = self._opened
+        recorder = wired.platform.log.recorder
+        if isinstance(recorder, PostgresApplicationRecorder):
+            self._listener = PostgresListener(
+                wired.platform.postgres_conninfo(), recorder.channel_name, wired.platform.wakeups, self.board
+            )
+            self._listener.start()
+        if self.settings.projections_in_process if run_projections is None else run_projections:
+            for runner in wired.runners.values():
+                thread = threading.Thread(target=runner.run, args=(self._stop,), name=f"projection-{runner.name}")
+                thread.daemon = True
+                thread.start()
+                self._threads.append(thread)
+        for context in (wired.accounts, wired.inventory, wired.work_orders):
+            context.start(wired.platform)
+
+    def run_projections_forever(self) -> None:
+        """The ``chronicle project`` worker: run every follower until interrupted."""
+        self.start(run_projections=True)
+        try:
+            while not self._stop.wait(1.0):
+                pass
+        finally:
+            self.close()
+
+    def stop(self) -> None:
+        """Ask the projection threads (and ``run_projections_forever``) to finish."""
+        self._stop.set()
+
+    def close(self) -> None:
+        self.stop()
+        wired, self._wired = self._wired, None
+        if wired is None:
+            return
+        for runner in wired.runners.values():
+            runner.wake.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        if self._listener is not None:
+            self._listener.stop()
+        if self._redis is not None:
+            self._redis.close()
+        for app in (wired.work_orders.app, wired.inventory.app, wired.accounts.app):
+            app.close()
+        wired.platform.close()
+
+    # --- what the process holds, once open ---------------------------------------------
+
+    @property
+    def _opened(self) -> _Wired:
+        if self._wired is None:
+            raise RuntimeError("Chronicle is not open: call open() or start() first")
+        return self._wired
+
+    @property
+    def services(self) -> dict[type, Any]:
+        """What the edges may depend on, by type (the HTTP layer resolves its dependencies here)."""
+        return self._opened.services
+
+    @property
+    def log(self) -> EventLog:
+        return self._opened.platform.log
+
+    @property
+    def accounts(self) -> AccountsApplication:
+        return self._opened.accounts.app
+
+    @property
+    def inventory(self) -> InventoryApplication:
+        return self._opened.inventory.app
+
+    @property
+    def work_orders(self) -> WorkOrdersApplication:
+        return self._opened.work_orders.app
+
+    @property
+    def account_queries(self) -> AccountsQueries:
+        return self._opened.accounts.queries
+
+    @property
+    def inventory_queries(self) -> InventoryQueries:
+        return self._opened.inventory.queries
+
+    @property
+    def work_order_queries(self) -> WorkOrderQueries:
+        return self._opened.work_orders.queries
+
+    @property
+    def signer(self) -> TokenSigner:
+        return self._opened.accounts.signer
+
+    @property
+    def runners(self) -> dict[str, ProjectionRunner]:
+        return self._opened.runners
+
+    @property
+    def board(self) -> PositionBoard:
+        return self._opened.platform.board
+
+    @property
+    def read_engine(self) -> Engine:
+        return self._opened.platform.read_engine
+
+    @property
+    def write_engine(self) -> Engine:
+        return self._opened.platform.write_engine
+
+    @property
+    def operations(self) -> Operations:
+        ops: Operations = self.services[Operations]
+        return ops
+
+    def head_position(self) -> int:
+        return self._opened.platform.head_position()
+
+    def stored_position(self, name: str) -> int:
+        """The position ``name`` has committed, read from the read store."""
+        with self.read_engine.connect() as conn:
+            return read_position(conn, name)
+
+    def ensure_superadmin(self) -> None:
+        self._opened.accounts.start(self._opened.platform)
+
+    def redis(self) -> Any:
+        """A Redis client when ``REDIS_URL`` is set (created on first use), else None."""
+        if self.settings.redis_url and self._redis is None:
+            import redis
+
+            self._redis = redis.Redis.from_url(self.settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        return self._redis
+
+    def _runner(self, platform: Platform, follower: Follower) -> ProjectionRunner:
+        return ProjectionRunner(
+            platform.log,
+            platform.write_engine,
+            follower,
+            board=platform.board,
+            wake=platform.wakeups.new(),
+            batch_size=self.settings.projection_batch_size,
+            poll_seconds=self.settings.projection_poll_seconds,
+        )

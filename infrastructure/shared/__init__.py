@@ -1,0 +1,1 @@
+"""Mechanisms every context's infrastructure uses: settings, the event store, the read store, runners."""

@@ -1,0 +1,136 @@
+"""Group commit for the one log: concurrent commands share one insert transaction and one commit.
+
+The library's recorder takes an EXCLUSIVE lock on ``chronicle_events`` in every insert transaction,
+so that positions commit in the order they are issued (a follower reading ``position > tracked``
+never passes over an event committed later). Concurrent commands therefore queue on that lock,
+each paying its own round trips and its own commit (WAL flush).
+
+``GroupCommitRecorder`` keeps the lock and the ordering, and lets the waiting commands share the
+work: a caller that finds no write in progress becomes the leader, takes every insert queued so
+far, writes them with one INSERT in one transaction (lock, NOTIFY, insert, commit) and hands each
+caller its own notification ids. Callers that arrive meanwhile queue up for the next group.
+
+An optimistic-concurrency conflict of one caller must not fail the others: when the group's
+INSERT violates a unique key, the group is written again with a savepoint per caller; the
+conflicting callers get ``IntegrityError`` (which ``ChronicleApplication.record`` turns into
+``ConcurrencyConflict``), the others commit. As with the library, a rolled-back insert leaves
+unused positions behind; positions stay increasing and commit in order.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+
+from infrastructure.shared.event_store import ChronicleRecorder
+
+
+class _Insert:
+    """One caller's events, and what became of them."""
+
+    __slots__ = ("done", "error", "events", "ids")
+
+    def __init__(self, events: Sequence[StoredEvent]) -> None:
+        self.events = events
+        self.ids: list[int] = []
+        self.error: Exception | None = None
+        self.done = False
+
+
+class GroupCommitRecorder(ChronicleRecorder):
+    """Chronicle's recorder, whose concurrent ``insert_events`` calls commit together.
+
+    A group is written through ``ChronicleRecorder.insert_events``, so a large group (or one bulk
+    import) takes its non-pipelined path.
+    """
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self._changed = threading.Condition()
+        self._queue: list[_Insert] = []
+        self._writing = False
+
+    @property
+    def queued(self) -> int:
+        """How many callers wait for the next group (for tests and diagnostics)."""
+        with self._changed:
+            return len(self._queue)
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        # The event store always passes ``tracking`` (None for commands); anything more keeps the library's way.
+        tracked = any(value is not None for value in kwargs.values())
+        if tracked or not stored_events or self.datastore.enable_db_functions:
+            # Tracking records (process applications) and the stored-function path keep the library's way.
+            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            return ids
+        mine = _Insert(stored_events)
+        with self._changed:
+            self._queue.append(mine)
+            while self._writing and not mine.done:
+                self._changed.wait()
+            if not mine.done:
+                self._writing = True
+                group, self._queue = self._queue, []
+        if not mine.done:
+            try:
+                self._write(group)
+            finally:
+                with self._changed:
+                    self._writing = False
+                    self._changed.notify_all()
+        if mine.error is not None:
+            raise mine.error
+        return mine.ids
+
+    def _write(self, group: list[_Insert]) -> None:
+        try:
+            try:
+                events = [event for insert in group for event in insert.events]
+                ids = list(super().insert_events(events) or [])
+            except IntegrityError as error:
+                if len(group) == 1:
+                    group[0].error = error
+                else:
+                    self._write_each(group)
+            else:
+                start = 0
+                for insert in group:
+                    insert.ids = ids[start : start + len(insert.events)]
+                    start += len(insert.events)
+        except Exception as error:  # nothing of the group committed: every caller hears of it
+            for insert in group:
+                insert.ids = []
+                insert.error = _own_copy(error)
+        finally:
+            for insert in group:
+                insert.done = True
+
+    def _write_each(self, group: list[_Insert]) -> None:
+        """The group again, in one transaction with a savepoint per caller: conflicts fail only their caller."""
+        insert_rows = super(PostgresApplicationRecorder, self)._insert_stored_events
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            self._lock_table(curs)
+            self._notify_channel(curs)
+            for insert in group:
+                try:
+                    with conn.transaction():
+                        insert_rows(curs, insert.events)
+                        insert.ids = [row["notification_id"] for row in curs.fetchall()]
+                except psycopg.IntegrityError as error:
+                    insert.ids = []
+                    insert.error = IntegrityError(str(error))
+
+
+def _own_copy(error: Exception) -> Exception:
+    """The same kind of error for each caller, so that threads never raise (and mutate) one shared object."""
+    try:
+        copy = type(error)(*error.args)
+    except Exception:
+        return error
+    copy.__cause__ = error
+    return copy

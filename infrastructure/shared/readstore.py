@@ -1,0 +1,327 @@
+"""The read store: SQLAlchemy engine, the tracking table, and helpers shared by every read model."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    Numeric,
+    Select,
+    String,
+    Table,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+# Quantities of material: exact, three decimal places (see domain.shared.quantity).
+QUANTITY = Numeric(18, 3)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp on every store: SQLite hands back naive values, read here as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+projection_tracking = Table(
+    "projection_tracking",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+
+def create_read_engine(
+    url: str, pool_size: int = 10, *, max_overflow: int | None = None, writer: bool = False
+) -> Engine:
+    """An engine for the read store; ``writer`` engines serialize their transactions on SQLite."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            # WAL lets API readers and the projection writer work at once.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+            if writer:
+                dbapi_connection.isolation_level = None
+
+        if writer:
+            # SQLite ignores FOR UPDATE; BEGIN IMMEDIATE gives two writers the same serialization.
+            @event.listens_for(engine, "begin")
+            def _begin_immediate(conn: Connection) -> None:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    overflow = pool_size if max_overflow is None else max_overflow
+    return create_engine(url, pool_size=pool_size, max_overflow=overflow, pool_pre_ping=True)
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    """An INSERT that knows ON CONFLICT, in the connection's dialect."""
+    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+
+
+def upsert(
+    conn: Connection, table: Table, values: Mapping[str, Any] | Sequence[Mapping[str, Any]], key: Sequence[str]
+) -> None:
+    """Insert the row(s) or overwrite those with the same ``key``: replays stay idempotent.
+
+    Many rows go to the server as one executemany statement per shape of row (set of columns).
+    """
+    rows = [values] if isinstance(values, Mapping) else values
+    for columns, group in _by_columns(rows).items():
+        statement = _insert(conn, table)
+        changes = {name: statement.excluded[name] for name in columns if name not in key}
+        if changes:
+            conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=changes), group)
+        else:
+            conn.execute(statement.on_conflict_do_nothing(index_elements=list(key)), group)
+
+
+def increment(
+    conn: Connection, table: Table, key: Sequence[str], column: str, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Add each row's ``column`` to the stored row with the same ``key``, creating missing rows as given.
+
+    A row whose count comes back to zero is removed, so the table holds the same rows however the
+    changes were batched (a rebuild in one batch and a live run in many agree row for row).
+    """
+    if not rows:
+        return
+    statement = _insert(conn, table)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key), set_={column: table.c[column] + statement.excluded[column]}
+    )
+    conn.execute(statement, list(rows))
+    at_key = [table.c[name] == bindparam(f"k_{name}") for name in key]
+    conn.execute(delete(table).where(*at_key, table.c[column] == 0), [{f"k_{n}": row[n] for n in key} for row in rows])
+
+
+def _by_columns(rows: Sequence[Mapping[str, Any]]) -> dict[frozenset[str], list[Mapping[str, Any]]]:
+    """Rows grouped by the columns they carry: one executemany statement per shape."""
+    groups: dict[frozenset[str], list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[frozenset(row)].append(row)
+    return groups
+
+
+def update_many(conn: Connection, table: Table, key: Sequence[str], changes: Mapping[Any, Mapping[str, Any]]) -> None:
+    """Set each keyed row's changed columns, in one executemany statement per set of changed columns."""
+    names = [f"_key_{name}" for name in key]
+    rows = [
+        {**values, **dict(zip(names, k if isinstance(k, tuple) else (k,), strict=True))}
+        for k, values in changes.items()
+    ]
+    at_key = [table.c[name] == bindparam(bound) for name, bound in zip(key, names, strict=True)]
+    for columns, group in _by_columns(rows).items():
+        assignments: dict[str, Any] = {name: bindparam(name) for name in columns if name not in names}
+        conn.execute(update(table).where(*at_key).values(assignments), group)
+
+
+Key = Any  # one column's value, or a tuple of values for a composite key
+
+
+class PendingRows:
+    """A batch's writes to one table, held back and merged: rows it adds, changes to stored rows, removals.
+
+    A view reads its own writes through ``added_row``/``changes``; ``flush`` (inside the batch's
+    transaction) writes them with one executemany per shape of row. Later writes to a key win, so
+    the result is what applying the events one by one would have written.
+    """
+
+    def __init__(self, table: Table, key: str | Sequence[str]) -> None:
+        self.table = table
+        self.key: tuple[str, ...] = (key,) if isinstance(key, str) else tuple(key)
+        self.added: dict[Key, dict[str, Any]] = {}
+        self.changed: dict[Key, dict[str, Any]] = {}
+        self.removed: set[Key] = set()
+
+    def _key_of(self, row: Mapping[str, Any]) -> Key:
+        return row[self.key[0]] if len(self.key) == 1 else tuple(row[name] for name in self.key)
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        key = self._key_of(row)
+        self.removed.discard(key)
+        self.changed.pop(key, None)
+        self.added[key] = dict(row)
+
+    def change(self, key: Key, **fields: Any) -> None:
+        added = self.added.get(key)
+        if added is not None:
+            added.update(fields)
+        else:
+            self.changed.setdefault(key, {}).update(fields)
+
+    def remove(self, key: Key) -> None:
+        self.added.pop(key, None)
+        self.changed.pop(key, None)
+        self.removed.add(key)
+
+    def added_row(self, key: Key) -> dict[str, Any] | None:
+        """The whole row, if this batch added it."""
+        return self.added.get(key)
+
+    def changes(self, key: Key) -> dict[str, Any]:
+        """What this batch changed in a stored row (nothing, if it did not)."""
+        return self.changed.get(key, {})
+
+    def flush(self, conn: Connection) -> None:
+        if self.removed:
+            names = [f"k_{name}" for name in self.key]
+            at_key = [self.table.c[name] == bindparam(bound) for name, bound in zip(self.key, names, strict=True)]
+            params = [dict(zip(names, k if isinstance(k, tuple) else (k,), strict=True)) for k in self.removed]
+            conn.execute(delete(self.table).where(*at_key), params)
+        if self.added:
+            upsert(conn, self.table, list(self.added.values()), self.key)
+        if self.changed:
+            update_many(conn, self.table, self.key, self.changed)
+        self.added.clear()
+        self.changed.clear()
+        self.removed.clear()
+
+
+class Increments:
+    """A batch's changes to counters in one table, summed per key and added to the stored rows by ``flush``.
+
+    ``fixed`` columns are written with a new row (a material's sku) and left alone after.
+    """
+
+    def __init__(self, table: Table, key: Sequence[str], column: str) -> None:
+        self.table = table
+        self.key = tuple(key)
+        self.column = column
+        self._deltas: dict[tuple[Any, ...], Any] = {}
+        self._fixed: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def add(self, key: tuple[Any, ...], delta: Any, **fixed: Any) -> None:
+        self._deltas[key] = self._deltas.get(key, 0) + delta
+        if fixed:
+            self._fixed.setdefault(key, fixed)
+
+    def flush(self, conn: Connection) -> None:
+        rows = [
+            {**dict(zip(self.key, key, strict=True)), **self._fixed.get(key, {}), self.column: delta}
+            for key, delta in sorted(self._deltas.items())
+            if delta
+        ]
+        increment(conn, self.table, self.key, self.column, rows)
+        self._deltas.clear()
+        self._fixed.clear()
+
+
+class Flushable(Protocol):
+    def flush(self, conn: Connection) -> None: ...
+
+
+class BatchView:
+    """Base of every projection's writer: it gathers one batch's writes in ``parts`` and ``flush``
+    writes them, in the order given, inside the batch's transaction (the runner calls it before it
+    writes the batch's position, so rows and position commit together)."""
+
+    def __init__(self, conn: Connection, *parts: Flushable) -> None:
+        self.conn = conn
+        self.parts = parts
+
+    def flush(self) -> None:
+        for part in self.parts:
+            part.flush(self.conn)
+
+
+def read_position(conn: Connection, name: str) -> int:
+    position = conn.execute(select(projection_tracking.c.position).where(projection_tracking.c.name == name)).scalar()
+    return int(position or 0)
+
+
+def claim_position(conn: Connection, name: str) -> bool:
+    """Create ``name``'s tracking row at position zero; False when it exists (another worker may have won)."""
+    statement = _insert(conn, projection_tracking).values(name=name, position=0, updated_at=datetime.now(UTC))
+    return bool(conn.execute(statement.on_conflict_do_nothing(index_elements=["name"])).rowcount)
+
+
+def write_position(conn: Connection, name: str, position: int) -> None:
+    upsert(
+        conn,
+        projection_tracking,
+        {"name": name, "position": position, "updated_at": datetime.now(UTC)},
+        key=["name"],
+    )
+
+
+def reset_position(conn: Connection, name: str) -> None:
+    conn.execute(
+        update(projection_tracking)
+        .where(projection_tracking.c.name == name)
+        .values(position=0, updated_at=datetime.now(UTC))
+    )
+
+
+Row = TypeVar("Row")
+
+
+@dataclass(frozen=True)
+class Page(Generic[Row]):
+    """One page of a list query, in the shape of the HTTP contract."""
+
+    items: list[Row]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.items) < self.total
+
+
+def fetch_page(
+    engine: Engine, query: Select[Any], ordering: Sequence[ColumnElement[Any]], limit: int, offset: int
+) -> Page[dict[str, Any]]:
+    """One page of ``query`` in ``ordering``, and the total it would give without paging."""
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = conn.execute(query.order_by(*ordering).limit(limit).offset(offset)).mappings()
+        return Page(items=[dict(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, with its own wildcards escaped."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def order_by(
+    sort: str, columns: Mapping[str, ColumnElement[Any]], tiebreak: ColumnElement[Any]
+) -> list[ColumnElement[Any]]:
+    """``sort`` is a column name, ``-name`` for descending; callers validate it first."""
+    column = columns[sort.lstrip("-")]
+    return [column.desc() if sort.startswith("-") else column.asc(), tiebreak.asc()]

@@ -1,0 +1,267 @@
+"""Projection runners: follow the global log and fold it into read models, batch by batch.
+
+Each batch runs in one read-store transaction that locks the follower's tracking row,
+applies the batch's events through the follower's handlers, and writes the new position:
+rows and position commit together, so a worker killed mid-batch resumes where the last
+commit left it, with no row lost and none applied twice. The row lock also serializes
+workers (replicas, or a rebuild running beside a live worker) on the same follower.
+
+The library's default insert path takes a table lock, so positions are committed in order
+and reading ``position > tracked`` never passes over an event committed later.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import Connection, Engine, Table, delete, select, text
+
+from application.shared.application import ChronicleApplication
+from application.shared.follower import EventHandlers
+from infrastructure.shared.readstore import BatchView, claim_position, projection_tracking, write_position
+
+log = logging.getLogger("chronicle.projections")
+
+PROGRESS_CHANNEL = "chronicle_projections"
+
+
+@dataclass
+class Follower:
+    """A named follower of the log: handlers, the view they write to, and the tables it owns."""
+
+    handlers: EventHandlers[Any]
+    view_factory: Callable[[Connection], BatchView] | None = None
+    tables: tuple[Table, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.handlers.name
+
+
+class PositionBoard:
+    """Where each follower has got to, for queries that wait to read their own writes."""
+
+    def __init__(self, read_position_from_store: Callable[[str], int], recheck_seconds: float = 0.1) -> None:
+        self._read = read_position_from_store
+        self._recheck = recheck_seconds
+        self._positions: dict[str, int] = {}
+        self._changed = threading.Condition()
+
+    def advance(self, name: str, position: int) -> None:
+        with self._changed:
+            if position > self._positions.get(name, 0):
+                self._positions[name] = position
+                self._changed.notify_all()
+
+    def forget(self, name: str) -> None:
+        """A rebuild starts ``name`` again from zero."""
+        with self._changed:
+            self._positions.pop(name, None)
+
+    def known(self, name: str) -> int:
+        return self._positions.get(name, 0)
+
+    def wait(self, name: str, position: int, timeout: float) -> bool:
+        """True once ``name`` has reached ``position``; False past ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        if self.known(name) >= position:
+            return True
+        self.advance(name, self._read(name))
+        next_check = time.monotonic() + self._recheck
+        with self._changed:
+            while self._positions.get(name, 0) < position:
+                now = time.monotonic()
+                if now >= deadline:
+                    return False
+                if now >= next_check:
+                    # A notification can be missed (a listener reconnecting): look at the store too.
+                    self._changed.release()
+                    try:
+                        stored = self._read(name)
+                    finally:
+                        self._changed.acquire()
+                    if stored > self._positions.get(name, 0):
+                        self._positions[name] = stored
+                        continue
+                    next_check = now + self._recheck
+                self._changed.wait(min(deadline, next_check) - now)
+        return True
+
+
+class Freshness:
+    """Read-your-writes for queries: wait, for a bounded time, until a projection has reached a position."""
+
+    def __init__(self, board: PositionBoard, timeout_seconds: float) -> None:
+        self.board = board
+        self.timeout_seconds = timeout_seconds
+
+    def reached(self, name: str, position: int) -> bool:
+        return self.board.wait(name, position, self.timeout_seconds)
+
+
+@dataclass
+class Wakeups:
+    """Fans one 'new events were written' signal out to every runner of the process."""
+
+    _events: list[threading.Event] = field(default_factory=list)
+
+    def new(self) -> threading.Event:
+        wake = threading.Event()
+        self._events.append(wake)
+        return wake
+
+    def ring(self) -> None:
+        for wake in self._events:
+            wake.set()
+
+
+class ProjectionRunner:
+    """Runs one follower over the application's log."""
+
+    def __init__(
+        self,
+        app: ChronicleApplication,
+        engine: Engine,
+        follower: Follower,
+        *,
+        board: PositionBoard | None = None,
+        wake: threading.Event | None = None,
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.app = app
+        self.engine = engine
+        self.follower = follower
+        self.board = board
+        self.wake = wake or threading.Event()
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self._notify_sql = text("SELECT pg_notify(:channel, :payload)")
+
+    @property
+    def name(self) -> str:
+        return self.follower.name
+
+    def run_once(self) -> int:
+        """Apply the next batch; answers how many log entries it consumed (0: caught up)."""
+        mapper = self.app.metadata_mapper
+        with self.engine.begin() as conn:
+            position = self._lock_position(conn)
+            notifications = self.app.recorder.select_notifications(start=position + 1, limit=self.batch_size)
+            if not notifications:
+                return 0
+            view = self.follower.view_factory(conn) if self.follower.view_factory else None
+            handlers = self.follower.handlers
+            for notification in notifications:
+                if handlers.wants(notification.topic):
+                    event, metadata = mapper.to_event_and_metadata(notification)
+                    handlers.process(event, view, metadata)
+            # The view gathered the batch's writes: they go out before the position, in the same transaction.
+            if view is not None:
+                view.flush()
+            last = notifications[-1].id
+            write_position(conn, self.name, last)
+            if conn.dialect.name == "postgresql":
+                # Delivered on commit: API processes waiting to read their writes wake at once.
+                conn.execute(self._notify_sql, {"channel": PROGRESS_CHANNEL, "payload": f"{self.name}:{last}"})
+        if self.board is not None:
+            self.board.advance(self.name, last)
+        return len(notifications)
+
+    def _lock_position(self, conn: Connection) -> int:
+        locking = select(projection_tracking.c.position).where(projection_tracking.c.name == self.name)
+        row = conn.execute(locking.with_for_update()).first()
+        if row is None:
+            if claim_position(conn, self.name):
+                # A follower that never committed starts from an empty read model: its tables may hold
+                # rows another follower wrote before the read models were split the way they are now.
+                for table in self.follower.tables:
+                    conn.execute(delete(table))
+            row = conn.execute(locking.with_for_update()).one()
+        return int(row[0])
+
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+        """Run batches until one comes back short (caught up); answers how many entries it consumed."""
+        total = 0
+        while True:
+            consumed = self.run_once()
+            total += consumed
+            if progress is not None and consumed:
+                progress(consumed)
+            if consumed < self.batch_size:
+                return total
+
+    def run(self, stop: threading.Event) -> None:
+        """Follow the log until ``stop`` is set, sleeping until woken or the poll interval passes."""
+        failures = 0
+        while not stop.is_set():
+            self.wake.clear()
+            try:
+                consumed = self.run_once()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("projection %s failed a batch; retrying", self.name)
+                stop.wait(min(0.1 * 2**failures, 5.0))
+                continue
+            if consumed < self.batch_size:
+                self.wake.wait(self.poll_seconds)
+
+    def reset(self) -> None:
+        """Forget everything this follower wrote and start again from position zero."""
+        with self.engine.begin() as conn:
+            self._lock_position(conn)
+            for table in self.follower.tables:
+                conn.execute(delete(table))
+            write_position(conn, self.name, 0)
+        if self.board is not None:
+            self.board.forget(self.name)
+
+
+class PostgresListener:
+    """One LISTEN connection per process: new events wake the runners, progress wakes queries."""
+
+    def __init__(self, conninfo: str, events_channel: str, wakeups: Wakeups, board: PositionBoard) -> None:
+        self.conninfo = conninfo
+        self.events_channel = events_channel
+        self.wakeups = wakeups
+        self.board = board
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="chronicle-listen", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                    for channel in (self.events_channel, PROGRESS_CHANNEL):
+                        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                    # Anything written while we were not listening is picked up by this first ring.
+                    self.wakeups.ring()
+                    while not self._stop.is_set():
+                        for notify in conn.notifies(timeout=0.5):
+                            self._dispatch(notify.channel, notify.payload)
+            except Exception:
+                log.exception("LISTEN connection lost; reconnecting")
+                self._stop.wait(1.0)
+
+    def _dispatch(self, channel: str, payload: str) -> None:
+        if channel == PROGRESS_CHANNEL:
+            name, _, position = payload.rpartition(":")
+            if position.isdigit():
+                self.board.advance(name, int(position))
+        else:
+            self.wakeups.ring()

@@ -1,0 +1,5 @@
+"""Routes for auditors and operators: the audit log, liveness, readiness and projection positions."""
+
+from interfaces.http.operations import audit, health
+
+routers = (audit.router, health.router)

@@ -1,0 +1,1 @@
+"""What every context's routes share: problems, authentication, command and query dependencies, schemas."""

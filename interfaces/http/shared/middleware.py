@@ -1,0 +1,105 @@
+"""Request context: an ``X-Request-ID`` on every response, one JSON log line per request,
+and a problem (never a stack trace) when something unexpected escapes a route."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from infrastructure.shared.log_format import request_id_var
+from interfaces.http.shared.problems import PROBLEM_JSON, problem_body, problem_bytes
+
+log = logging.getLogger("chronicle.http")
+
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+# The largest upload (10 MB) plus room for the multipart envelope.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024 + 64 * 1024
+
+
+def _declared_length(scope: Scope) -> int:
+    value = dict(scope.get("headers") or []).get(b"content-length", b"0")
+    return int(value) if value.isdigit() else 0
+
+
+async def _send_problem(
+    send: Send, scope: Scope, request_id: str, status: int, code: str, title: str, detail: str
+) -> None:
+    """A problem answered by the middleware itself, before (or instead of) the application."""
+    body = problem_bytes(problem_body(status, code, title, detail, scope.get("path", ""), request_id))
+    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestContextMiddleware:
+    """Outermost middleware: it must see every response, including failed ones."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            if _declared_length(scope) > MAX_REQUEST_BYTES:
+                await _send_problem(
+                    send_with_id,
+                    scope,
+                    request_id,
+                    413,
+                    "payload_too_large",
+                    "The request body is too large",
+                    f"Requests carry at most {MAX_REQUEST_BYTES} bytes",
+                )
+            else:
+                await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error")
+            if response_started:
+                raise
+            await _send_problem(
+                send_with_id,
+                scope,
+                request_id,
+                500,
+                "internal_error",
+                "Internal server error",
+                "Something went wrong on our side; quote the request id when reporting it.",
+            )
+        finally:
+            log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": scope.get("method"),
+                        "path": scope.get("path"),
+                        "status": status,
+                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                    }
+                },
+            )
+            request_id_var.reset(token)

@@ -1,0 +1,1 @@
+"""The accounts read model's projection."""
