@@ -6,6 +6,7 @@ It reaches the HTTP edge only by name (uvicorn imports the app factory), never b
 from __future__ import annotations
 
 import signal
+import socket
 from typing import Annotated
 
 import typer
@@ -42,8 +43,8 @@ def serve(
     class Server(uvicorn.Server):
         """Says where the API is once it is listening, not before (start-up may still fail)."""
 
-        async def startup(self, sockets: list[object] | None = None) -> None:
-            await super().startup(sockets)  # type: ignore[arg-type]
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
             if self.started:
                 console.print(banner, highlight=False)
 

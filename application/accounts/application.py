@@ -277,12 +277,12 @@ class AccountsApplication(ChronicleApplication):
         return self.record(ctx, account)
 
     def standing(self, account_id: UUID) -> AccountStanding | None:
-        """The account's status and roles, read from its stream (for other contexts)."""
+        """Whether the account is active, and its roles, read from its stream (for other contexts)."""
         try:
             account = self.load(account_id, Account)
         except NotFound:
             return None
-        return AccountStanding(account.status, tuple(account.roles))
+        return AccountStanding(active=account.status == AccountStatus.ACTIVE, roles=tuple(account.roles))
 
     def _decoy_hash(self) -> str:
         if self._decoy is None:

@@ -98,7 +98,7 @@ class ChronicleApplication(Application[UUID]):
     def load(self, aggregate_id: UUID, kind: type[A], expected_version: int | None = None) -> A:
         """Get an aggregate of ``kind``; ``expected_version`` is the client's If-Match."""
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"No {_what(kind)} with id {aggregate_id}") from None
         if not isinstance(aggregate, kind):
@@ -111,6 +111,11 @@ class ChronicleApplication(Application[UUID]):
 class EventLog(ChronicleApplication):
     """The one log itself: it owns the store that every context's application appends to, and
     reads it for followers and auditors (any stream, whichever context wrote it)."""
+
+    # The applications sharing the log use this one's factory, and the library opens a snapshot
+    # store only when that factory's env enables it: without this no context would ever snapshot
+    # (each one's ``snapshotting_intervals`` still decides what it snapshots).
+    is_snapshotting_enabled = True
 
 
 def _what(kind: type[Any]) -> str:

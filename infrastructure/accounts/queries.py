@@ -62,7 +62,7 @@ class AccountsQueries:
         status: str | None = None,
         role: str | None = None,
         q: str | None = None,
-    ) -> Page:
+    ) -> Page[dict[str, Any]]:
         conditions = []
         if status:
             conditions.append(accounts.c.status == status)

@@ -33,7 +33,7 @@ class InventoryQueries:
 
     def search(
         self, *, limit: int, offset: int, sort: str, low_stock: bool | None = None, q: str | None = None
-    ) -> Page:
+    ) -> Page[dict[str, Any]]:
         conditions = []
         if low_stock is not None:
             conditions.append(inventory_items.c.low_stock == low_stock)
@@ -48,7 +48,7 @@ class InventoryQueries:
         query = select(*_ITEM_COLUMNS).where(*conditions)
         return fetch_page(self.engine, query, order_by(sort, ITEM_SORTS, inventory_items.c.id), limit, offset)
 
-    def movements(self, item_id: UUID, *, limit: int, offset: int) -> Page:
+    def movements(self, item_id: UUID, *, limit: int, offset: int) -> Page[dict[str, Any]]:
         query = select(inventory_movements).where(inventory_movements.c.item_id == item_id)
         return fetch_page(self.engine, query, [inventory_movements.c.version.desc()], limit, offset)
 

@@ -73,7 +73,7 @@ class WorkOrderQueries:
         due_from: date | None = None,
         due_to: date | None = None,
         overdue: bool | None = None,
-    ) -> Page:
+    ) -> Page[dict[str, Any]]:
         c = work_orders.c
         conditions: list[Any] = []
         if status:

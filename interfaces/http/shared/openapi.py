@@ -71,7 +71,7 @@ def statuses_of(route: APIRoute) -> set[int]:
         found |= {400, 412}
     if any(name.startswith("wait_for_") for name in names):
         found.add(503)
-    if route.methods & _COMMAND_METHODS:
+    if (route.methods or set()) & _COMMAND_METHODS:
         found.add(409)
     return found
 
@@ -83,10 +83,11 @@ def document_problems(router: APIRouter) -> None:
             continue
         for status in statuses_of(route):
             route.responses.setdefault(status, {"description": DESCRIPTIONS[status]})
-        for status, response in route.responses.items():
-            if int(status) >= 400:
-                model = "ValidationProblem" if int(status) == 422 else "ProblemDetails"
-                response.setdefault("description", DESCRIPTIONS.get(int(status), "A problem"))
+        for key, response in route.responses.items():
+            code = int(key)
+            if code >= 400:
+                model = "ValidationProblem" if code == 422 else "ProblemDetails"
+                response.setdefault("description", DESCRIPTIONS.get(code, "A problem"))
                 response["content"] = {PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{model}"}}}
 
 
