@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from application.work_orders.importing import MAX_UPLOAD_BYTES, ImportRejected, RowError, UnreadableUpload, parse_rows
+from domain.shared.errors import Category
 from domain.work_orders.new_order import NewWorkOrder
 from infrastructure.work_orders.tabular import CSV, XLSX, read_table
 
@@ -284,28 +285,28 @@ def test_a_quoted_cell_may_span_lines_and_rows_are_numbered_by_record() -> None:
     ids=["workbook-named-csv", "text-named-xlsx"],
 )
 def test_a_name_that_contradicts_the_content_is_unsupported(data: bytes, filename: str) -> None:
-    assert unreadable(data, filename).status == 415
+    assert unreadable(data, filename).category == Category.UNSUPPORTED
 
 
 @pytest.mark.parametrize("filename", ["orders.txt", "orders.xls", "orders.json", "orders.csv.exe"])
 def test_an_extension_other_than_xlsx_or_csv_is_unsupported_even_with_readable_content(filename: str) -> None:
-    assert unreadable(csv_bytes(",".join(HEADER), ",".join(ROW)), filename).status == 415
+    assert unreadable(csv_bytes(",".join(HEADER), ",".join(ROW)), filename).category == Category.UNSUPPORTED
 
 
 def test_a_zip_archive_that_is_not_a_workbook_is_unsupported() -> None:
     document = zipped({"[Content_Types].xml": "<Types/>", "word/document.xml": "<document/>"})
 
-    assert unreadable(document, "orders.xlsx").status == 415
+    assert unreadable(document, "orders.xlsx").category == Category.UNSUPPORTED
 
 
 def test_a_damaged_zip_is_unsupported() -> None:
-    assert unreadable(xlsx(HEADER, ROW)[:200], "orders.xlsx").status == 415
+    assert unreadable(xlsx(HEADER, ROW)[:200], "orders.xlsx").category == Category.UNSUPPORTED
 
 
 def test_a_zip_with_the_workbook_parts_but_no_valid_workbook_is_unsupported() -> None:
     fake = zipped({"[Content_Types].xml": "not xml", "xl/workbook.xml": "not xml either"})
 
-    assert unreadable(fake, "orders.xlsx").status == 415
+    assert unreadable(fake, "orders.xlsx").category == Category.UNSUPPORTED
 
 
 @pytest.mark.parametrize(
@@ -318,13 +319,13 @@ def test_a_zip_with_the_workbook_parts_but_no_valid_workbook_is_unsupported() ->
     ids=["utf-16", "latin-1", "legacy-xls"],
 )
 def test_content_that_is_neither_a_workbook_nor_utf8_text_is_unsupported(data: bytes) -> None:
-    assert unreadable(data, None).status == 415
+    assert unreadable(data, None).category == Category.UNSUPPORTED
 
 
 def test_a_file_over_ten_megabytes_is_too_large() -> None:
     refusal = unreadable(b"a" * (MAX_UPLOAD_BYTES + 1), "orders.csv")
 
-    assert (refusal.status, refusal.code) == (413, "payload_too_large")
+    assert (refusal.category, refusal.code) == (Category.TOO_LARGE, "payload_too_large")
 
 
 def test_a_file_of_exactly_ten_megabytes_is_read() -> None:
@@ -338,4 +339,4 @@ def test_a_file_of_exactly_ten_megabytes_is_read() -> None:
 def test_an_empty_file_is_unprocessable() -> None:
     refusal = unreadable(b"", "orders.csv")
 
-    assert (refusal.status, refusal.code) == (422, "empty_file")
+    assert (refusal.category, refusal.code) == (Category.INVALID, "empty_file")
