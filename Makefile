@@ -53,8 +53,9 @@ test: install-dev ## Run the test suite (needs PostgreSQL + Redis; see TEST_DATA
 	fi; \
 	exit $$rc
 
-lint: install-dev ## Run ruff and mypy
+lint: install-dev ## Run ruff (lint and format check) and mypy strict over every package
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy domain application projections infrastructure interfaces
 
 # The scratch database's Chronicle tables are dropped and recreated; never point BENCH_DATABASE_URL at real data.
