@@ -23,9 +23,16 @@ class Mailer(Protocol):
     def send(self, message: MailMessage) -> None: ...
 
 
+@dataclass(frozen=True)
+class AccessState:
+    """What an edge needs to authorize a caller's token right now."""
+
+    roles: tuple[str, ...] | None  # None: the account is not known (yet) to the read model
+    session_revoked: bool
+    barred: str | None = None  # why the account may not act at all (its status), if it may not
+
+
 class AccessStates(Protocol):
     """Who may act right now: read by every edge that authenticates a caller (the accounts read model answers)."""
 
-    def access_state(self, account_id: UUID, session_id: UUID) -> tuple[str | None, list[str] | None, bool]:
-        """(account status, roles, session revoked); status and roles are None for an account not known yet."""
-        ...
+    def access_state(self, account_id: UUID, session_id: UUID) -> AccessState: ...

@@ -7,6 +7,8 @@ from uuid import UUID
 
 from sqlalchemy import Connection, Engine, func, literal, or_, select
 
+from application.shared.ports import AccessState
+from domain.accounts.values import AccountStatus
 from infrastructure.accounts.tables import account_roles, account_status_counts, accounts, sessions
 from infrastructure.shared.readstore import Page, like_pattern, order_by
 
@@ -19,6 +21,10 @@ ACCOUNT_SORTS = {
 }
 
 _PUBLIC_COLUMNS = [c for c in accounts.c if c.name not in {"email_key"}]
+
+
+# Statuses whose accounts may not act at all, whatever their token says.
+_BARRED = frozenset({AccountStatus.SUSPENDED, AccountStatus.CLOSED})
 
 
 class AccountsQueries:
@@ -34,8 +40,8 @@ class AccountsQueries:
                 return None
             return self._with_roles(conn, [dict(row)])[0]
 
-    def access_state(self, account_id: UUID, session_id: UUID) -> tuple[str | None, list[str] | None, bool]:
-        """(account status, roles, session revoked) for authorizing a bearer token, in one round trip.
+    def access_state(self, account_id: UUID, session_id: UUID) -> AccessState:
+        """Roles, session revocation and whether the account is barred, for a bearer token, in one round trip.
 
         Every authorized request asks this; three queries cost three round trips and most of a
         request's read-store time. Roles are None when the account is not in the read model yet.
@@ -50,8 +56,9 @@ class AccountsQueries:
         with self.engine.connect() as conn:
             rows = conn.execute(statement).all()
         status = rows[0].status
-        roles = sorted(row.role for row in rows if row.role is not None) if status is not None else None
-        return status, roles, bool(rows[0].revoked)
+        roles = tuple(sorted(row.role for row in rows if row.role is not None)) if status is not None else None
+        barred = status if status in _BARRED else None
+        return AccessState(roles=roles, session_revoked=bool(rows[0].revoked), barred=barred)
 
     def search(
         self,

@@ -26,6 +26,7 @@ from interfaces.http.accounts.schemas import (
 )
 from interfaces.http.shared.auth import TOKEN_URL, Principal, Public, Tokens, require, unauthenticated
 from interfaces.http.shared.commands import Cmd, Ctx, Now, PublicCtx, accepted
+from interfaces.http.shared.openapi import problems
 from interfaces.http.shared.schemas import CommandAccepted
 from interfaces.http.shared.services import provide
 
@@ -56,20 +57,20 @@ def register(body: RegisterRequest, ctx: PublicCtx, accounts: Accounts, response
     return accepted(result)
 
 
-@router.post("/verify-email", dependencies=[Public])
+@router.post("/verify-email", dependencies=[Public], responses=problems(400))
 def verify_email(body: TokenRequest, ctx: PublicCtx, accounts: Accounts, signer: Signer) -> CommandAccepted:
     """Verify an email address with the token from the verification mail."""
     account_id, nonce = signer.parse(VERIFY_PURPOSE, body.token)
     return accepted(accounts.verify_email(ctx, account_id, nonce))
 
 
-@router.post("/login", dependencies=[Public])
+@router.post("/login", dependencies=[Public], responses=problems(401, 403, 423))
 def login(body: LoginRequest, ctx: PublicCtx, accounts: Accounts, tokens: Tokens, clock: Now) -> TokenPair:
     """Exchange email and password for an access token and a refresh token."""
     return _tokens(tokens, clock, accounts.log_in(ctx, email=str(body.email), password=body.password))
 
 
-@router.post(TOKEN_URL.removeprefix("/api/v1/auth"), dependencies=[Public])
+@router.post(TOKEN_URL.removeprefix("/api/v1/auth"), dependencies=[Public], responses=problems(401, 403, 423))
 def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     ctx: PublicCtx,
@@ -81,7 +82,7 @@ def token(
     return _tokens(tokens, clock, accounts.log_in(ctx, email=form.username, password=form.password))
 
 
-@router.post("/refresh", dependencies=[Public])
+@router.post("/refresh", dependencies=[Public], responses=problems(401, 403))
 def refresh(body: RefreshRequest, ctx: PublicCtx, accounts: Accounts, tokens: Tokens, clock: Now) -> TokenPair:
     """Rotate a refresh token; presenting an already-rotated one revokes its whole session."""
     try:
@@ -105,7 +106,7 @@ def forgot_password(body: ForgotPasswordRequest, ctx: PublicCtx, accounts: Accou
     return {"detail": "If an account with this email exists, a reset mail is on its way."}
 
 
-@router.post("/reset-password", dependencies=[Public])
+@router.post("/reset-password", dependencies=[Public], responses=problems(400))
 def reset_password(body: ResetPasswordRequest, ctx: PublicCtx, accounts: Accounts, signer: Signer) -> CommandAccepted:
     """Set a new password with the token from the reset mail."""
     account_id, nonce = signer.parse(RESET_PURPOSE, body.token)

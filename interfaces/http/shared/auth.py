@@ -55,13 +55,13 @@ def optional_principal(
         claims: AccessClaims = tokens.read_access(token)
     except InvalidJwt as error:
         raise unauthenticated("invalid_token", f"The access token is not valid: {error}") from None
-    status, roles, revoked = access.access_state(claims.account_id, claims.session_id)
-    if revoked:
+    state = access.access_state(claims.account_id, claims.session_id)
+    if state.session_revoked:
         raise unauthenticated("session_revoked", "The session of this token has been revoked; log in again")
-    if status in {"suspended", "closed"}:
-        raise Problem(403, f"account_{status}", "The account cannot act", f"The account is {status}")
+    if state.barred is not None:
+        raise Problem(403, f"account_{state.barred}", "The account cannot act", f"The account is {state.barred}")
     # Roles from the read model take effect at once; a brand-new login not yet projected uses its token's.
-    effective = tuple(roles) if roles is not None else claims.roles
+    effective = state.roles if state.roles is not None else claims.roles
     return Principal(claims.account_id, claims.session_id, effective, policy.permissions_for(effective))
 
 
