@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from infrastructure import container as _composition_root  # noqa: F401 - imports every read model's tables
+from infrastructure import root as _composition_root  # noqa: F401 - imports every read model's tables
 from infrastructure.shared.readstore import metadata
 from infrastructure.shared.settings import Settings
 

@@ -18,6 +18,7 @@ def peak_rss_mib() -> float:
 def main() -> None:
     database_url, quarter = sys.argv[1], int(sys.argv[2])
     container = Chronicle(bench_settings(database_url))
+    container.open()
     runner = container.runners["accounts"]
     seen = {"consumed": 0, "peak_at_quarter": 0.0}
 

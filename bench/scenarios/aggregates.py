@@ -43,6 +43,7 @@ def load_times(action: object, repeats: int) -> list[float]:
 def aggregate_load(config: BenchConfig) -> list[Result]:
     wipe(config.database_url)
     container = Chronicle(bench_settings(config.database_url))
+    container.open()
     lengths = (100, 1_000, 10_000) if not config.quick else (100, 1_000)
     repeats = config.scale(20, 3)
     results: list[Result] = []

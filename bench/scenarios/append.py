@@ -104,6 +104,7 @@ def scenario(writers: int) -> Callable[[BenchConfig], list[Result]]:
         per_writer = config.scale(2000, 100) // writers
         warm = max(1, per_writer // 10)
         container = Chronicle(bench_settings(config.database_url))
+        container.open()
         # Every command updates an account of its own (six events at most): appends, not long replays.
         load_backlog(
             container.accounts, config.database_url, EVENTS_PER_ACCOUNT * writers * (warm + per_writer * config.runs)

@@ -152,6 +152,7 @@ def http_commands(config: BenchConfig) -> list[Result]:
     seconds = config.scale(8, 2)
     logs = Path(bench_settings(config.database_url).data_dir)
     container = Chronicle(bench_settings(config.database_url))
+    container.open()
     try:
         emails = [f"http-{i}@example.com" for i in range(connections)]
         for email in emails:

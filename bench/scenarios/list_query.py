@@ -49,6 +49,7 @@ def list_query(config: BenchConfig) -> list[Result]:
     wipe(config.database_url)
     rows = config.scale(100_000, 5_000)
     container = Chronicle(bench_settings(config.database_url))
+    container.open()
     rng = random.Random(11)  # noqa: S311 - test data
     # Pages 1..100 of the active accounts, newest first: what an admin list screen asks.
     offsets = [rng.randrange(0, 100) * PAGE for _ in range(config.scale(200, 20))]

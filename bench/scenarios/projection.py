@@ -36,8 +36,9 @@ def cursor_read_rate(database_url: str) -> float:
 
 def decode_rate(container: Chronicle) -> float:
     """Events/s of reading the log through the recorder and decoding every event, writing nothing:
-    the part of a catch-up that does not depend on the read model."""
-    recorder, mapper = container.accounts.recorder, container.accounts.metadata_mapper
+    the part of a catch-up that does not depend on the read model. Read and decoded as the runners do:
+    through the log (the accounts application appends to the same recorder)."""
+    recorder, mapper = container.log.recorder, container.log.metadata_mapper
     batch, position, decoded = container.settings.projection_batch_size, 0, 0
     began = time.perf_counter()
     while notifications := recorder.select_notifications(start=position + 1, limit=batch):
@@ -66,6 +67,7 @@ def fold_rate(container: Chronicle) -> tuple[float, int]:
 def prepare(config: BenchConfig, events: int) -> Chronicle:
     wipe(config.database_url)
     container = Chronicle(bench_settings(config.database_url))
+    container.open()
     load_backlog(container.accounts, config.database_url, events)
     return container
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date, datetime
+from typing import Any, TypedDict, cast
 from uuid import UUID
 
 from sqlalchemy import Connection, Engine, func, literal, or_, select
@@ -23,6 +24,26 @@ ACCOUNT_SORTS = {
 _PUBLIC_COLUMNS = [c for c in accounts.c if c.name not in {"email_key"}]
 
 
+class AccountRow(TypedDict):
+    id: UUID
+    email: str
+    first_name: str
+    last_name: str
+    phone_country_code: str | None
+    phone_number: str | None
+    birthday: date | None
+    roles: list[str]
+    status: str
+    email_verified: bool
+    failed_logins: int
+    locked_until: datetime | None
+    last_login_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    version: int
+
+
 # Statuses whose accounts may not act at all, whatever their token says.
 _BARRED = frozenset({AccountStatus.SUSPENDED, AccountStatus.CLOSED})
 
@@ -33,7 +54,7 @@ class AccountsQueries:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def get(self, account_id: UUID) -> dict[str, Any] | None:
+    def get(self, account_id: UUID) -> AccountRow | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(*_PUBLIC_COLUMNS).where(accounts.c.id == account_id)).mappings().first()
             if row is None:
@@ -69,7 +90,7 @@ class AccountsQueries:
         status: str | None = None,
         role: str | None = None,
         q: str | None = None,
-    ) -> Page[dict[str, Any]]:
+    ) -> Page[AccountRow]:
         conditions = []
         if status:
             conditions.append(accounts.c.status == status)
@@ -103,9 +124,9 @@ class AccountsQueries:
         return Page(items=items, total=total, limit=limit, offset=offset)
 
     @staticmethod
-    def _with_roles(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _with_roles(conn: Connection, rows: list[dict[str, Any]]) -> list[AccountRow]:
         if not rows:
-            return rows
+            return []
         ids = [r["id"] for r in rows]
         roles: dict[UUID, list[str]] = {i: [] for i in ids}
         for account_id, role in conn.execute(
@@ -114,6 +135,4 @@ class AccountsQueries:
             .order_by(account_roles.c.role)
         ):
             roles[account_id].append(role)
-        for row in rows:
-            row["roles"] = roles[row["id"]]
-        return rows
+        return [cast(AccountRow, {**row, "roles": roles[row["id"]]}) for row in rows]

@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from decimal import Decimal
+from typing import TypedDict, cast
 from uuid import UUID
 
 from sqlalchemy import Engine, func, or_, select
 
 from infrastructure.inventory.tables import inventory_items, inventory_movements
 from infrastructure.shared.readstore import Page, fetch_page, like_pattern, order_by
+
+
+class ItemRow(TypedDict):
+    id: UUID
+    sku: str
+    name: str
+    unit: str
+    reorder_level: Decimal
+    stock: Decimal
+    low_stock: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class MovementRow(TypedDict):
+    item_id: UUID
+    version: int
+    at: datetime
+    kind: str
+    quantity: Decimal
+    stock_after: Decimal
+    work_order_id: UUID | None
+    note: str | None
+    actor: str | None
+
 
 ITEM_SORTS = {
     "sku": inventory_items.c.sku_key,
@@ -26,14 +54,14 @@ class InventoryQueries:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def get(self, item_id: UUID) -> dict[str, Any] | None:
+    def get(self, item_id: UUID) -> ItemRow | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(*_ITEM_COLUMNS).where(inventory_items.c.id == item_id)).mappings().first()
-        return dict(row) if row is not None else None
+        return cast(ItemRow, dict(row)) if row is not None else None
 
     def search(
         self, *, limit: int, offset: int, sort: str, low_stock: bool | None = None, q: str | None = None
-    ) -> Page[dict[str, Any]]:
+    ) -> Page[ItemRow]:
         conditions = []
         if low_stock is not None:
             conditions.append(inventory_items.c.low_stock == low_stock)
@@ -46,13 +74,13 @@ class InventoryQueries:
                 )
             )
         query = select(*_ITEM_COLUMNS).where(*conditions)
-        return fetch_page(self.engine, query, order_by(sort, ITEM_SORTS, inventory_items.c.id), limit, offset)
+        return fetch_page(self.engine, query, order_by(sort, ITEM_SORTS, inventory_items.c.id), limit, offset, ItemRow)
 
-    def movements(self, item_id: UUID, *, limit: int, offset: int) -> Page[dict[str, Any]]:
+    def movements(self, item_id: UUID, *, limit: int, offset: int) -> Page[MovementRow]:
         query = select(inventory_movements).where(inventory_movements.c.item_id == item_id)
-        return fetch_page(self.engine, query, [inventory_movements.c.version.desc()], limit, offset)
+        return fetch_page(self.engine, query, [inventory_movements.c.version.desc()], limit, offset, MovementRow)
 
-    def low_stock(self, limit: int) -> list[dict[str, Any]]:
+    def low_stock(self, limit: int) -> list[ItemRow]:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(*_ITEM_COLUMNS)
@@ -60,4 +88,4 @@ class InventoryQueries:
                 .order_by(inventory_items.c.sku_key)
                 .limit(limit)
             ).mappings()
-            return [dict(r) for r in rows]
+            return [cast(ItemRow, dict(r)) for r in rows]

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -304,13 +304,18 @@ class Page(Generic[Row]):
 
 
 def fetch_page(
-    engine: Engine, query: Select[Any], ordering: Sequence[ColumnElement[Any]], limit: int, offset: int
-) -> Page[dict[str, Any]]:
-    """One page of ``query`` in ``ordering``, and the total it would give without paging."""
+    engine: Engine,
+    query: Select[Any],
+    ordering: Sequence[ColumnElement[Any]],
+    limit: int,
+    offset: int,
+    row: type[Row],
+) -> Page[Row]:
+    """One page of ``query`` in ``ordering`` (rows of the shape ``row``), and the total it would give without paging."""
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         rows = conn.execute(query.order_by(*ordering).limit(limit).offset(offset)).mappings()
-        return Page(items=[dict(r) for r in rows], total=total, limit=limit, offset=offset)
+        return Page(items=cast(list[Row], [dict(r) for r in rows]), total=total, limit=limit, offset=offset)
 
 
 def like_pattern(text: str) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypedDict, cast
 from uuid import UUID
 
 from sqlalchemy import Engine, func, select
@@ -18,6 +19,57 @@ from infrastructure.work_orders.tables import (
     workshop_due,
 )
 from projections.work_orders.dashboard import CYCLE_SECONDS, CYCLES, INSPECTIONS, INSPECTIONS_PASSED, status_counter
+
+
+class WorkOrderRow(TypedDict):
+    id: UUID
+    order_number: str
+    client: str
+    description: str
+    machine: str
+    due_date: date
+    priority: str
+    status: str
+    welder_id: UUID | None
+    last_inspection_passed: bool | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    inspected_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    version: int
+
+
+class MaterialRow(TypedDict):
+    item_id: UUID
+    sku: str
+    quantity: Decimal
+
+
+class TimelineRow(TypedDict):
+    order_id: UUID
+    version: int
+    at: datetime
+    actor: str | None
+    event: str
+    details: dict[str, Any]
+
+
+class WorkOrderDetailRow(WorkOrderRow):
+    materials: list[MaterialRow]
+    timeline: list[TimelineRow]
+
+
+class DashboardFigures(TypedDict):
+    by_status: dict[str, int]
+    overdue: int
+    inspections: int
+    inspection_pass_rate: float | None
+    average_cycle_hours: float | None
+    completed_orders: int
+
 
 WORK_ORDER_SORTS = {
     "due_date": work_orders.c.due_date,
@@ -35,29 +87,28 @@ class WorkOrderQueries:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def get(self, order_id: UUID) -> dict[str, Any] | None:
+    def get(self, order_id: UUID) -> WorkOrderDetailRow | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(*_PUBLIC_COLUMNS).where(work_orders.c.id == order_id)).mappings().first()
             if row is None:
                 return None
-            detail = dict(row)
-            detail["materials"] = [
-                dict(m)
+            materials = [
+                cast(MaterialRow, dict(m))
                 for m in conn.execute(
                     select(work_order_materials.c.item_id, work_order_materials.c.sku, work_order_materials.c.quantity)
                     .where(work_order_materials.c.order_id == order_id)
                     .order_by(work_order_materials.c.sku)
                 ).mappings()
             ]
-            detail["timeline"] = [
-                dict(t)
+            timeline = [
+                cast(TimelineRow, dict(t))
                 for t in conn.execute(
                     select(work_order_timeline)
                     .where(work_order_timeline.c.order_id == order_id)
                     .order_by(work_order_timeline.c.version)
                 ).mappings()
             ]
-        return detail
+        return cast(WorkOrderDetailRow, {**row, "materials": materials, "timeline": timeline})
 
     def search(
         self,
@@ -73,7 +124,7 @@ class WorkOrderQueries:
         due_from: date | None = None,
         due_to: date | None = None,
         overdue: bool | None = None,
-    ) -> Page[dict[str, Any]]:
+    ) -> Page[WorkOrderRow]:
         c = work_orders.c
         conditions: list[Any] = []
         if status:
@@ -93,9 +144,9 @@ class WorkOrderQueries:
         elif overdue is False:
             conditions.append((c.due_date >= today) | c.status.not_in(sorted(ACTIVE_STATUSES)))
         query = select(*_PUBLIC_COLUMNS).where(*conditions)
-        return fetch_page(self.engine, query, order_by(sort, WORK_ORDER_SORTS, c.id), limit, offset)
+        return fetch_page(self.engine, query, order_by(sort, WORK_ORDER_SORTS, c.id), limit, offset, WorkOrderRow)
 
-    def dashboard(self, today: date) -> dict[str, Any]:
+    def dashboard(self, today: date) -> DashboardFigures:
         """The workshop at a glance, read from counters the projections keep: no scan of orders or events."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(workshop_counters.c.name, workshop_counters.c.value))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import Depends, Query, Response
@@ -54,7 +54,10 @@ def sort_pattern(columns: Mapping[str, object]) -> str:
     return "^-?(" + "|".join(columns) + ")$"
 
 
-def found(row: dict[str, Any] | None, what: str, ident: UUID, response: Response) -> dict[str, Any]:
+R = TypeVar("R", bound=Mapping[str, Any])
+
+
+def found(row: R | None, what: str, ident: UUID, response: Response) -> R:
     """A read model's row, with its version as ``ETag``; a 404 problem when there is none."""
     if row is None:
         raise NotFound(f"No {what} with id {ident} (if you just wrote it, pass min_position)")
