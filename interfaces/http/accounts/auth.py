@@ -17,6 +17,7 @@ from interfaces.http.accounts.schemas import (
     CloseOwnAccountRequest,
     ForgotPasswordRequest,
     LoginRequest,
+    PasswordResetRequested,
     ProfileFields,
     RefreshRequest,
     RegisterRequest,
@@ -100,10 +101,10 @@ def logout(ctx: Ctx, accounts: Accounts, principal: SelfService) -> CommandAccep
 
 
 @router.post("/forgot-password", status_code=status.HTTP_202_ACCEPTED, dependencies=[Public])
-def forgot_password(body: ForgotPasswordRequest, ctx: PublicCtx, accounts: Accounts) -> dict[str, str]:
+def forgot_password(body: ForgotPasswordRequest, ctx: PublicCtx, accounts: Accounts) -> PasswordResetRequested:
     """Mail a reset token if the account exists; the answer is the same either way."""
     accounts.request_password_reset(ctx, email=str(body.email))
-    return {"detail": "If an account with this email exists, a reset mail is on its way."}
+    return PasswordResetRequested(detail="If an account with this email exists, a reset mail is on its way.")
 
 
 @router.post("/reset-password", dependencies=[Public], responses=problems(400))

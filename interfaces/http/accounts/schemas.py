@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 from uuid import UUID
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
 
 from domain.accounts.values import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, AccountStatus, Profile
 from domain.shared.access import Role
@@ -28,8 +28,39 @@ Password = Annotated[
 CountryCode = Annotated[str, Field(pattern=r"^\+?[0-9]{1,4}$", examples=["+351"])]
 MobileNumber = Annotated[str, Field(pattern=r"^[0-9]{4,15}$", examples=["912345678"])]
 
+# The examples' values, real in shape: the tokens are signed with a secret that is not the server's.
+_ACCOUNT_ID = "3b9d2f4e-8a1c-4e7b-9f20-5c6d7e8f9a01"
+_PROFILE: dict[str, Any] = {
+    "first_name": "Ana",
+    "last_name": "Silva",
+    "phone_country_code": "+351",
+    "phone_number": "912345678",
+    "birthday": "1990-04-17",
+}
+_PASSWORD = "Corr3ct-horse"  # noqa: S105 - an example in the API's documentation
+_NEW_PASSWORD = "N3w-passphrase"  # noqa: S105 - an example in the API's documentation
+_ACCESS_TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0eXAiOiJhY2Nlc3MiLCJzdWIiOiIzYjlkMmY0ZS04YTFjLTRlN2ItOWYyMC01YzZkN2U4Zj"  # noqa: S105
+    "lhMDEiLCJzaWQiOiI1ZTBhN2IzYy0xZDJmLTRhNmItOGM5ZC1lMGYxYTJiM2M0ZDUiLCJyb2xlcyI6WyJvcGVyYXRvciIsInVzZXIiXSwiaWF0"
+    "IjoxNzk2MTE3NDAwLCJleHAiOjE3OTYxMTgzMDAsImp0aSI6IjY3YWU2MThkLThlY2QtNDkwMC1iY2E3LTUwNmQwYjBmYjVjYSJ9.XtVbEO69C7"
+    "26o1POh8cGvIjpB5uNCHJPO_qAebCSBzg"
+)
+_REFRESH_TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0eXAiOiJyZWZyZXNoIiwic3ViIjoiM2I5ZDJmNGUtOGExYy00ZTdiLTlmMjAtNWM2ZDdlOG"  # noqa: S105
+    "Y5YTAxIiwic2lkIjoiNWUwYTdiM2MtMWQyZi00YTZiLThjOWQtZTBmMWEyYjNjNGQ1IiwianRpIjoiOWQ4YzdiNmEtNWY0ZS00ZDNjLWEyYjEt"
+    "MGY5ZThkN2M2YjVhIiwiaWF0IjoxNzk2MTE3NDAwLCJleHAiOjE3OTczMjcwMDB9.0V-e4zzzIVF8Dnes9n2LX1JW89Es4mssfl2cLobRdbA"
+)
+# ``<account>.<nonce>.<mac>``, as the verification and reset mails carry them.
+_VERIFY_TOKEN = "O50vToocTnufIFxtfo-aAQ.q3Jx0b7Vt2kNw9cY5mZr1aHs6LdE4fGp.QPC0va7Ikh7hQ87rm2LrxPyvcQ5ndUqwKiun4OjuEs4"  # noqa: S105
+_RESET_TOKEN = "O50vToocTnufIFxtfo-aAQ.Zp8Rk2vWm5Qc9Ly3Tn7Bx1Hd4Jf6Gs0A.6TUR-xT_iUFZ43o78u0WW5La82M8ZaGcMTJXF768ndQ"  # noqa: S105
+
 
 class ProfileFields(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [_PROFILE, {"first_name": "Rui", "last_name": "Costa"}]},
+    )
+
     first_name: Name
     last_name: Name
     phone_country_code: CountryCode | None = None
@@ -60,55 +91,145 @@ class ProfileFields(Strict):
 
 
 class RegisterRequest(ProfileFields):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"email": "ana.silva@example.com", "password": _PASSWORD, **_PROFILE},
+                {
+                    "email": "rui.costa@example.com",
+                    "password": "W3lder-pass",
+                    "first_name": "Rui",
+                    "last_name": "Costa",
+                },
+            ]
+        },
+    )
+
     email: EmailStr
     password: Password
 
 
 class LoginRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"email": "ana.silva@example.com", "password": _PASSWORD}]}
+    )
+
     email: EmailStr
     password: Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class RefreshRequest(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"refresh_token": _REFRESH_TOKEN}]})
+
     refresh_token: str
 
 
 class TokenRequest(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"token": _VERIFY_TOKEN}]})
+
     token: Annotated[str, Field(min_length=10, max_length=512)]
 
 
 class ForgotPasswordRequest(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"email": "ana.silva@example.com"}]})
+
     email: EmailStr
 
 
 class ResetPasswordRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"token": _RESET_TOKEN, "new_password": _NEW_PASSWORD}]}
+    )
+
     token: Annotated[str, Field(min_length=10, max_length=512)]
     new_password: Password
 
 
 class ChangePasswordRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"current_password": _PASSWORD, "new_password": _NEW_PASSWORD}]},
+    )
+
     current_password: Annotated[str, Field(min_length=1, max_length=256)]
     new_password: Password
 
 
 class CloseOwnAccountRequest(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"password": _PASSWORD}]})
+
     password: Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class RoleRequest(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"role": "operator"}]})
+
     role: Annotated[
         str, Field(min_length=1, max_length=32, json_schema_extra={"enum": sorted(Role)}, examples=["manager"])
     ]
 
 
 class TokenPair(CommandAccepted):
+    """A login's answer: the account (id, version, position of the login's events) and its two tokens."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": _ACCOUNT_ID,
+                    "version": 4,
+                    "position": 57,
+                    "access_token": _ACCESS_TOKEN,
+                    "refresh_token": _REFRESH_TOKEN,
+                    "token_type": "bearer",
+                    "expires_in": 900,
+                }
+            ]
+        }
+    )
+
     access_token: str
     refresh_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
 
 
+class PasswordResetRequested(BaseModel):
+    """The answer to a forgotten password: the same whether or not the account exists."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"detail": "If an account with this email exists, a reset mail is on its way."}]
+        }
+    )
+
+    detail: str
+
+
 class AccountPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": _ACCOUNT_ID,
+                    "email": "ana.silva@example.com",
+                    **_PROFILE,
+                    "roles": ["operator", "user"],
+                    "status": "active",
+                    "email_verified": True,
+                    "failed_logins": 0,
+                    "locked_until": None,
+                    "last_login_at": "2026-12-01T09:30:00Z",
+                    "created_at": "2026-11-28T14:02:11Z",
+                    "updated_at": "2026-12-01T09:30:00Z",
+                    "closed_at": None,
+                    "version": 4,
+                }
+            ]
+        }
+    )
+
     id: UUID
     email: str
     first_name: str

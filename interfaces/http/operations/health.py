@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from domain.shared.access import PROJECTIONS_READ
 from infrastructure.shared.operations import Operations
-from interfaces.http.operations.schemas import ProjectionStatus, Readiness
+from interfaces.http.operations.schemas import Liveness, ProjectionStatus, Readiness
 from interfaces.http.shared.auth import Principal, Public, require
 from interfaces.http.shared.problems import JsonResponse
 from interfaces.http.shared.services import provide
@@ -20,9 +20,9 @@ ReadsProjections = Annotated[Principal, Depends(require(PROJECTIONS_READ))]
 
 
 @router.get("/health", dependencies=[Public])
-def health() -> dict[str, str]:
+def health() -> Liveness:
     """Liveness: the process answers."""
-    return {"status": "ok"}
+    return Liveness(status="ok")
 
 
 @router.head("/health", dependencies=[Public], include_in_schema=False)

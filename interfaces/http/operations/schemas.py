@@ -6,10 +6,48 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+
+_ORDER_ID = "4f1c2a7e-0d3b-4c55-9a61-2b8e5f0c9d11"
+_WELDER_ID = "3b9d2f4e-8a1c-4e7b-9f20-5c6d7e8f9a01"
+_MANAGER_ID = "c2bb2ab8-d7ab-44f9-8293-ac618ef3fecb"
+_EVENTS: list[Any] = [
+    {
+        "position": 31,
+        "version": 1,
+        "type": "WorkOrder.Created",
+        "timestamp": "2026-12-01T08:12:40Z",
+        "actor": _MANAGER_ID,
+        "correlation_id": "6e886fcb63194e9899559fa6215a189e",
+        "causation_id": "6e886fcb63194e9899559fa6215a189e",
+        "payload": {
+            "order_number": "WO-1001",
+            "client": "Acme Steel",
+            "description": "Weld the cracked bracket of the press frame",
+            "machine": "press-7",
+            "due_date": "2026-12-15",
+            "priority": "high",
+        },
+    },
+    {
+        "position": 34,
+        "version": 2,
+        "type": "WorkOrder.WelderAssigned",
+        "timestamp": "2026-12-01T08:15:09Z",
+        "actor": _MANAGER_ID,
+        "correlation_id": "93ce919eb1844d05bf7d216156ce0949",
+        "causation_id": "93ce919eb1844d05bf7d216156ce0949",
+        "payload": {"welder_id": _WELDER_ID, "status": "assigned"},
+    },
+]
+_PROJECTIONS = ("accounts", "mail", "inventory", "work_orders", "work_order_timeline", "workshop_dashboard")
 
 
 class AuditEvent(BaseModel):
+    """A stored event: its log position, the stream's version, who wrote it and why (secrets redacted)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EVENTS[1]]})
+
     position: int
     version: int
     type: str
@@ -21,11 +59,38 @@ class AuditEvent(BaseModel):
 
 
 class AuditStream(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"stream_id": _ORDER_ID, "events": _EVENTS}]})
+
     stream_id: UUID
     events: list[AuditEvent]
 
 
 class AuditState(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "stream_id": _ORDER_ID,
+                    "type": "WorkOrder",
+                    "version": 2,
+                    "state": {
+                        "id": _ORDER_ID,
+                        "version": 2,
+                        "created_on": "2026-12-01T08:12:40+00:00",
+                        "modified_on": "2026-12-01T08:15:09+00:00",
+                        **_EVENTS[0]["payload"],
+                        "status": "assigned",
+                        "welder_id": _WELDER_ID,
+                        "materials": {},
+                        "inspections": 0,
+                        "completed_at": None,
+                        "cancel_reason": None,
+                    },
+                }
+            ]
+        }
+    )
+
     stream_id: UUID
     type: str
     version: int
@@ -33,12 +98,52 @@ class AuditState(BaseModel):
 
 
 class ProjectionStatus(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "work_orders", "position": 1204, "head": 1210, "lag": 6}]}
+    )
+
     name: str
     position: int
     head: int
     lag: int
 
 
+class Liveness(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
+    status: str
+
+
 class Readiness(BaseModel):
+    """Each dependency's check; ``ready`` (200) when all pass, else ``not_ready`` (503)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ready",
+                    "checks": {
+                        "event_store": {"ok": True, "head": 1210},
+                        "read_store": {"ok": True},
+                        "redis": {"ok": True},
+                        "projections": {
+                            "ok": True,
+                            "lag": {name: 0 for name in _PROJECTIONS},
+                            "max_lag": 10000,
+                        },
+                    },
+                },
+                {
+                    "status": "not_ready",
+                    "checks": {
+                        "event_store": {"ok": False, "error": "OperationalError"},
+                        "read_store": {"ok": True},
+                        "redis": {"ok": True},
+                    },
+                },
+            ]
+        }
+    )
+
     status: str
     checks: dict[str, Any]

@@ -31,10 +31,17 @@ DESCRIPTIONS = {
     415: "The upload is not a table that is read (.xlsx or UTF-8 .csv)",
     422: "The request is not valid: one entry per invalid field, or the rule it breaks",
     423: "Locked for a while after too many failed logins (see Retry-After)",
+    500: "Something went wrong on the server; quote the request id (X-Request-ID) when reporting it",
     503: "The read model has not caught up with min_position yet (see Retry-After)",
 }
 
 _COMMAND_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+_PROBLEM = {"$ref": "#/components/schemas/ProblemDetails"}
+# A 422 is either a request the schema refuses (one entry per field), or input a domain rule refuses:
+# a problem whose own members say what (``errors`` by field of a work order, by row of an import).
+_PROBLEM_422 = {"anyOf": [{"$ref": "#/components/schemas/ValidationProblem"}, _PROBLEM]}
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -50,7 +57,7 @@ def _dependants(dependant: Dependant) -> Iterator[Dependant]:
 
 def statuses_of(route: APIRoute) -> set[int]:
     """The problem statuses a route can answer, from its method and its dependency tree."""
-    found: set[int] = set()
+    found: set[int] = {500}  # the request middleware answers anything unexpected with a problem
     names: set[str] = set()
     has_input = False
     for dependant in _dependants(route.dependant):
@@ -85,10 +92,10 @@ def document_problems(router: APIRouter) -> None:
             route.responses.setdefault(status, {"description": DESCRIPTIONS[status]})
         for key, response in route.responses.items():
             code = int(key)
-            if code >= 400:
-                model = "ValidationProblem" if code == 422 else "ProblemDetails"
+            # A response declared with its own model (readiness's 503) is that model, not a problem.
+            if code >= 400 and "model" not in response:
                 response.setdefault("description", DESCRIPTIONS.get(code, "A problem"))
-                response["content"] = {PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{model}"}}}
+                response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_422 if code == 422 else _PROBLEM}}
 
 
 def install_openapi(app: FastAPI) -> None:

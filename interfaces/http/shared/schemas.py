@@ -55,6 +55,20 @@ class Page(BaseModel, Generic[T]):
 
 
 class FieldError(BaseModel):
+    """One invalid field: where it is (``body.email``, ``query.limit``), what is wrong, and pydantic's error type."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "field": "body.password",
+                    "message": "String should have at least 8 characters",
+                    "type": "string_too_short",
+                }
+            ]
+        }
+    )
+
     field: str
     message: str
     type: str | None = None
@@ -63,7 +77,32 @@ class FieldError(BaseModel):
 class ProblemDetails(BaseModel):
     """An RFC 9457 problem: every error the API answers has this shape (``application/problem+json``)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:chronicle:problem:not_found",
+                    "title": "No such resource",
+                    "status": 404,
+                    "detail": "No work order with id 4f1c2a7e-0d3b-4c55-9a61-2b8e5f0c9d11 "
+                    "(if you just wrote it, pass min_position)",
+                    "code": "not_found",
+                    "instance": "/api/v1/work-orders/4f1c2a7e-0d3b-4c55-9a61-2b8e5f0c9d11",
+                    "request_id": "8c1775cc17a14280bb667e66fe3ff86d",
+                },
+                {
+                    "type": "urn:chronicle:problem:version_mismatch",
+                    "title": "The resource has changed since the version you sent",
+                    "status": 412,
+                    "detail": "Expected version 2, but the current version is 5",
+                    "code": "version_mismatch",
+                    "instance": "/api/v1/work-orders/4f1c2a7e-0d3b-4c55-9a61-2b8e5f0c9d11/complete",
+                    "request_id": "20c7e1fb230b4491ad5615f268a6a393",
+                },
+            ]
+        },
+    )
 
     type: str = Field(examples=["urn:chronicle:problem:not_found"])
     title: str
@@ -77,6 +116,36 @@ class ProblemDetails(BaseModel):
 class ValidationProblem(ProblemDetails):
     """A 422 for a request the schema refuses: one entry per invalid field."""
 
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:chronicle:problem:validation_failed",
+                    "title": "The request is not valid",
+                    "status": 422,
+                    "detail": "2 invalid field(s)",
+                    "code": "validation_failed",
+                    "instance": "/api/v1/auth/register",
+                    "request_id": "8d2b28bba5964d0eb1f1df4472ed1c27",
+                    "errors": [
+                        {
+                            "field": "body.email",
+                            "message": "value is not a valid email address: There must be something after the @-sign.",
+                            "type": "value_error",
+                        },
+                        {
+                            "field": "body.password",
+                            "message": "String should have at least 8 characters",
+                            "type": "string_too_short",
+                        },
+                    ],
+                }
+            ]
+        },
+    )
+
+    type: str = Field(examples=["urn:chronicle:problem:validation_failed"])
     errors: list[FieldError]
 
 
