@@ -46,6 +46,13 @@ class ChronicleApplication(Application[UUID]):
         # Contexts are separate services over one log: they share its store (one connection pool,
         # one writer, one queue of commits) instead of opening their own.
         self._log_owner = shares_log_with
+        # One log, one snapshot policy: an aggregate saved through another context's application (an
+        # item consumed by a work order) is snapshotted at the interval its own context set.
+        owner = shares_log_with or self
+        if owner is self:
+            self.snapshot_policy: dict[type[Any], int] = dict(type(self).snapshotting_intervals)
+        owner.snapshot_policy.update(type(self).snapshotting_intervals)
+        self.snapshotting_intervals = owner.snapshot_policy  # type: ignore[misc]  # an instance's, shared
         super().__init__(env)
         self.save_listeners: list[Callable[[], None]] = []
 

@@ -83,6 +83,7 @@ def make_container(tmp_path: Path, postgres_url: str, redis_url: str, clock: Clo
         redis = values.pop("redis_url", redis_url)
         container = Chronicle(make_settings(tmp_path, postgres_url, redis, **values), clock=clock)
         built.append(container)
+        container.open()  # connected and wired, as the tests drive it; no threads until ``start()``
         return container
 
     try:

@@ -1,4 +1,4 @@
-"""Registering one address from many threads at once: the email index lets exactly one through."""
+"""Registering one address from many threads at once: the email claim (a UniqueKey) lets exactly one through."""
 
 from __future__ import annotations
 

@@ -95,7 +95,7 @@ def assert_read_model_matches_aggregates(container: Chronicle, ids: list[UUID]) 
 
 def dying_runner(container: Chronicle, batch_size: int, *, in_batch: int, on_call: int) -> ProjectionRunner:
     follower = Follower(AccountsProjection(), dying_view_factory(in_batch=in_batch, on_call=on_call), ACCOUNT_TABLES)
-    return ProjectionRunner(container.accounts, container.write_engine, follower, batch_size=batch_size)
+    return ProjectionRunner(container.log, container.write_engine, follower, batch_size=batch_size)
 
 
 def test_given_a_worker_that_dies_on_the_17th_write_of_its_only_batch_then_nothing_is_committed_and_a_resume_completes(
@@ -119,7 +119,7 @@ def test_given_batches_of_ten_when_the_worker_dies_in_the_third_batch_then_the_f
     container: Chronicle, clock: Clock
 ) -> None:
     ids = populate(container, clock)
-    log = container.accounts.recorder.select_notifications(start=1, limit=1000)
+    log = container.log.recorder.select_notifications(start=1, limit=1000)
     runner = dying_runner(container, 10, in_batch=3, on_call=2)
 
     with pytest.raises(WorkerDied):
@@ -139,9 +139,9 @@ def test_given_batches_of_ten_when_the_worker_dies_in_the_third_batch_then_the_f
 _WORKER = """
 import os, sys, time
 from pathlib import Path
-from infrastructure.accounts_readmodel import SqlAccountsView
-from infrastructure.container import Chronicle
-from infrastructure.settings import Settings
+from infrastructure.accounts.writer import SqlAccountsView
+from infrastructure.root import Chronicle
+from infrastructure.shared.settings import Settings
 
 settings = Settings(
     database_url=os.environ["CHRONICLE_TEST_DATABASE_URL"],
@@ -151,6 +151,7 @@ settings = Settings(
     run_projections_in_process=False,
 )
 container = Chronicle(settings)
+container.open()
 runner = container.runners["accounts"]
 runner.batch_size = 1
 

@@ -1,11 +1,13 @@
-"""Every context appends to the one ``chronicle`` log (application/base.py: ``name = "Chronicle"``)."""
+"""Every context appends to the one ``chronicle`` log (application/shared/application.py: ``name = "Chronicle"``)."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import psycopg
 
+from domain.work_orders.new_order import NewWorkOrder
 from infrastructure.root import Chronicle
 from tests.conftest import Clock
 from tests.integration.conftest import context, register
@@ -27,12 +29,13 @@ def test_given_a_registration_on_postgres_then_its_events_are_in_the_shared_chro
     assert stored == 2  # Registered + EmailVerificationRequested
 
 
-def test_the_work_orders_context_writes_through_the_same_store_and_snapshots_its_items(
+def test_the_work_orders_and_inventory_contexts_write_through_the_same_store_and_inventory_snapshots_its_items(
     container: Chronicle, clock: Clock
 ) -> None:
-    app = container.work_orders
-    assert app.recorder is container.accounts.recorder
-    assert app.factory is container.accounts.factory
+    for other in (container.work_orders, container.inventory):
+        assert other.recorder is container.accounts.recorder
+        assert other.factory is container.accounts.factory
+    app = container.inventory
     item_id = app.register_item(context(clock), sku="SNAP-1", name="Rod", unit="kg", reorder_level=Decimal(0)).id
 
     for _ in range(55):  # past the snapshot interval of 50
@@ -43,3 +46,27 @@ def test_the_work_orders_context_writes_through_the_same_store_and_snapshots_its
     assert app.repository.get(item_id).stock == 55
     account_id = register(container, clock, "after-items@example.com")
     assert container.accounts.repository.get(account_id).email == "after-items@example.com"
+
+
+def test_an_item_consumed_by_work_orders_is_snapshotted_at_the_inventory_interval(
+    container: Chronicle, clock: Clock
+) -> None:
+    # The item is saved through the work orders' application: the log's one snapshot policy applies.
+    welder = register(container, clock, "snap-welder@example.com", roles=["operator"], verified=True)
+    item = container.inventory.register_item(
+        context(clock), sku="SNAP-2", name="Rod", unit="kg", reorder_level=Decimal(0)
+    ).id
+    container.inventory.receive_stock(context(clock), item, Decimal(1000), "delivery")
+    new = NewWorkOrder("SNAP-WO", "Acme", "Weld the frame", "MIG-1", date(2030, 1, 1))
+    order = container.work_orders.create_work_order(context(clock), new).id
+    container.work_orders.assign_welder(context(clock), order, welder)
+    container.work_orders.start_work(context(clock), order, welder)
+
+    for _ in range(48):
+        container.work_orders.consume_material(
+            context(clock), order, welder_id=welder, item_id=item, quantity=Decimal(1)
+        )
+
+    snapshots = container.inventory.snapshots
+    assert snapshots is not None
+    assert [s.originator_version for s in snapshots.get(item)] == [50]

@@ -73,5 +73,6 @@ def test_given_a_read_model_from_before_the_counts_when_chronicle_starts_then_it
         conn.execute(delete(account_status_counts))
 
     restarted = make_container()
+    restarted.start()
 
     assert_totals_match_the_rows(restarted)

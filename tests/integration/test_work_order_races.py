@@ -11,6 +11,7 @@ from uuid import UUID
 
 import pytest
 
+from application.inventory.application import InventoryApplication
 from application.shared.commands import CommandResult
 from application.work_orders.application import WorkOrdersApplication
 from domain.inventory.errors import SkuTaken
@@ -56,9 +57,9 @@ def test_two_workers_consuming_the_last_units_at_once_one_wins_one_conflicts_and
     make_container: ContainerFactory, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first, second = make_container(), make_container()  # two worker processes' worth of stores and pools
-    app = first.work_orders
-    item_id = app.register_item(context(clock), sku="LAST-1", name="Rod", unit="kg", reorder_level=Decimal(0)).id
-    app.receive_stock(context(clock), item_id, Decimal(3), "delivery")
+    app, inventory = first.work_orders, first.inventory
+    item_id = inventory.register_item(context(clock), sku="LAST-1", name="Rod", unit="kg", reorder_level=Decimal(0)).id
+    inventory.receive_stock(context(clock), item_id, Decimal(3), "delivery")
     welders = [welder(first, clock, "w1"), welder(first, clock, "w2")]
     orders = [started_order(app, clock, f"R-{n}", welders[n]) for n in range(2)]
     # Both decide on the same stock before either saves: only the store's version check can stop one.
@@ -84,7 +85,7 @@ def test_two_workers_consuming_the_last_units_at_once_one_wins_one_conflicts_and
     losers = [o for o in outcomes if not isinstance(o, CommandResult)]
     assert len(winners) == 1 and len(losers) == 1, outcomes
     assert isinstance(losers[0], ConcurrencyConflict)
-    item: InventoryItem = app.repository.get(item_id)
+    item: InventoryItem = inventory.repository.get(item_id)
     assert item.stock == 0
     consumed = [app.repository.get(order_id).materials for order_id in orders]
     assert sorted(len(m) for m in consumed) == [0, 1]  # the loser's order is untouched: both or neither
@@ -92,9 +93,9 @@ def test_two_workers_consuming_the_last_units_at_once_one_wins_one_conflicts_and
 
 def test_many_workers_draining_stock_never_take_it_below_zero(make_container: ContainerFactory, clock: Clock) -> None:
     workers = [make_container() for _ in range(3)]
-    app = workers[0].work_orders
-    item_id = app.register_item(context(clock), sku="DRAIN-1", name="Gas", unit="l", reorder_level=Decimal(1)).id
-    app.receive_stock(context(clock), item_id, Decimal(5), "delivery")
+    app, inventory = workers[0].work_orders, workers[0].inventory
+    item_id = inventory.register_item(context(clock), sku="DRAIN-1", name="Gas", unit="l", reorder_level=Decimal(1)).id
+    inventory.receive_stock(context(clock), item_id, Decimal(5), "delivery")
     welders = [welder(workers[0], clock, f"d{n}") for n in range(RACERS)]
     orders = [started_order(app, clock, f"D-{n}", welders[n]) for n in range(RACERS)]
 
@@ -108,7 +109,7 @@ def test_many_workers_draining_stock_never_take_it_below_zero(make_container: Co
     )
 
     wins = sum(isinstance(o, CommandResult) for o in outcomes)
-    item: InventoryItem = app.repository.get(item_id)
+    item: InventoryItem = inventory.repository.get(item_id)
     assert item.stock == 5 - wins >= 0
     used = sum(sum(app.repository.get(order_id).materials.values(), Decimal(0)) for order_id in orders)
     assert used == wins  # every unit that left the shelf is on exactly one order
@@ -128,15 +129,22 @@ def test_creations_racing_for_one_key_in_any_letter_case_leave_exactly_one(
         checked.wait(timeout=30)
         return False
 
+    def none_existing_yet(*_: Any) -> set[UUID]:
+        checked.wait(timeout=30)
+        return set()
+
     monkeypatch.setattr(WorkOrdersApplication, "_number_taken", not_taken_yet)
-    monkeypatch.setattr(WorkOrdersApplication, "_sku_taken", not_taken_yet)
+    # Inventory asks the log which claims exist only for its "already taken?" check.
+    monkeypatch.setattr(InventoryApplication, "existing", none_existing_yet)
 
     def create(n: int) -> CommandResult:
-        app = workers[n % 3].work_orders
+        worker = workers[n % 3]
         if kind == "sku":
-            return app.register_item(context(clock), sku=spellings[n], name="Rod", unit="kg", reorder_level=Decimal(0))
+            return worker.inventory.register_item(
+                context(clock), sku=spellings[n], name="Rod", unit="kg", reorder_level=Decimal(0)
+            )
         new = NewWorkOrder(spellings[n], "Acme", "Frame", "MIG-1", clock().date(), "normal")
-        return app.create_work_order(context(clock), new)
+        return worker.work_orders.create_work_order(context(clock), new)
 
     outcomes = race([lambda n=n: create(n) for n in range(RACERS)])
 

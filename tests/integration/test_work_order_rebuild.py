@@ -12,21 +12,21 @@ from domain.inventory.errors import InsufficientStock
 from domain.work_orders.new_order import NewWorkOrder
 from infrastructure.inventory.tables import INVENTORY_TABLES
 from infrastructure.root import Chronicle
-from infrastructure.work_orders.tables import WORK_ORDER_TABLES
+from infrastructure.work_orders.tables import DASHBOARD_TABLES, TIMELINE_TABLES, WORK_ORDER_TABLES
 from tests.conftest import Clock
 from tests.integration.conftest import context, register, table_rows
 
 
 def workshop_history(container: Chronicle, clock: Clock) -> None:
     """Orders in every status, stock received, consumed and adjusted, and a refused command."""
-    app = container.work_orders
+    app, inventory = container.work_orders, container.inventory
     welder = register(container, clock, "welder@example.com", roles=["operator"], verified=True)
     spare = register(container, clock, "spare@example.com", roles=["operator"], verified=True)
     inspector = register(container, clock, "inspector@example.com", roles=["inspector"], verified=True)
-    rod = app.register_item(context(clock), sku="ROD-1", name="Rod", unit="kg", reorder_level=Decimal("2")).id
-    gas = app.register_item(context(clock), sku="GAS-1", name="Argon", unit="l", reorder_level=Decimal("10")).id
-    app.receive_stock(context(clock), rod, Decimal("5.5"), "delivery 1")
-    app.receive_stock(context(clock), gas, Decimal(40), "delivery 2")
+    rod = inventory.register_item(context(clock), sku="ROD-1", name="Rod", unit="kg", reorder_level=Decimal("2")).id
+    gas = inventory.register_item(context(clock), sku="GAS-1", name="Argon", unit="l", reorder_level=Decimal("10")).id
+    inventory.receive_stock(context(clock), rod, Decimal("5.5"), "delivery 1")
+    inventory.receive_stock(context(clock), gas, Decimal(40), "delivery 2")
     today = clock().date()
     ids = []
     for n, priority in enumerate(["low", "normal", "high", "urgent", "normal", "low"]):
@@ -47,21 +47,23 @@ def workshop_history(container: Chronicle, clock: Clock) -> None:
     for order_id in ids[2:4]:
         clock.advance(hours=3)
         app.record_inspection(context(clock), order_id, inspector_id=inspector, passed=True, notes="ok")
-        app.complete(context(clock), order_id)
+        app.complete_work_order(context(clock), order_id)
     app.record_inspection(context(clock), ids[4], inspector_id=inspector, passed=False, notes="cracked")
-    app.cancel(context(clock), ids[5], "client withdrew")
-    app.adjust_stock(context(clock), rod, Decimal("-0.5"), "counted")
+    app.cancel_work_order(context(clock), ids[5], "client withdrew")
+    inventory.adjust_stock(context(clock), rod, Decimal("-0.5"), "counted")
 
 
 def rows(container: Chronicle) -> dict[str, list[tuple[Any, ...]]]:
-    return {table.name: table_rows(container, table) for table in (*WORK_ORDER_TABLES, *INVENTORY_TABLES)}
+    tables = (*WORK_ORDER_TABLES, *TIMELINE_TABLES, *DASHBOARD_TABLES, *INVENTORY_TABLES)
+    return {table.name: table_rows(container, table) for table in tables}
 
 
 def test_given_a_workshop_history_when_its_projections_are_reset_and_replayed_then_every_row_is_the_same(
     container: Chronicle, clock: Clock
 ) -> None:
     workshop_history(container, clock)
-    runners = [container.runners["work_orders"], container.runners["inventory"]]
+    names = ("work_orders", "work_order_timeline", "workshop_dashboard", "inventory")
+    runners = [container.runners[name] for name in names]
     for runner in runners:
         # Live: small batches, so a batch often changes rows an earlier batch wrote (and several times).
         runner.batch_size = 3

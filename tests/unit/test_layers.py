@@ -149,7 +149,7 @@ def test_every_context_has_a_package_in_every_layer() -> None:
         if not (ROOT / layer / context / "__init__.py").exists()
     ]
 
-    assert CONTEXTS >= {"accounts", "work_orders", "inventory"}
+    assert {"accounts", "work_orders", "inventory"} <= CONTEXTS
     assert missing == []
 
 
