@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from application.accounts.application import AccountsApplication, SessionGrant
@@ -26,7 +26,7 @@ from interfaces.http.accounts.schemas import (
     TokenRequest,
 )
 from interfaces.http.shared.auth import TOKEN_URL, Principal, Public, Tokens, require, unauthenticated
-from interfaces.http.shared.commands import Cmd, Ctx, Now, PublicCtx, accepted
+from interfaces.http.shared.commands import Cmd, Ctx, Now, PublicCmd, PublicCtx, accepted
 from interfaces.http.shared.openapi import problems
 from interfaces.http.shared.schemas import CommandAccepted
 from interfaces.http.shared.services import provide
@@ -51,11 +51,12 @@ def _tokens(tokens: Tokens, clock: Now, grant: SessionGrant) -> TokenPair:
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, dependencies=[Public])
-def register(body: RegisterRequest, ctx: PublicCtx, accounts: Accounts, response: Response) -> CommandAccepted:
+def register(body: RegisterRequest, cmd: PublicCmd, accounts: Accounts) -> CommandAccepted:
     """Register an account; a verification mail follows unless AUTO_VERIFY_EMAIL is on."""
-    result = accounts.register_account(ctx, email=str(body.email), password=body.password, profile=body.to_profile())
-    response.headers["ETag"] = f'"{result.version}"'
-    return accepted(result)
+    profile = body.to_profile()
+    return cmd.accepted(
+        accounts.register_account(cmd.ctx, email=str(body.email), password=body.password, profile=profile)
+    )
 
 
 @router.post("/verify-email", dependencies=[Public], responses=problems(400))

@@ -78,7 +78,12 @@ async def command(ctx: Ctx, version: Annotated[int | None, Depends(expected_vers
     return Command(ctx, version, response)
 
 
+async def public_command(ctx: PublicCtx, response: Response) -> Command:
+    return Command(ctx, None, response)
+
+
 Cmd = Annotated[Command, Depends(command)]
+PublicCmd = Annotated[Command, Depends(public_command)]  # a public command that answers an ETag (register)
 
 
 def accepted(result: CommandResult) -> CommandAccepted:
