@@ -12,14 +12,16 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from eventsourcing.utils import resolve_topic
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import JSON, select
 
 from domain.accounts.account import Account
 from domain.accounts.values import email_claim_id
@@ -161,3 +163,63 @@ def test_starting_on_the_old_log_writes_no_event(legacy: Chronicle) -> None:
     legacy.ensure_superadmin()
 
     assert legacy.head_position() == HEAD
+
+
+def test_an_upgrade_keeps_the_old_read_models_and_builds_the_split_ones_from_zero(tmp_path: Path) -> None:
+    # Given the old log and the read models the old code left beside it (its trackers at the head)
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(FIXTURE / "events.sqlite3", data / "events.sqlite3")
+    old = expected()
+    chronicle = Chronicle(make_settings(tmp_path, None, None), clock=Clock())
+    chronicle.open()
+    try:
+        _restore(chronicle, old)
+
+        # When the new code starts and its projections catch up
+        chronicle.start(run_projections=False)
+        for runner in chronicle.runners.values():
+            runner.catch_up()
+
+        # Then the new followers (timeline, dashboard) started from empty tables, not on top of the old rows
+        assert {name: chronicle.stored_position(name) for name in chronicle.runners} == dict.fromkeys(
+            chronicle.runners, HEAD
+        )
+        for name in ("rm_workshop_counters", "rm_workshop_due", "rm_accounts", "rm_work_orders"):
+            assert rows(chronicle, name) == old[name], f"{name} differs"
+        assert _timeline_quantities(rows(chronicle, "rm_work_order_timeline")) == _timeline_quantities(
+            old["rm_work_order_timeline"]
+        )
+    finally:
+        chronicle.close()
+
+
+def _restore(chronicle: Chronicle, dump: dict[str, Any]) -> None:
+    """Write the fixture's rows and tracked positions into the (empty) read store, typed as the columns are."""
+    with chronicle.write_engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            if dump.get(table.name):
+                conn.execute(table.insert(), [_typed(table, row) for row in dump[table.name]])
+        tracking = metadata.tables["projection_tracking"]
+        conn.execute(
+            tracking.insert(),
+            [{"name": n, "position": p, "updated_at": datetime.now(UTC)} for n, p in dump["positions"].items()],
+        )
+
+
+def _typed(table: Any, row: dict[str, Any]) -> dict[str, Any]:
+    typed = {}
+    for name, value in row.items():
+        kind = table.c[name].type
+        if isinstance(value, str) and not isinstance(kind, JSON):
+            python_type = getattr(kind, "impl", kind).python_type  # a TypeDecorator: its underlying type
+            if python_type is UUID:
+                value = UUID(value)
+            elif python_type is datetime:
+                value = datetime.fromisoformat(value)
+            elif python_type is date:
+                value = date.fromisoformat(value)
+            elif python_type is Decimal:
+                value = Decimal(value)
+        typed[name] = value
+    return typed
