@@ -11,10 +11,10 @@ far, writes them with one INSERT in one transaction (lock, NOTIFY, insert, commi
 caller its own notification ids. Callers that arrive meanwhile queue up for the next group.
 
 An optimistic-concurrency conflict of one caller must not fail the others: when the group's
-INSERT violates a unique key, the group is written again with a savepoint per caller; the
-conflicting callers get ``IntegrityError`` (which ``ChronicleApplication.record`` turns into
-``ConcurrencyConflict``), the others commit. As with the library, a rolled-back insert leaves
-unused positions behind; positions stay increasing and commit in order.
+INSERT violates a unique key, the group is written again: under the lock the conflicting callers
+are found before inserting and get ``IntegrityError`` (which ``ChronicleApplication.record`` turns
+into ``ConcurrencyConflict``), the others commit at consecutive positions. As with the library, the
+rolled-back first attempt leaves unused positions behind; positions stay increasing and commit in order.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 import psycopg
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg.sql import SQL, Identifier
 
 from infrastructure.shared.event_store import ChronicleRecorder
 
@@ -111,12 +112,25 @@ class GroupCommitRecorder(ChronicleRecorder):
                 insert.done = True
 
     def _write_each(self, group: list[_Insert]) -> None:
-        """The group again, in one transaction with a savepoint per caller: conflicts fail only their caller."""
+        """The group again, in one transaction: conflicts fail only their caller, the rest commit together.
+
+        Under the table lock no other writer can insert, so the (stream, version) pairs already stored
+        are exactly the ones that would conflict: those callers (and a caller repeating a pair an
+        earlier caller of the group takes) fail before anything is inserted. The rest are inserted
+        with a savepoint each (in case of a violation the check cannot see) and, since nothing was
+        rolled back, take consecutive positions.
+        """
         insert_rows = super(PostgresApplicationRecorder, self)._insert_stored_events
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._lock_table(curs)
             self._notify_channel(curs)
+            taken = self._stored_versions(curs, [event for insert in group for event in insert.events])
             for insert in group:
+                wanted = {(event.originator_id, event.originator_version) for event in insert.events}
+                if wanted & taken:
+                    insert.ids = []
+                    insert.error = IntegrityError("an event at this stream version is already stored")
+                    continue
                 try:
                     with conn.transaction():
                         insert_rows(curs, insert.events)
@@ -124,6 +138,20 @@ class GroupCommitRecorder(ChronicleRecorder):
                 except psycopg.IntegrityError as error:
                     insert.ids = []
                     insert.error = IntegrityError(str(error))
+                else:
+                    taken |= wanted
+
+    def _stored_versions(self, curs: Any, events: Sequence[StoredEvent]) -> set[tuple[Any, int]]:
+        """Which (stream, version) pairs of ``events`` the log holds already, in one query."""
+        statement = SQL(
+            "SELECT e.originator_id, e.originator_version FROM {schema}.{table} e "
+            "JOIN unnest(%s::uuid[], %s::bigint[]) AS w(id, version) "
+            "ON e.originator_id = w.id AND e.originator_version = w.version"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        curs.execute(
+            statement, ([event.originator_id for event in events], [event.originator_version for event in events])
+        )
+        return {(row["originator_id"], int(row["originator_version"])) for row in curs.fetchall()}
 
 
 def _own_copy(error: Exception) -> Exception:

@@ -87,23 +87,35 @@ def test_given_many_threads_sending_commands_at_once_then_every_event_lands_at_g
 
 
 def held_back_as_one_group(
-    container: Chronicle, postgres_url: str, leader: Callable[[], Any], queued: list[Callable[[], Any]]
+    container: Chronicle,
+    postgres_url: str,
+    leader: Callable[[], Any],
+    queued: list[Callable[[], Any]],
+    *,
+    in_order: bool = False,
 ) -> tuple[Any, list[Any]]:
     """Run ``leader`` while the log's table lock is held elsewhere, queue ``queued`` behind it, then release.
 
     The leader waits inside its insert; the queued commands pile up behind it and are written as one
-    group once the lock is released. Answers the leader's outcome and the queued ones', in order.
+    group once the lock is released. With ``in_order`` they join the queue one after another in the
+    order given, otherwise all at once. Answers the leader's outcome and the queued ones', in order.
     """
     recorder = container.accounts.recorder
     assert isinstance(recorder, GroupCommitRecorder)
-    with psycopg.connect(postgres_url) as blocker, ThreadPoolExecutor(max_workers=2) as pool:
+    with psycopg.connect(postgres_url) as blocker, ThreadPoolExecutor(max_workers=1 + len(queued)) as pool:
         blocker.execute("LOCK TABLE chronicle_events IN EXCLUSIVE MODE")
         leading = pool.submit(run_threads, [leader])
         wait_until(lambda: _waiting_for_lock(postgres_url), "the leader waits for the table lock")
-        group = pool.submit(run_threads, queued)
-        wait_until(lambda: recorder.queued == len(queued), "the other commands are queued")
+        if in_order:
+            waiting = []
+            for n, action in enumerate(queued, start=1):
+                waiting.append(pool.submit(run_threads, [action]))
+                wait_until(lambda n=n: recorder.queued == n, f"command {n} is queued")  # type: ignore[misc]
+        else:
+            waiting = [pool.submit(run_threads, queued)]
+            wait_until(lambda: recorder.queued == len(queued), "the other commands are queued")
         blocker.rollback()
-        return leading.result(timeout=30)[0], group.result(timeout=30)
+        return leading.result(timeout=30)[0], [outcome for each in waiting for outcome in each.result(timeout=30)]
 
 
 def test_given_commands_queued_behind_a_write_then_they_commit_in_one_transaction_at_consecutive_positions(
@@ -128,8 +140,9 @@ def test_given_commands_queued_behind_a_write_then_they_commit_in_one_transactio
     assert transactions == (1,), "the queued commands committed in one transaction"
 
 
+@pytest.mark.parametrize("conflict_at", [0, 2, 5])
 def test_given_a_group_with_a_conflicting_command_then_only_that_command_fails_and_the_others_commit(
-    container: Chronicle, clock: Clock, postgres_url: str
+    container: Chronicle, clock: Clock, postgres_url: str, conflict_at: int
 ) -> None:
     raced = register(container, clock, "raced@example.com")
     others = [register(container, clock, f"other-{n}@example.com") for n in range(5)]
@@ -137,15 +150,19 @@ def test_given_a_group_with_a_conflicting_command_then_only_that_command_fails_a
     first.assign_role(role="manager", now=clock())
     second.assign_role(role="auditor", now=clock())
 
+    queued: list[Callable[[], Any]] = [update(container, clock, account_id) for account_id in others]
+    queued.insert(conflict_at, lambda: _record(container, clock, second))
     leader, group = held_back_as_one_group(
         container,
         postgres_url,
         lambda: container.accounts.record(context(clock), first),
-        [*(update(container, clock, account_id) for account_id in others), lambda: _record(container, clock, second)],
+        queued,
+        in_order=True,
     )
 
     assert isinstance(leader, CommandResult)
-    *updated, conflicted = group
+    conflicted = group.pop(conflict_at)
+    updated = group
     assert isinstance(conflicted, ConcurrencyConflict)
     assert all(isinstance(result, CommandResult) for result in updated), updated
     positions = sorted(result.position for result in updated)
