@@ -263,4 +263,6 @@ class Chronicle:
             wake=platform.wakeups.new(),
             batch_size=self.settings.projection_batch_size,
             poll_seconds=self.settings.projection_poll_seconds,
+            retry_seconds=self.settings.projection_retry_seconds,
+            retry_max_seconds=self.settings.projection_retry_max_seconds,
         )

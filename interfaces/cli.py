@@ -73,16 +73,37 @@ def project() -> None:
 
 @projections_app.command("status")
 def status() -> None:
-    """Each projection's position, the log's head and the lag."""
+    """Each projection's position, the log's head, the lag and the state (a failed one: where and why)."""
     chronicle = Chronicle(Settings())
     chronicle.open()
     try:
-        table = Table("projection", "position", "head", "lag")
-        for item in chronicle.operations.projections():
-            table.add_row(item.name, str(item.position), str(item.head), str(item.lag))
+        table = Table("projection", "position", "head", "lag", "state", "failed at", "retries")
+        states = chronicle.operations.projections()
+        for item in states:
+            failure = item.failure
+            table.add_row(
+                item.name,
+                str(item.position),
+                str(item.head),
+                str(item.lag),
+                f"[red]{item.state}[/red]" if failure else item.state,
+                str(failure.position) if failure else "",
+                str(failure.retries) if failure else "",
+            )
         console.print(table)
+        for item in states:
+            if item.failure is not None:
+                since = item.failure.first_failed_at.isoformat(timespec="seconds")
+                console.print(
+                    f"{item.name} failed since {since}: {item.failure.error_type}: {item.failure.error}",
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
     finally:
         chronicle.close()
+    if any(item.failure for item in states):
+        raise typer.Exit(1)
 
 
 @projections_app.command("rebuild")

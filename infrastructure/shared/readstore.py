@@ -14,6 +14,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Engine,
+    Integer,
     MetaData,
     Numeric,
     Select,
@@ -58,13 +59,39 @@ projection_tracking = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
+# A follower that could not apply an event: one row beside its tracking row, from the first failed
+# attempt until a batch past that event commits (which deletes it in the same transaction). A table of
+# its own, so read stores created before it existed gain it from ``create_all`` without a migration.
+projection_failures = Table(
+    "projection_failures",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("failed_position", BigInteger, nullable=False),
+    Column("error_type", String(200), nullable=False),
+    Column("error", String(500), nullable=False),
+    Column("retries", Integer, nullable=False),
+    Column("first_failed_at", UtcDateTime, nullable=False),
+    Column("last_failed_at", UtcDateTime, nullable=False),
+)
+
 
 def create_read_engine(
-    url: str, pool_size: int = 10, *, max_overflow: int | None = None, writer: bool = False
+    url: str,
+    pool_size: int = 10,
+    *,
+    max_overflow: int | None = None,
+    writer: bool = False,
+    timeout_seconds: int = 2,
 ) -> Engine:
-    """An engine for the read store; ``writer`` engines serialize their transactions on SQLite."""
+    """An engine for the read store; ``writer`` engines serialize their transactions on SQLite.
+
+    Statement parameters never appear in its errors (they hold personal data, and errors reach logs).
+    On PostgreSQL, connecting and waiting for a pooled connection each give up after ``timeout_seconds``
+    (an outage is answered quickly, not after the driver's and the pool's 30 s), and a pooled
+    connection is pinged before use, so one left dead by a server restart is replaced, not used.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -84,7 +111,15 @@ def create_read_engine(
 
         return engine
     overflow = pool_size if max_overflow is None else max_overflow
-    return create_engine(url, pool_size=pool_size, max_overflow=overflow, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=overflow,
+        pool_pre_ping=True,
+        pool_timeout=timeout_seconds,
+        connect_args={"connect_timeout": timeout_seconds},
+        hide_parameters=True,
+    )
 
 
 def _insert(conn: Connection, table: Table) -> Any:
@@ -276,6 +311,76 @@ def write_position(conn: Connection, name: str, position: int) -> None:
         {"name": name, "position": position, "updated_at": datetime.now(UTC)},
         key=["name"],
     )
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a follower stopped: the event it could not apply, in our words, and how often it tried."""
+
+    position: int
+    error_type: str
+    error: str
+    retries: int
+    first_failed_at: datetime
+    last_failed_at: datetime
+
+
+def record_failure(conn: Connection, name: str, position: int, error_type: str, error: str) -> Failure:
+    """Note one more failed attempt of ``name`` at ``position`` (the count starts again at a new position)."""
+    now = datetime.now(UTC)
+    previous = read_failures(conn, [name]).get(name)
+    again = previous is not None and previous.position == position
+    failure = Failure(
+        position=position,
+        error_type=error_type[:200],
+        error=error[:500],
+        retries=previous.retries + 1 if previous is not None and again else 1,
+        first_failed_at=previous.first_failed_at if previous is not None and again else now,
+        last_failed_at=now,
+    )
+    upsert(
+        conn,
+        projection_failures,
+        {
+            "name": name,
+            "failed_position": failure.position,
+            "error_type": failure.error_type,
+            "error": failure.error,
+            "retries": failure.retries,
+            "first_failed_at": failure.first_failed_at,
+            "last_failed_at": failure.last_failed_at,
+        },
+        key=["name"],
+    )
+    return failure
+
+
+def clear_failure(conn: Connection, name: str) -> None:
+    conn.execute(delete(projection_failures).where(projection_failures.c.name == name))
+
+
+def read_failures(conn: Connection, names: Sequence[str]) -> dict[str, Failure]:
+    rows = conn.execute(select(projection_failures).where(projection_failures.c.name.in_(list(names))))
+    return {
+        row.name: Failure(
+            position=row.failed_position,
+            error_type=row.error_type,
+            error=row.error,
+            retries=row.retries,
+            first_failed_at=row.first_failed_at,
+            last_failed_at=row.last_failed_at,
+        )
+        for row in rows
+    }
+
+
+def read_positions(conn: Connection, names: Sequence[str]) -> dict[str, int]:
+    """Each of ``names``' committed position (zero for one that never committed), in one query."""
+    statement = select(projection_tracking.c.name, projection_tracking.c.position).where(
+        projection_tracking.c.name.in_(list(names))
+    )
+    stored = {row.name: int(row.position) for row in conn.execute(statement)}
+    return {name: stored.get(name, 0) for name in names}
 
 
 def reset_position(conn: Connection, name: str) -> None:

@@ -8,6 +8,14 @@ workers (replicas, or a rebuild running beside a live worker) on the same follow
 
 The library's default insert path takes a table lock, so positions are committed in order
 and reading ``position > tracked`` never passes over an event committed later.
+
+A follower that cannot apply an event stops there, alone and visibly: the batch is retried one
+event per transaction, so the events before the bad one commit and the position stops just
+before it; the failure (position, error class, our words) is written beside the tracking row
+for every process to see, and the runner retries with capped exponential backoff. The first
+batch that gets past the event deletes the failure in the same transaction as its position.
+An outage (a store that cannot be reached) is not a failure of the follower: it is retried the
+same way, and the follower resumes by itself when the store is back.
 """
 
 from __future__ import annotations
@@ -25,7 +33,17 @@ from sqlalchemy import Connection, Engine, Table, delete, select, text
 
 from application.shared.application import ChronicleApplication
 from application.shared.follower import EventHandlers
-from infrastructure.shared.readstore import BatchView, claim_position, projection_tracking, write_position
+from infrastructure.shared.outages import store_unavailable
+from infrastructure.shared.readstore import (
+    BatchView,
+    Failure,
+    claim_position,
+    clear_failure,
+    projection_failures,
+    projection_tracking,
+    record_failure,
+    write_position,
+)
 
 log = logging.getLogger("chronicle.projections")
 
@@ -122,6 +140,31 @@ class Wakeups:
             wake.set()
 
 
+class EventNotApplied(Exception):
+    """A follower's batch (positions ``first`` to ``last``) could not be applied, for a reason other than an outage."""
+
+    def __init__(self, name: str, first: int, last: int, event_type: str, cause: BaseException) -> None:
+        self.name = name
+        self.first = first
+        self.last = last
+        self.event_type = event_type
+        self.cause = cause
+        super().__init__(self.message)
+
+    @property
+    def error_type(self) -> str:
+        """The class of what went wrong (the driver's own error when the read store refused a write)."""
+        origin = getattr(self.cause, "orig", None) or self.cause
+        kind = type(origin)
+        return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+
+    @property
+    def message(self) -> str:
+        """Our words only: no SQL and no value of the event reach the operators' screens."""
+        where = f"position {self.first}" if self.first == self.last else f"positions {self.first}-{self.last}"
+        return f"{self.name} could not apply {self.event_type} at {where} ({type(self.cause).__name__})"
+
+
 class ProjectionRunner:
     """Runs one follower over the application's log."""
 
@@ -135,6 +178,8 @@ class ProjectionRunner:
         wake: threading.Event | None = None,
         batch_size: int = 500,
         poll_seconds: float = 1.0,
+        retry_seconds: float = 0.5,
+        retry_max_seconds: float = 30.0,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -143,52 +188,102 @@ class ProjectionRunner:
         self.wake = wake or threading.Event()
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.retry_seconds = retry_seconds
+        self.retry_max_seconds = retry_max_seconds
+        # Set while the next event is known to fail: batches of one until it is applied.
+        self._stalled = False
         self._notify_sql = text("SELECT pg_notify(:channel, :payload)")
 
     @property
     def name(self) -> str:
         return self.follower.name
 
-    def run_once(self) -> int:
-        """Apply the next batch; answers how many log entries it consumed (0: caught up)."""
+    def run_once(self, limit: int | None = None) -> int:
+        """Apply the next batch (``limit`` entries, the batch size by default); answers how many
+        log entries it consumed (0: caught up). Raises ``EventNotApplied`` when the batch fails
+        for any reason but an outage; nothing of that batch is committed then."""
         mapper = self.app.metadata_mapper
         with self.engine.begin() as conn:
-            position = self._lock_position(conn)
-            notifications = self.app.recorder.select_notifications(start=position + 1, limit=self.batch_size)
+            position, failed = self._lock_position(conn)
+            notifications = self.app.recorder.select_notifications(start=position + 1, limit=limit or self.batch_size)
             if not notifications:
                 return 0
             view = self.follower.view_factory(conn) if self.follower.view_factory else None
             handlers = self.follower.handlers
-            for notification in notifications:
-                if handlers.wants(notification.topic):
-                    event, metadata = mapper.to_event_and_metadata(notification)
-                    handlers.process(event, view, metadata)
-            # The view gathered the batch's writes: they go out before the position, in the same transaction.
-            if view is not None:
-                view.flush()
+            event_type = "the batch"
+            try:
+                for notification in notifications:
+                    if handlers.wants(notification.topic):
+                        event_type = notification.topic.rpartition(":")[2]
+                        event, metadata = mapper.to_event_and_metadata(notification)
+                        handlers.process(event, view, metadata)
+                # The view gathered the batch's writes: they go out before the position, in the same transaction.
+                if view is not None:
+                    view.flush()
+            except Exception as error:
+                if store_unavailable(error):
+                    raise
+                first, last = notifications[0].id, notifications[-1].id
+                raise EventNotApplied(self.name, first, last, event_type, error) from error
             last = notifications[-1].id
             write_position(conn, self.name, last)
+            if failed:
+                clear_failure(conn, self.name)
             if conn.dialect.name == "postgresql":
                 # Delivered on commit: API processes waiting to read their writes wake at once.
                 conn.execute(self._notify_sql, {"channel": PROGRESS_CHANNEL, "payload": f"{self.name}:{last}"})
+        if failed:
+            log.info("projection %s resumed past position %s", self.name, notifications[0].id)
         if self.board is not None:
             self.board.advance(self.name, last)
         return len(notifications)
 
-    def _lock_position(self, conn: Connection) -> int:
-        locking = select(projection_tracking.c.position).where(projection_tracking.c.name == self.name)
-        row = conn.execute(locking.with_for_update()).first()
+    def advance(self) -> int:
+        """Apply the next batch; when it fails, apply its events one per transaction up to the one that
+        fails, so that the position stops just before it. Answers how many entries it consumed."""
+        stalled = self._stalled
+        if not stalled:
+            try:
+                return self.run_once()
+            except EventNotApplied as failed:
+                if failed.first == failed.last:
+                    self._stalled = True
+                    raise
+        consumed = 0
+        while consumed < self.batch_size:
+            try:
+                one = self.run_once(limit=1)
+            except EventNotApplied:
+                self._stalled = True
+                raise
+            self._stalled = False
+            consumed += one
+            if not one or stalled:  # past the event that failed before: whole batches again
+                break
+        return consumed
+
+    def _lock_position(self, conn: Connection) -> tuple[int, bool]:
+        """The committed position, locked for this batch, and whether a failure is recorded beside it."""
+        tracking, failures = projection_tracking, projection_failures
+        locking = (
+            select(tracking.c.position, failures.c.name.is_not(None))
+            .select_from(tracking.outerjoin(failures, failures.c.name == tracking.c.name))
+            .where(tracking.c.name == self.name)
+            .with_for_update(of=tracking)
+        )
+        row = conn.execute(locking).first()
         if row is None:
             if claim_position(conn, self.name):
                 # A follower that never committed starts from an empty read model: its tables may hold
                 # rows another follower wrote before the read models were split the way they are now.
                 for table in self.follower.tables:
                     conn.execute(delete(table))
-            row = conn.execute(locking.with_for_update()).one()
-        return int(row[0])
+            row = conn.execute(locking).one()
+        return int(row[0]), bool(row[1])
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
-        """Run batches until one comes back short (caught up); answers how many entries it consumed."""
+        """Run batches until one comes back short (caught up); answers how many entries it consumed.
+        A batch that cannot be applied stops it (``EventNotApplied``), the batches before it committed."""
         total = 0
         while True:
             consumed = self.run_once()
@@ -199,20 +294,49 @@ class ProjectionRunner:
                 return total
 
     def run(self, stop: threading.Event) -> None:
-        """Follow the log until ``stop`` is set, sleeping until woken or the poll interval passes."""
-        failures = 0
+        """Follow the log until ``stop`` is set, sleeping until woken or the poll interval passes.
+
+        A failed batch is retried with capped exponential backoff; other followers, each on its own
+        thread, go on meanwhile."""
+        attempts = 0
         while not stop.is_set():
             self.wake.clear()
             try:
-                consumed = self.run_once()
-                failures = 0
-            except Exception:
-                failures += 1
-                log.exception("projection %s failed a batch; retrying", self.name)
-                stop.wait(min(0.1 * 2**failures, 5.0))
+                consumed = self.advance()
+            except EventNotApplied as failed:
+                attempts += 1
+                self._note_failure(failed)
+                stop.wait(self.backoff(attempts))
                 continue
+            except Exception as error:
+                attempts += 1
+                if store_unavailable(error):
+                    log.warning("projection %s cannot reach its stores (%s); retrying", self.name, type(error).__name__)
+                else:
+                    log.exception("projection %s failed a batch; retrying", self.name)
+                stop.wait(self.backoff(attempts))
+                continue
+            attempts = 0
             if consumed < self.batch_size:
                 self.wake.wait(self.poll_seconds)
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds to wait after the ``attempts``-th failure in a row: doubling, capped."""
+        return float(min(self.retry_seconds * 2 ** min(attempts - 1, 30), self.retry_max_seconds))
+
+    def _note_failure(self, failed: EventNotApplied) -> Failure | None:
+        """Write the failure beside the tracking row (its own transaction: the batch's was rolled back)."""
+        try:
+            with self.engine.begin() as conn:
+                failure = record_failure(conn, self.name, failed.first, failed.error_type, failed.message)
+        except Exception as error:
+            log.warning("projection %s could not record its failure (%s)", self.name, type(error).__name__)
+            return None
+        if failure.retries == 1:
+            log.error("%s; retrying with backoff", failed.message, exc_info=failed.cause)
+        else:
+            log.warning("%s (attempt %d)", failed.message, failure.retries)
+        return failure
 
     def reset(self) -> None:
         """Forget everything this follower wrote and start again from position zero."""
@@ -221,6 +345,8 @@ class ProjectionRunner:
             for table in self.follower.tables:
                 conn.execute(delete(table))
             write_position(conn, self.name, 0)
+            clear_failure(conn, self.name)
+        self._stalled = False
         if self.board is not None:
             self.board.forget(self.name)
 

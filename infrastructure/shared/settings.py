@@ -64,6 +64,28 @@ class Settings(BaseSettings):
     postgres_pool_size: int = 10
     postgres_max_overflow: int = 10
 
+    projection_retry_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="First wait after a projection batch fails; it doubles per failure"
+    )
+    projection_retry_max_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="Longest wait between two attempts of a failed projection"
+    )
+    store_connect_timeout_seconds: int = Field(
+        default=2,
+        ge=1,
+        le=60,
+        description="Longest wait for a store connection (connecting, or a free one in a pool) before 503",
+    )
+    store_retry_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="How long the event store retries a statement that lost its connection on a fresh one",
+    )
+    ready_timeout_seconds: float = Field(
+        default=0.8, gt=0, le=10, description="Budget of /ready: a check that has not answered by then is not ok"
+    )
+
     @property
     def embedded(self) -> bool:
         return not self.database_url

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select
 from infrastructure.accounts.tables import ACCOUNT_TABLES, account_roles, accounts
 from infrastructure.accounts.writer import SqlAccountsView
 from infrastructure.root import Chronicle
-from infrastructure.shared.runner import Follower, ProjectionRunner
+from infrastructure.shared.runner import EventNotApplied, Follower, ProjectionRunner
 from projections.accounts.projection import AccountsProjection
 from tests.conftest import Clock
 from tests.integration.conftest import account_versions, context, register
@@ -104,8 +104,9 @@ def test_given_a_worker_that_dies_on_the_17th_write_of_its_only_batch_then_nothi
     ids = populate(container, clock)
     runner = dying_runner(container, 50, in_batch=1, on_call=17)
 
-    with pytest.raises(WorkerDied):
+    with pytest.raises(EventNotApplied) as died:
         runner.run_once()
+    assert isinstance(died.value.cause, WorkerDied)
 
     assert row_count(container) == 0
     assert position(container) == 0
@@ -122,8 +123,9 @@ def test_given_batches_of_ten_when_the_worker_dies_in_the_third_batch_then_the_f
     log = container.log.recorder.select_notifications(start=1, limit=1000)
     runner = dying_runner(container, 10, in_batch=3, on_call=2)
 
-    with pytest.raises(WorkerDied):
+    with pytest.raises(EventNotApplied) as died:
         runner.catch_up()
+    assert isinstance(died.value.cause, WorkerDied)
 
     end_of_batch_two = log[19].id
     assert position(container) == end_of_batch_two

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from domain.shared.access import PROJECTIONS_READ
-from infrastructure.shared.operations import Operations
-from interfaces.http.operations.schemas import Liveness, ProjectionStatus, Readiness
+from infrastructure.shared.operations import Operations, ProjectionState
+from interfaces.http.operations.schemas import Liveness, ProjectionError, ProjectionStatus, Readiness
 from interfaces.http.shared.auth import Principal, Public, require
 from interfaces.http.shared.problems import JsonResponse
 from interfaces.http.shared.services import provide
@@ -37,12 +37,29 @@ def health_head() -> None:
     responses={503: {"model": Readiness, "description": "A dependency is not ready"}},
 )
 def ready(ops: Ops) -> JsonResponse:
-    """Readiness: event store, read store, Redis (when configured) and projection lag."""
+    """Readiness within a second: event store, read store, Redis (when configured), projection lag and failures."""
     ok, checks = ops.readiness()
     return JsonResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
 
 
 @router.get("/api/v1/projections")
 def projections(_: ReadsProjections, ops: Ops) -> list[ProjectionStatus]:
-    """Each projection's position in the log and its lag behind the head."""
-    return [ProjectionStatus(name=s.name, position=s.position, head=s.head, lag=s.lag) for s in ops.projections()]
+    """Each projection's position in the log, its lag behind the head, and its state (``failed``: why, and where)."""
+    return [_status(state) for state in ops.projections()]
+
+
+def _status(state: ProjectionState) -> ProjectionStatus:
+    failure = state.failure
+    status = ProjectionStatus(name=state.name, position=state.position, head=state.head, lag=state.lag, state="running")
+    if failure is None:
+        return status
+    return status.model_copy(
+        update={
+            "state": "failed",
+            "failed_position": failure.position,
+            "error": ProjectionError(type=failure.error_type, message=failure.error),
+            "retries": failure.retries,
+            "failed_since": failure.first_failed_at,
+            "last_attempt_at": failure.last_failed_at,
+        }
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -97,15 +97,71 @@ class AuditState(BaseModel):
     state: dict[str, Any]
 
 
-class ProjectionStatus(BaseModel):
+class ProjectionError(BaseModel):
+    """Why a projection stopped: the error's class and a short message in our words (no SQL, no data)."""
+
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"name": "work_orders", "position": 1204, "head": 1210, "lag": 6}]}
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "psycopg.DataError",
+                    "message": "inventory could not apply InventoryItem.Registered at position 1188 (DataError)",
+                }
+            ]
+        }
+    )
+
+    type: str
+    message: str
+
+
+class ProjectionStatus(BaseModel):
+    """A projection's position and lag; ``failed`` (with the position it stopped at) while it cannot apply an event."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "work_orders",
+                    "position": 1204,
+                    "head": 1210,
+                    "lag": 6,
+                    "state": "running",
+                    "failed_position": None,
+                    "error": None,
+                    "retries": 0,
+                    "failed_since": None,
+                    "last_attempt_at": None,
+                },
+                {
+                    "name": "inventory",
+                    "position": 1187,
+                    "head": 1210,
+                    "lag": 23,
+                    "state": "failed",
+                    "failed_position": 1188,
+                    "error": {
+                        "type": "psycopg.DataError",
+                        "message": "inventory could not apply InventoryItem.Registered at position 1188 (DataError)",
+                    },
+                    "retries": 7,
+                    "failed_since": "2026-12-01T08:12:40Z",
+                    "last_attempt_at": "2026-12-01T08:13:45Z",
+                },
+            ]
+        }
     )
 
     name: str
     position: int
     head: int
     lag: int
+    state: Literal["running", "failed"]
+    failed_position: int | None = None
+    error: ProjectionError | None = None
+    retries: int = 0
+    failed_since: datetime | None = None
+    last_attempt_at: datetime | None = None
 
 
 class Liveness(BaseModel):
