@@ -47,7 +47,7 @@ class Platform:
             dbname=env["POSTGRES_DBNAME"],
             user=env["POSTGRES_USER"],
             password=env["POSTGRES_PASSWORD"],
-            connect_timeout=5,
+            connect_timeout=self.settings.store_connect_timeout_seconds,
         )
 
     def close(self) -> None:
@@ -64,16 +64,31 @@ def open_platform(
     write_engine: Engine | None = None,
 ) -> Platform:
     """Connect to the event store and the read store (the only I/O of wiring)."""
-    env = settings.event_store_env()
+    env = {**settings.event_store_env(), **_outage_bounds(settings)}
     log = EventLog(env)
+    timeout = settings.store_connect_timeout_seconds
     # Connections beyond pool_size would be opened and closed per checkout: keep them all instead.
     reads = read_engine or create_read_engine(
-        settings.read_store_url(), pool_size=settings.read_pool_size, max_overflow=0
+        settings.read_store_url(), pool_size=settings.read_pool_size, max_overflow=0, timeout_seconds=timeout
     )
-    writes = write_engine or create_read_engine(settings.read_store_url(), pool_size=2, writer=True)
+    writes = write_engine or create_read_engine(
+        settings.read_store_url(), pool_size=2, writer=True, timeout_seconds=timeout
+    )
 
     def stored_position(name: str) -> int:
         with reads.connect() as conn:
             return read_position(conn, name)
 
     return Platform(settings, clock, env, log, reads, writes, PositionBoard(stored_position))
+
+
+def _outage_bounds(settings: Settings) -> dict[str, str]:
+    """Chronicle's factory of the event store's recorders (see ``ChronicleFactory``), and the bounds it keeps:
+    how long to wait for a connection (the library's default is 30 s) and to retry a lost one."""
+    if settings.embedded:
+        return {}
+    return {
+        "PERSISTENCE_MODULE": "infrastructure.shared.event_store:ChronicleFactory",
+        "POSTGRES_CONNECT_TIMEOUT": str(settings.store_connect_timeout_seconds),
+        "STORE_RETRY_SECONDS": str(settings.store_retry_seconds),
+    }

@@ -14,9 +14,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.shared.errors import Category, DomainError
+from infrastructure.shared.outages import CONNECTION_ERRORS, store_unavailable
 
 log = logging.getLogger("chronicle.http")
 
@@ -162,7 +164,37 @@ async def _http(request: Request, error: Exception) -> JSONResponse:
     return problem_response(request, error.status_code, code, title, title, dict(error.headers or {}))
 
 
+# How soon a client may try again when a store is unreachable: about what a restart or a failover takes.
+STORE_RETRY_AFTER_SECONDS = 2
+
+
+async def _store_error(request: Request, error: Exception) -> JSONResponse:
+    """A store that cannot be reached answers 503 with Retry-After; any other store error is ours (500).
+
+    Neither carries the library's text: it may hold SQL, host names or data."""
+    if store_unavailable(error):
+        log.warning("store unavailable: %s", type(error).__name__)
+        return problem_response(
+            request,
+            503,
+            "store_unavailable",
+            "A store is unavailable",
+            "The service cannot reach its data store right now; retry shortly.",
+            {"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+        )
+    log.error("store error", exc_info=error)
+    return problem_response(
+        request,
+        500,
+        "internal_error",
+        "Internal server error",
+        "Something went wrong on our side; quote the request id when reporting it.",
+    )
+
+
 def install(app: FastAPI) -> None:
+    for kind in (*CONNECTION_ERRORS, DBAPIError):
+        app.add_exception_handler(kind, _store_error)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(Problem, _problem)
     app.add_exception_handler(RequestValidationError, _validation)
