@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from infrastructure.root import Chronicle
 from infrastructure.shared.settings import Settings
 from interfaces.http import accounts, inventory, operations, work_orders
 from interfaces.http.shared import problems
+from interfaces.http.shared.inputs import storable_parameters
 from interfaces.http.shared.middleware import RequestContextMiddleware
 from interfaces.http.shared.openapi import document_problems, install_openapi
 from interfaces.http.shared.problems import JsonResponse
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, root: Chronicle | None = Non
         lifespan=lifespan,
         default_response_class=JsonResponse,
         swagger_ui_parameters={"persistAuthorization": True},
+        dependencies=[Depends(storable_parameters)],
     )
     problems.install(app)
     for router in ROUTERS:
