@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     )
     postgres_pool_size: int = 10
     postgres_max_overflow: int = 10
+    max_json_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body other than an upload (JSON, forms), counted as it streams: past it, 413",
+    )
 
     @property
     def embedded(self) -> bool:

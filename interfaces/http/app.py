@@ -12,12 +12,13 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
+from application.work_orders.importing import MAX_UPLOAD_BYTES
 from infrastructure.root import Chronicle
 from infrastructure.shared.settings import Settings
 from interfaces.http import accounts, inventory, operations, work_orders
 from interfaces.http.shared import problems
 from interfaces.http.shared.inputs import storable_parameters
-from interfaces.http.shared.middleware import RequestContextMiddleware
+from interfaces.http.shared.middleware import MULTIPART_ENVELOPE_BYTES, BodyLimitMiddleware, RequestContextMiddleware
 from interfaces.http.shared.openapi import document_problems, install_openapi
 from interfaces.http.shared.problems import JsonResponse
 
@@ -26,11 +27,12 @@ ROUTERS = (*accounts.routers, *work_orders.routers, *inventory.routers, *operati
 
 def create_app(settings: Settings | None = None, *, root: Chronicle | None = None) -> FastAPI:
     """Build the API. Pass a started ``root`` to share one (tests); otherwise the lifespan owns one."""
+    configured = root.settings if root is not None else settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = root is None
-        chronicle = root or Chronicle(settings or Settings())
+        chronicle = root or Chronicle(configured)
         if owned:
             chronicle.start()
         app.state.services = chronicle.services
@@ -55,5 +57,10 @@ def create_app(settings: Settings | None = None, *, root: Chronicle | None = Non
         document_problems(router)
         app.include_router(router)
     install_openapi(app)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        json_bytes=configured.max_json_body_bytes,
+        upload_bytes=MAX_UPLOAD_BYTES + MULTIPART_ENVELOPE_BYTES,
+    )
+    app.add_middleware(RequestContextMiddleware)  # the outermost: added last
     return app

@@ -1,5 +1,6 @@
 """Request context: an ``X-Request-ID`` on every response, one JSON log line per request,
-and a problem (never a stack trace) when something unexpected escapes a route."""
+and a problem (never a stack trace) when something unexpected escapes a route; and the body
+limits, counted as the body streams."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 import time
 import uuid
 
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infrastructure.shared.log_format import request_id_var
@@ -17,9 +19,9 @@ log = logging.getLogger("chronicle.http")
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
-
-# The largest upload (10 MB) plus room for the multipart envelope.
-MAX_REQUEST_BYTES = 10 * 1024 * 1024 + 64 * 1024
+# Room for the multipart envelope around the largest upload (boundaries, part headers).
+MULTIPART_ENVELOPE_BYTES = 64 * 1024
+_UPLOAD = b"multipart/form-data"
 
 
 def _declared_length(scope: Scope) -> int:
@@ -65,18 +67,7 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            if _declared_length(scope) > MAX_REQUEST_BYTES:
-                await _send_problem(
-                    send_with_id,
-                    scope,
-                    request_id,
-                    413,
-                    "payload_too_large",
-                    "The request body is too large",
-                    f"Requests carry at most {MAX_REQUEST_BYTES} bytes",
-                )
-            else:
-                await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_with_id)
         except Exception:
             log.exception("unhandled error")
             if response_started:
@@ -103,3 +94,35 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+
+class BodyLimitMiddleware:
+    """Every request body is counted as it streams, chunked or not: uploads (multipart) up to
+    ``upload_bytes``, every other body (JSON, forms) up to ``json_bytes``; past that, a 413.
+
+    A declared ``Content-Length`` over the limit is answered before the body is read; a body that
+    grows past it while streaming is cut off by Starlette's counter (FastAPI turns its error into
+    the 413 problem) without being read into memory.
+    """
+
+    def __init__(self, app: ASGIApp, *, json_bytes: int, upload_bytes: int) -> None:
+        self.app = app
+        self.limits = {
+            False: (json_bytes, RequestBodyLimitMiddleware(app, max_body_size=json_bytes)),
+            True: (upload_bytes, RequestBodyLimitMiddleware(app, max_body_size=upload_bytes)),
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+        limit, counted = self.limits[content_type.lower().startswith(_UPLOAD)]
+        if _declared_length(scope) > limit:
+            request_id = scope.get("state", {}).get("request_id", "")
+            detail = f"This request carries at most {limit} bytes"
+            await _send_problem(
+                send, scope, request_id, 413, "payload_too_large", "The request body is too large", detail
+            )
+            return
+        await counted(scope, receive, send)
