@@ -68,6 +68,14 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body other than an upload (JSON, forms), counted as it streams: past it, 413",
     )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins whose browser pages may call the API (["https://app.example.com"]); none by default',
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies (comma-separated IPs or networks, * for any) whose X-Forwarded-Proto / -For are believed",
+    )
 
     @property
     def embedded(self) -> bool:

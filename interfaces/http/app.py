@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from application.work_orders.importing import MAX_UPLOAD_BYTES
 from infrastructure.root import Chronicle
@@ -18,9 +19,20 @@ from infrastructure.shared.settings import Settings
 from interfaces.http import accounts, inventory, operations, work_orders
 from interfaces.http.shared import problems
 from interfaces.http.shared.inputs import storable_parameters
-from interfaces.http.shared.middleware import MULTIPART_ENVELOPE_BYTES, BodyLimitMiddleware, RequestContextMiddleware
+from interfaces.http.shared.middleware import (
+    MULTIPART_ENVELOPE_BYTES,
+    BodyLimitMiddleware,
+    RefusingCORSMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
 from interfaces.http.shared.openapi import document_problems, install_openapi
 from interfaces.http.shared.problems import JsonResponse
+
+DOCS_ASSETS = "/static-offline-docs"
+# What a browser page of an allowed origin may send and read (beyond the CORS-safelisted ones).
+CORS_REQUEST_HEADERS = ("Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID")
+CORS_RESPONSE_HEADERS = ("ETag", "Location", "Retry-After", "X-Request-ID", "RateLimit", "RateLimit-Policy")
 
 ROUTERS = (*accounts.routers, *work_orders.routers, *inventory.routers, *operations.routers)
 
@@ -50,6 +62,7 @@ def create_app(settings: Settings | None = None, *, root: Chronicle | None = Non
         lifespan=lifespan,
         default_response_class=JsonResponse,
         swagger_ui_parameters={"persistAuthorization": True},
+        static_url=DOCS_ASSETS,
         dependencies=[Depends(storable_parameters)],
     )
     problems.install(app)
@@ -62,5 +75,15 @@ def create_app(settings: Settings | None = None, *, root: Chronicle | None = Non
         json_bytes=configured.max_json_body_bytes,
         upload_bytes=MAX_UPLOAD_BYTES + MULTIPART_ENVELOPE_BYTES,
     )
-    app.add_middleware(RequestContextMiddleware)  # the outermost: added last
+    app.add_middleware(
+        RefusingCORSMiddleware,
+        allow_origins=configured.cors_origins,
+        allow_methods=["GET", "POST", "PATCH", "DELETE"],
+        allow_headers=CORS_REQUEST_HEADERS,
+        expose_headers=CORS_RESPONSE_HEADERS,
+    )
+    # Outermost last: the proxy's word on the scheme first, then the headers of every answer, then the request id.
+    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, cacheable_prefixes=(DOCS_ASSETS,))
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=configured.forwarded_allow_ips)
     return app
