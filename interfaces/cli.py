@@ -48,9 +48,18 @@ def serve(
             if self.started:
                 console.print(banner, highlight=False)
 
-    # Chronicle logs every request itself (one JSON line with its request id): no second access log.
+    # Chronicle logs every request itself (one JSON line with its request id): no second access log. It names no
+    # server, and believes X-Forwarded-* only from FORWARDED_ALLOW_IPS (the app applies that setting itself).
     config = uvicorn.Config(
-        APP_FACTORY, factory=True, host=host, port=port, log_config=None, log_level=log_level, access_log=False
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        log_config=None,
+        log_level=log_level,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
     )
     Server(config).run()
 

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from domain.shared.errors import Category, DomainError
+from domain.shared.text import unstorable
 from domain.work_orders.new_order import NewWorkOrder, Priority
 
 REQUIRED_COLUMNS = ("order_number", "client", "description", "machine", "due_date")
@@ -104,6 +105,12 @@ def _parse_row(number: int, values: dict[str, Any]) -> tuple[NewWorkOrder | None
         priority=_text(values.get("priority")).lower() or Priority.NORMAL,
     )
     errors += [RowError(number, problem.field, problem.message) for problem in new.problems()]
+    # A cell the stores cannot hold (a NUL, a control character) would stop the read models for good.
+    errors += [
+        RowError(number, name, reason)
+        for name, value in values.items()
+        if (reason := unstorable(_text(value), multi_line=name == "description")) is not None
+    ]
     return (new if not errors else None), errors
 
 

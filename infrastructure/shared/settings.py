@@ -63,6 +63,19 @@ class Settings(BaseSettings):
     )
     postgres_pool_size: int = 10
     postgres_max_overflow: int = 10
+    max_json_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body other than an upload (JSON, forms), counted as it streams: past it, 413",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins whose browser pages may call the API (["https://app.example.com"]); none by default',
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies (comma-separated IPs or networks, * for any) whose X-Forwarded-Proto / -For are believed",
+    )
 
     projection_retry_seconds: float = Field(
         default=0.5, gt=0, le=60, description="First wait after a projection batch fails; it doubles per failure"

@@ -9,27 +9,42 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from application.work_orders.importing import MAX_UPLOAD_BYTES
 from infrastructure.root import Chronicle
 from infrastructure.shared.settings import Settings
 from interfaces.http import accounts, inventory, operations, work_orders
 from interfaces.http.shared import problems
-from interfaces.http.shared.middleware import RequestContextMiddleware
+from interfaces.http.shared.inputs import storable_parameters
+from interfaces.http.shared.middleware import (
+    MULTIPART_ENVELOPE_BYTES,
+    BodyLimitMiddleware,
+    RefusingCORSMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
 from interfaces.http.shared.openapi import document_problems, install_openapi
 from interfaces.http.shared.problems import JsonResponse
+
+DOCS_ASSETS = "/static-offline-docs"
+# What a browser page of an allowed origin may send and read (beyond the CORS-safelisted ones).
+CORS_REQUEST_HEADERS = ("Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID")
+CORS_RESPONSE_HEADERS = ("ETag", "Location", "Retry-After", "X-Request-ID", "RateLimit", "RateLimit-Policy")
 
 ROUTERS = (*accounts.routers, *work_orders.routers, *inventory.routers, *operations.routers)
 
 
 def create_app(settings: Settings | None = None, *, root: Chronicle | None = None) -> FastAPI:
     """Build the API. Pass a started ``root`` to share one (tests); otherwise the lifespan owns one."""
+    configured = root.settings if root is not None else settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = root is None
-        chronicle = root or Chronicle(settings or Settings())
+        chronicle = root or Chronicle(configured)
         if owned:
             chronicle.start()
         app.state.services = chronicle.services
@@ -47,11 +62,28 @@ def create_app(settings: Settings | None = None, *, root: Chronicle | None = Non
         lifespan=lifespan,
         default_response_class=JsonResponse,
         swagger_ui_parameters={"persistAuthorization": True},
+        static_url=DOCS_ASSETS,
+        dependencies=[Depends(storable_parameters)],
     )
     problems.install(app)
     for router in ROUTERS:
         document_problems(router)
         app.include_router(router)
     install_openapi(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        json_bytes=configured.max_json_body_bytes,
+        upload_bytes=MAX_UPLOAD_BYTES + MULTIPART_ENVELOPE_BYTES,
+    )
+    app.add_middleware(
+        RefusingCORSMiddleware,
+        allow_origins=configured.cors_origins,
+        allow_methods=["GET", "POST", "PATCH", "DELETE"],
+        allow_headers=CORS_REQUEST_HEADERS,
+        expose_headers=CORS_RESPONSE_HEADERS,
+    )
+    # Outermost last: the proxy's word on the scheme first, then the headers of every answer, then the request id.
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, cacheable_prefixes=(DOCS_ASSETS,))
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=configured.forwarded_allow_ips)
     return app

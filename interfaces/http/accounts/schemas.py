@@ -25,8 +25,10 @@ Password = Annotated[
         examples=["Corr3ct-horse"],
     ),
 ]
-CountryCode = Annotated[str, Field(pattern=r"^\+?[0-9]{1,4}$", examples=["+351"])]
-MobileNumber = Annotated[str, Field(pattern=r"^[0-9]{4,15}$", examples=["912345678"])]
+CountryCode = Annotated[str, Field(max_length=5, pattern=r"^\+?[0-9]{1,4}$", examples=["+351"])]
+MobileNumber = Annotated[str, Field(max_length=15, pattern=r"^[0-9]{4,15}$", examples=["912345678"])]
+# Long enough for any token the server signs (a few hundred characters), short enough to bound the work.
+MAX_JWT_LENGTH = 4096
 
 # The examples' values, real in shape: the tokens are signed with a secret that is not the server's.
 _ACCOUNT_ID = "3b9d2f4e-8a1c-4e7b-9f20-5c6d7e8f9a01"
@@ -122,7 +124,7 @@ class LoginRequest(Strict):
 class RefreshRequest(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"refresh_token": _REFRESH_TOKEN}]})
 
-    refresh_token: str
+    refresh_token: Annotated[str, Field(min_length=1, max_length=MAX_JWT_LENGTH)]
 
 
 class TokenRequest(Strict):
@@ -190,7 +192,7 @@ class TokenPair(CommandAccepted):
     )
 
     access_token: str
-    refresh_token: str
+    refresh_token: Annotated[str, Field(min_length=1, max_length=MAX_JWT_LENGTH)]
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
 

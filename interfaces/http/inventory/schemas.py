@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.inventory.item import SKU_PATTERN
 from domain.shared.quantity import MAX_QUANTITY, QUANTITY_PLACES
-from interfaces.http.shared.schemas import Page, Quantity, Reason, Strict
+from interfaces.http.shared.schemas import MULTI_LINE, Page, Quantity, Reason, Strict
 
 Delta = Annotated[
     Decimal,
@@ -66,7 +66,7 @@ class StockReceipt(Strict):
     )
 
     quantity: Quantity
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), MULTI_LINE] = ""
 
 
 class StockAdjustment(Strict):

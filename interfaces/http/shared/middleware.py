@@ -1,13 +1,20 @@
 """Request context: an ``X-Request-ID`` on every response, one JSON log line per request,
-and a problem (never a stack trace) when something unexpected escapes a route."""
+and a problem (never a stack trace) when something unexpected escapes a route; and the body
+limits, counted as the body streams."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import re
 import time
 import uuid
 
+from starlette.datastructures import Headers
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infrastructure.shared.log_format import request_id_var
@@ -17,9 +24,9 @@ log = logging.getLogger("chronicle.http")
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
-
-# The largest upload (10 MB) plus room for the multipart envelope.
-MAX_REQUEST_BYTES = 10 * 1024 * 1024 + 64 * 1024
+# Room for the multipart envelope around the largest upload (boundaries, part headers).
+MULTIPART_ENVELOPE_BYTES = 64 * 1024
+_UPLOAD = b"multipart/form-data"
 
 
 def _declared_length(scope: Scope) -> int:
@@ -65,18 +72,7 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            if _declared_length(scope) > MAX_REQUEST_BYTES:
-                await _send_problem(
-                    send_with_id,
-                    scope,
-                    request_id,
-                    413,
-                    "payload_too_large",
-                    "The request body is too large",
-                    f"Requests carry at most {MAX_REQUEST_BYTES} bytes",
-                )
-            else:
-                await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_with_id)
         except Exception:
             log.exception("unhandled error")
             if response_started:
@@ -103,3 +99,126 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+
+class BodyLimitMiddleware:
+    """Every request body is counted as it streams, chunked or not: uploads (multipart) up to
+    ``upload_bytes``, every other body (JSON, forms) up to ``json_bytes``; past that, a 413.
+
+    A declared ``Content-Length`` over the limit is answered before the body is read; a body that
+    grows past it while streaming is cut off by Starlette's counter (FastAPI turns its error into
+    the 413 problem) without being read into memory.
+    """
+
+    def __init__(self, app: ASGIApp, *, json_bytes: int, upload_bytes: int) -> None:
+        self.app = app
+        self.limits = {
+            False: (json_bytes, RequestBodyLimitMiddleware(app, max_body_size=json_bytes)),
+            True: (upload_bytes, RequestBodyLimitMiddleware(app, max_body_size=upload_bytes)),
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+        limit, counted = self.limits[content_type.lower().startswith(_UPLOAD)]
+        if _declared_length(scope) > limit:
+            request_id = scope.get("state", {}).get("request_id", "")
+            detail = f"This request carries at most {limit} bytes"
+            await _send_problem(
+                send, scope, request_id, 413, "payload_too_large", "The request body is too large", detail
+            )
+            return
+        await counted(scope, receive, send)
+
+
+# What every answer may load: nothing (JSON is not a document). HTML pages (the offline /docs and /redoc)
+# load their assets from this origin, run only the inline scripts they were sent with (by hash), and
+# let ReDoc start its web worker from a blob. No page of this API may be framed.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+_PAGE_CSP = (
+    "default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+_INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
+HSTS = "max-age=31536000; includeSubDomains"
+_ALWAYS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+def page_csp(html: bytes) -> str:
+    """The policy of an HTML page: its own inline scripts allowed by their SHA-256, nothing else inline."""
+    digests = [base64.b64encode(hashlib.sha256(script).digest()).decode() for script in _INLINE_SCRIPT.findall(html)]
+    return _PAGE_CSP.format(hashes="".join(f" 'sha256-{digest}'" for digest in digests))
+
+
+class SecurityHeadersMiddleware:
+    """Security headers on every answer, the failed ones included.
+
+    ``nosniff``, no framing, no referrer; a CSP (strict for the API, hashed inline scripts for the docs
+    pages); HSTS only when the request came over HTTPS (directly, or as a trusted proxy says);
+    ``Cache-Control: no-store`` unless the route chose otherwise: answers carry tokens and personal data.
+    """
+
+    def __init__(self, app: ASGIApp, *, cacheable_prefixes: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.cacheable_prefixes = cacheable_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        https = scope.get("scheme") == "https"
+        cacheable = str(scope.get("path", "")).startswith(self.cacheable_prefixes)
+        held: Message | None = None
+        page = bytearray()
+
+        def secured(start: Message, csp: str) -> Message:
+            headers = list(start.get("headers", []))
+            names = {name.lower() for name, _ in headers}
+            headers += [(name, value) for name, value in _ALWAYS if name not in names]
+            headers.append((b"content-security-policy", csp.encode()))
+            if https:
+                headers.append((b"strict-transport-security", HSTS.encode()))
+            if b"cache-control" not in names and not cacheable:
+                headers.append((b"cache-control", b"no-store"))
+            return {**start, "headers": headers}
+
+        async def send_secured(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start":
+                content_type = dict(message.get("headers", [])).get(b"content-type", b"")
+                if content_type.startswith(b"text/html"):
+                    held = message  # the policy depends on the page's inline scripts: wait for its body
+                    return
+                await send(secured(message, API_CSP))
+                return
+            if held is not None and message["type"] == "http.response.body":
+                page.extend(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                start, held = held, None
+                await send(secured(start, page_csp(bytes(page))))
+                await send({"type": "http.response.body", "body": bytes(page)})
+                return
+            await send(message)
+
+        await self.app(scope, receive, send_secured)
+
+
+class RefusingCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, whose refused preflight is a problem like every other refusal (not library text)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        detail = "This origin, method or header is not allowed to call the API from a browser"
+        body = problem_bytes(problem_body(403, "cors_refused", "Cross-origin request refused", detail, "", None))
+        return Response(body, status_code=403, media_type=PROBLEM_JSON)

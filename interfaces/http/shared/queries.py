@@ -39,9 +39,13 @@ def waits_for(*projections: str) -> Any:
     return Depends(wait)
 
 
+# Past any list this API holds, and within what SQL's OFFSET takes (a 64-bit integer would overflow).
+MAX_OFFSET = 2**31 - 1
+
+
 async def paging(
     limit: Annotated[int, Query(ge=1, le=500, description="Page size (max 500)")] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> tuple[int, int]:
     return limit, offset
 

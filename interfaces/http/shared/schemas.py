@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from domain.shared.quantity import MAX_QUANTITY, QUANTITY_PLACES
+from domain.shared.text import unstorable
 
 T = TypeVar("T")
 
@@ -17,11 +19,76 @@ Quantity = Annotated[
     Decimal,
     Field(gt=0, le=MAX_QUANTITY, max_digits=13, decimal_places=QUANTITY_PLACES, examples=["2.5"]),
 ]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class MultiLine:
+    """Marks a text field that may hold line feeds and tabs (a description, notes).
+
+    Use: ``Annotated[str, StringConstraints(max_length=...), MULTI_LINE]``.
+    """
+
+    def __repr__(self) -> str:
+        return "MULTI_LINE"
+
+
+MULTI_LINE = MultiLine()
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), MULTI_LINE]
+
+
+def refuse_unstorable(text: str, *, multi_line: bool = False) -> str:
+    """``text`` itself, or a validation error when the stores cannot (or should not) hold it."""
+    reason = unstorable(text, multi_line=multi_line)
+    if reason is not None:
+        raise PydanticCustomError("unstorable_text", "Text {reason}", {"reason": reason})
+    return text
+
+
+def _max_length(metadata: list[Any]) -> int | None:
+    return next((m.max_length for m in metadata if getattr(m, "max_length", None) is not None), None)
 
 
 class Strict(BaseModel):
+    """The base of every request body: unknown fields refused, and every text field bounded and storable.
+
+    A subclass's text fields must declare a ``max_length`` (checked when the class is defined), and
+    every string they receive is refused if it holds NUL, another control character or a lone
+    surrogate (line feeds and tabs are kept in fields marked ``MULTI_LINE``).
+    """
+
     model_config = ConfigDict(extra="forbid")
+    _TEXT_TYPES: ClassVar[tuple[object, ...]] = (str, str | None)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        unbounded = [
+            name
+            for name, field in cls.model_fields.items()
+            if field.annotation in cls._TEXT_TYPES and _max_length(field.metadata) is None
+        ]
+        if unbounded:
+            raise TypeError(f"{cls.__name__}: text field(s) without a max_length: {', '.join(unbounded)}")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        multi_line = field is not None and any(isinstance(m, MultiLine) for m in field.metadata)
+        _check_texts(value, multi_line)
+        return value
+
+
+def _check_texts(value: Any, multi_line: bool) -> None:
+    if isinstance(value, str):
+        refuse_unstorable(value, multi_line=multi_line)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_texts(key, False)
+            _check_texts(item, multi_line)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _check_texts(item, multi_line)
 
 
 class ReasonBody(Strict):

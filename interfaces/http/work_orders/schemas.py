@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from domain.work_orders.new_order import LIMITS, ORDER_NUMBER_PATTERN, NewWorkOrder, Priority
 from domain.work_orders.work_order import WorkOrderStatus
 from interfaces.http.inventory.schemas import ITEM_EXAMPLE, ItemPublic
-from interfaces.http.shared.schemas import Page, Quantity, Strict
+from interfaces.http.shared.schemas import MULTI_LINE, Page, Quantity, Strict
 
 # The examples' ids: one order, created by a manager and worked by one welder with one item.
 _ORDER_ID = "4f1c2a7e-0d3b-4c55-9a61-2b8e5f0c9d11"
@@ -94,7 +94,7 @@ class WorkOrderCreate(Strict):
     ]
     client: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LIMITS["client"])]
     description: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LIMITS["description"])
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LIMITS["description"]), MULTI_LINE
     ]
     machine: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LIMITS["machine"])]
     due_date: date
@@ -131,7 +131,7 @@ class RecordInspection(Strict):
     )
 
     passed: bool
-    notes: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+    notes: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), MULTI_LINE] = ""
 
 
 class ImportAccepted(BaseModel):
