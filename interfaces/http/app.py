@@ -15,10 +15,11 @@ from fastapi_offline import FastAPIOffline
 from infrastructure.root import Chronicle
 from infrastructure.shared.settings import Settings
 from interfaces.http import accounts, inventory, operations, work_orders
-from interfaces.http.shared import problems
+from interfaces.http.shared import idempotency, problems
 from interfaces.http.shared.middleware import RequestContextMiddleware
 from interfaces.http.shared.openapi import document_problems, install_openapi
 from interfaces.http.shared.problems import JsonResponse
+from interfaces.http.shared.ratelimit import RateLimited, RateLimitHeaders
 
 ROUTERS = (*accounts.routers, *work_orders.routers, *inventory.routers, *operations.routers)
 
@@ -50,8 +51,10 @@ def create_app(settings: Settings | None = None, *, root: Chronicle | None = Non
     )
     problems.install(app)
     for router in ROUTERS:
-        document_problems(router)
-        app.include_router(router)
+        document_problems(router, [RateLimited])
+        app.include_router(router, dependencies=[RateLimited])
     install_openapi(app)
+    idempotency.install(app)
+    app.add_middleware(RateLimitHeaders)
     app.add_middleware(RequestContextMiddleware)
     return app
