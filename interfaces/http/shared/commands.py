@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from fastapi import Depends, Header, Request, Response
 from application.shared.commands import Clock, CommandContext, CommandResult
 from infrastructure.shared.ratelimit import TrustedProxies
 from interfaces.http.shared.auth import OptionalPrincipal
-from interfaces.http.shared.idempotency import IdempotencyKeyHeader, claim_key
+from interfaces.http.shared.idempotency import IdempotencyKeyHeader, claim_key, settling_refusals
 from interfaces.http.shared.problems import Problem
 from interfaces.http.shared.ratelimit import client_address
 from interfaces.http.shared.schemas import CommandAccepted
@@ -37,19 +38,23 @@ def _anonymous_scope(request: Request) -> str:
 
 async def command_context(
     request: Request, clock: Now, principal: OptionalPrincipal, idempotency_key: IdempotencyKeyHeader = None
-) -> CommandContext:
+) -> AsyncIterator[CommandContext]:
     if principal is None:
         ctx, scope = _context(request, clock, ANONYMOUS), _anonymous_scope(request)
     else:
         ctx, scope = _context(request, clock, str(principal.account_id)), f"account:{principal.account_id}"
-    return await claim_key(request, ctx, idempotency_key, scope)
+    claimed = await claim_key(request, ctx, idempotency_key, scope)
+    async with settling_refusals(request, claimed):
+        yield claimed
 
 
 async def anonymous_context(
     request: Request, clock: Now, idempotency_key: IdempotencyKeyHeader = None
-) -> CommandContext:
+) -> AsyncIterator[CommandContext]:
     """The context of a public command (register, verify email): no token is read."""
-    return await claim_key(request, _context(request, clock, ANONYMOUS), idempotency_key, _anonymous_scope(request))
+    claimed = await claim_key(request, _context(request, clock, ANONYMOUS), idempotency_key, _anonymous_scope(request))
+    async with settling_refusals(request, claimed):
+        yield claimed
 
 
 async def credentials_context(request: Request, clock: Now) -> CommandContext:

@@ -17,6 +17,8 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated
@@ -28,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from application.shared.application import EventLog
 from application.shared.commands import CommandContext, IdempotencyClaim
+from domain.shared.errors import DomainError
 from domain.shared.idempotency import IdempotencyKey, RecordedAnswer
 from infrastructure.shared.eventlog import StreamReader
 from interfaces.http.shared.problems import Problem
@@ -39,7 +42,7 @@ log = logging.getLogger("chronicle.http")
 IN_FLIGHT = timedelta(seconds=30)
 _STATE_KEY = "idempotency"
 # A structured-field string ("...") as the draft sends it, or the bare value: visible ASCII, 1..255.
-_KEY = re.compile(r'^"?([\x21\x23-\x7e]{1,255})"?$')
+_KEY = re.compile(r'^"([\x21\x23-\x7e]{1,255})"$|^([\x21\x23-\x7e]{1,255})$')
 
 IdempotencyKeyHeader = Annotated[
     str | None,
@@ -69,7 +72,7 @@ def parse_key(value: str) -> str:
             "The Idempotency-Key is not valid",
             "An Idempotency-Key has 1 to 255 visible ASCII characters",
         )
-    return match.group(1)
+    return match.group(1) or match.group(2)
 
 
 async def _request_bytes(request: Request) -> bytes:
@@ -103,6 +106,29 @@ def _rebuilt(log_: EventLog, key: IdempotencyKey) -> RecordedAnswer:
     return RecordedAnswer(key.status, body, f'"{key.result_version}"')
 
 
+async def _replay(log_: EventLog, existing: IdempotencyKey, print_: str, ctx: CommandContext) -> None:
+    answer = existing.replay_for(print_, ctx.now, IN_FLIGHT)
+    if answer is None:
+        answer = await run_in_threadpool(_rebuilt, log_, existing)
+    raise Replayed(answer)
+
+
+@asynccontextmanager
+async def settling_refusals(request: Request, ctx: CommandContext) -> AsyncIterator[None]:
+    """A command refused before it claimed its key: if another request with the key committed meanwhile
+    (a race), answer as that request (replay, or in flight), not with this one's refusal."""
+    try:
+        yield
+    except DomainError:
+        claim = ctx.idempotency
+        if claim is not None and claim.claimed is None:
+            log_: EventLog = request.app.state.services[EventLog]
+            existing = await run_in_threadpool(log_.idempotency_key, claim.scope, claim.key)
+            if existing is not None:
+                await _replay(log_, existing, claim.fingerprint, ctx)
+        raise
+
+
 async def claim_key(request: Request, ctx: CommandContext, value: str | None, scope: str) -> CommandContext:
     """The command's context with the caller's key claimed; a known key is answered (``Replayed``) or refused."""
     if value is None:
@@ -112,10 +138,7 @@ async def claim_key(request: Request, ctx: CommandContext, value: str | None, sc
     log_: EventLog = request.app.state.services[EventLog]
     existing = await run_in_threadpool(log_.idempotency_key, scope, key)
     if existing is not None:
-        answer = existing.replay_for(print_, ctx.now, IN_FLIGHT)
-        if answer is None:
-            answer = await run_in_threadpool(_rebuilt, log_, existing)
-        raise Replayed(answer)
+        await _replay(log_, existing, print_, ctx)
     route = request.scope.get("route")
     status = getattr(route, "status_code", None) or 200
     claimed = replace(ctx, idempotency=IdempotencyClaim(scope, key, print_, status))
