@@ -36,6 +36,7 @@ from infrastructure.inventory.wiring import Inventory, wire_inventory
 from infrastructure.shared.eventlog import StreamReader
 from infrastructure.shared.operations import Operations
 from infrastructure.shared.platform import Platform, open_platform, utc_now
+from infrastructure.shared.ratelimit import AccountQuotas, RateLimiter, RequestQuotas, SettingsQuotas, TrustedProxies
 from infrastructure.shared.readstore import metadata, read_position
 from infrastructure.shared.runner import Follower, Freshness, PositionBoard, PostgresListener, ProjectionRunner
 from infrastructure.shared.settings import DEV_JWT_SECRET, Settings
@@ -57,6 +58,7 @@ class Adapters:
     tables: TableReader | None = None
     read_engine: Engine | None = None
     write_engine: Engine | None = None
+    quotas: AccountQuotas | None = None  # per-account rate limits (default: one from settings)
 
 
 @dataclass
@@ -115,6 +117,10 @@ class Chronicle:
             Clock: self.clock,
             Freshness: Freshness(platform.board, settings.read_your_writes_timeout_seconds),
             Operations: Operations(platform, list(runners), self.redis),
+            RateLimiter: RateLimiter.from_settings(settings),
+            RequestQuotas: RequestQuotas.from_settings(settings),
+            AccountQuotas: adapters.quotas or SettingsQuotas(settings.rate_limit_account_per_minute),
+            TrustedProxies: TrustedProxies(settings.trusted_proxies),
         }
         for context in contexts:
             services.update(context.services())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,12 @@ from interfaces.http.app import create_app
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SUPERADMIN = ("admin@example.com", "Sup3rSecret")
+SUITE_RATE_LIMITS = {
+    "rate_limit_anonymous_per_minute": 100_000,
+    "rate_limit_credentials_per_minute": 100_000,
+    "rate_limit_credentials_email_per_minute": 100_000,
+    "rate_limit_account_per_minute": 100_000,
+}
 
 # The event store's tables, and every read-model table the container creates.
 _TABLES = ("chronicle_events", "chronicle_snapshots", *(table.name for table in metadata.sorted_tables))
@@ -83,6 +90,10 @@ def make_settings(tmp_path: Path, database_url: str | None, redis_url: str | Non
         "projection_poll_seconds": 0.2,
         "superadmin_email": SUPERADMIN[0],
         "superadmin_password": SUPERADMIN[1],
+        # Each test counts its own requests; the suite's many logins and registrations from one test
+        # client stay under these. tests/e2e/test_rate_limits.py runs with the production defaults.
+        "rate_limit_key_prefix": f"test-{uuid.uuid4().hex}",
+        **SUITE_RATE_LIMITS,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

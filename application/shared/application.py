@@ -21,6 +21,7 @@ from eventsourcing.utils import Environment, EnvType
 from application.shared.commands import CommandContext, CommandResult
 from application.shared.metadata import DateAsISO, MetadataMapper, recording_metadata
 from domain.shared.errors import ConcurrencyConflict, NotFound, VersionMismatch
+from domain.shared.idempotency import IdempotencyKey, IdempotencyKeyInFlight, RecordedAnswer, idempotency_key_id
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -84,13 +85,33 @@ class ChronicleApplication(Application[UUID]):
         return self.mapper
 
     def record(self, ctx: CommandContext, *aggregates: Aggregate) -> CommandResult:
-        """Save the aggregates atomically with the command's metadata; a lost race is a conflict."""
+        """Save the aggregates atomically with the command's metadata; a lost race is a conflict.
+
+        With an Idempotency-Key the key's stream is claimed in the same save, last, so that the
+        position answered is the key's too; a race lost on the key is answered as in flight.
+        """
+        first = aggregates[0]
+        claim = ctx.idempotency
+        key = None
+        if claim is not None and claim.claimed is None:
+            key = IdempotencyKey.claim(
+                scope=claim.scope,
+                key=claim.key,
+                fingerprint=claim.fingerprint,
+                status=claim.status,
+                result_id=first.id,
+                result_version=first.version,
+                now=ctx.now,
+            )
         try:
             with recording_metadata(ctx):
-                recordings = self.save(*aggregates)
+                recordings = self.save(*aggregates, *([key] if key else []))
         except IntegrityError as error:
+            if key is not None and self.existing([key.id]):
+                raise IdempotencyKeyInFlight() from error
             raise ConcurrencyConflict() from error
-        first = aggregates[0]
+        if claim is not None and key is not None:
+            claim.claimed = key
         position = recordings[-1].notification.id if recordings else 0
         return CommandResult(id=first.id, version=first.version, position=position)
 
@@ -101,6 +122,22 @@ class ChronicleApplication(Application[UUID]):
             found: set[UUID] = bulk(ids)
             return found
         return {i for i in ids if self.recorder.select_events(i, limit=1)}
+
+    def keep_answer(self, ctx: CommandContext, answer: RecordedAnswer) -> None:
+        """Keep the answer of a command that claimed its Idempotency-Key, for the retries to get."""
+        claim = ctx.idempotency
+        if claim is None or claim.claimed is None:
+            return
+        claim.claimed.record_answer(answer, ctx.now)
+        with recording_metadata(ctx):
+            self.save(claim.claimed)
+
+    def idempotency_key(self, scope: str, key: str) -> IdempotencyKey | None:
+        """The key ``scope`` sent before, if a command committed with it."""
+        try:
+            return self.load(idempotency_key_id(scope, key), IdempotencyKey)
+        except NotFound:
+            return None
 
     def load(self, aggregate_id: UUID, kind: type[A], expected_version: int | None = None) -> A:
         """Get an aggregate of ``kind``; ``expected_version`` is the client's If-Match."""

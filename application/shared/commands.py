@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
+
+from domain.shared.idempotency import IdempotencyKey
 
 SYSTEM_ACTOR = "system"
 
@@ -24,6 +26,8 @@ class CommandContext:
     correlation_id: str
     causation_id: str
     now: datetime
+    # The caller's Idempotency-Key, claimed in the same save as the command's events (``record``).
+    idempotency: IdempotencyClaim | None = None
 
     def metadata(self) -> dict[str, str]:
         return {"actor": self.actor, "correlation_id": self.correlation_id, "causation_id": self.causation_id}
@@ -41,3 +45,19 @@ class CommandResult:
     id: UUID
     version: int
     position: int
+
+
+@dataclass
+class IdempotencyClaim:
+    """A request's Idempotency-Key: who sent it (scope), the request's fingerprint, the status it answers.
+
+    ``key`` is set by the first save of the command (``ChronicleApplication.record``), which
+    writes the key stream together with the command's events; a later save of the same command
+    does not claim it again.
+    """
+
+    scope: str
+    key: str
+    fingerprint: str
+    status: int
+    claimed: IdempotencyKey | None = field(default=None, compare=False)

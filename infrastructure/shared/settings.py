@@ -99,6 +99,29 @@ class Settings(BaseSettings):
         default=0.8, gt=0, le=10, description="Budget of /ready: a check that has not answered by then is not ok"
     )
 
+    # Rate limits (counted in Redis when REDIS_URL is set, else in this process's memory).
+    rate_limit_anonymous_per_minute: int = Field(default=120, ge=1, description="Per client address, anonymous calls")
+    rate_limit_credentials_per_minute: int = Field(
+        default=20, ge=1, description="Per client address on login, token, register and forgot-password"
+    )
+    rate_limit_credentials_email_per_minute: int = Field(
+        default=10, ge=1, description="Per target email on login, token, register and forgot-password"
+    )
+    rate_limit_account_per_minute: int = Field(
+        default=600, ge=1, description="Per authenticated account (admins are not limited)"
+    )
+    rate_limit_key_prefix: str = "chronicle-limits"
+    rate_limit_redis_timeout_seconds: float = Field(
+        default=0.05, gt=0, le=1, description="Socket timeout of the limiter's Redis calls"
+    )
+    rate_limit_breaker_seconds: float = Field(
+        default=5.0, ge=0, description="After a Redis failure the limiter skips Redis (serves unlimited) this long"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description='Addresses or networks of proxies whose X-Forwarded-For is believed, e.g. ["10.0.0.0/8"]',
+    )
+
     @property
     def embedded(self) -> bool:
         return not self.database_url

@@ -17,7 +17,7 @@ from application.work_orders.importing import MAX_UPLOAD_BYTES
 from infrastructure.root import Chronicle
 from infrastructure.shared.settings import Settings
 from interfaces.http import accounts, inventory, operations, work_orders
-from interfaces.http.shared import problems
+from interfaces.http.shared import idempotency, problems
 from interfaces.http.shared.inputs import storable_parameters
 from interfaces.http.shared.middleware import (
     MULTIPART_ENVELOPE_BYTES,
@@ -28,6 +28,7 @@ from interfaces.http.shared.middleware import (
 )
 from interfaces.http.shared.openapi import document_problems, install_openapi
 from interfaces.http.shared.problems import JsonResponse
+from interfaces.http.shared.ratelimit import RateLimited, RateLimitHeaders
 
 DOCS_ASSETS = "/static-offline-docs"
 # What a browser page of an allowed origin may send and read (beyond the CORS-safelisted ones).
@@ -67,8 +68,8 @@ def create_app(settings: Settings | None = None, *, root: Chronicle | None = Non
     )
     problems.install(app)
     for router in ROUTERS:
-        document_problems(router)
-        app.include_router(router)
+        document_problems(router, [RateLimited])
+        app.include_router(router, dependencies=[RateLimited])
     install_openapi(app)
     app.add_middleware(
         BodyLimitMiddleware,
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None, *, root: Chronicle | None = Non
         allow_headers=CORS_REQUEST_HEADERS,
         expose_headers=CORS_RESPONSE_HEADERS,
     )
+    idempotency.install(app)
+    app.add_middleware(RateLimitHeaders)
     # Outermost last: the proxy's word on the scheme first, then the headers of every answer, then the request id.
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, cacheable_prefixes=(DOCS_ASSETS,))

@@ -26,8 +26,9 @@ from interfaces.http.accounts.schemas import (
     TokenRequest,
 )
 from interfaces.http.shared.auth import TOKEN_URL, Principal, Public, Tokens, require, unauthenticated
-from interfaces.http.shared.commands import Cmd, Ctx, Now, PublicCmd, PublicCtx, accepted
+from interfaces.http.shared.commands import Cmd, CredentialsCtx, Ctx, Now, PublicCmd, PublicCtx, accepted
 from interfaces.http.shared.openapi import problems
+from interfaces.http.shared.ratelimit import CredentialAttempts
 from interfaces.http.shared.schemas import CommandAccepted
 from interfaces.http.shared.services import provide
 
@@ -50,7 +51,7 @@ def _tokens(tokens: Tokens, clock: Now, grant: SessionGrant) -> TokenPair:
     )
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, dependencies=[Public])
+@router.post("/register", status_code=status.HTTP_201_CREATED, dependencies=[Public, CredentialAttempts])
 def register(body: RegisterRequest, cmd: PublicCmd, accounts: Accounts) -> CommandAccepted:
     """Register an account; a verification mail follows unless AUTO_VERIFY_EMAIL is on."""
     profile = body.to_profile()
@@ -66,16 +67,18 @@ def verify_email(body: TokenRequest, ctx: PublicCtx, accounts: Accounts, signer:
     return accepted(accounts.verify_email(ctx, account_id, nonce))
 
 
-@router.post("/login", dependencies=[Public], responses=problems(401, 403, 423))
-def login(body: LoginRequest, ctx: PublicCtx, accounts: Accounts, tokens: Tokens, clock: Now) -> TokenPair:
+@router.post("/login", dependencies=[Public, CredentialAttempts], responses=problems(401, 403, 423))
+def login(body: LoginRequest, ctx: CredentialsCtx, accounts: Accounts, tokens: Tokens, clock: Now) -> TokenPair:
     """Exchange email and password for an access token and a refresh token."""
     return _tokens(tokens, clock, accounts.log_in(ctx, email=str(body.email), password=body.password))
 
 
-@router.post(TOKEN_URL.removeprefix("/api/v1/auth"), dependencies=[Public], responses=problems(401, 403, 423))
+@router.post(
+    TOKEN_URL.removeprefix("/api/v1/auth"), dependencies=[Public, CredentialAttempts], responses=problems(401, 403, 423)
+)
 def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    ctx: PublicCtx,
+    ctx: CredentialsCtx,
     accounts: Accounts,
     tokens: Tokens,
     clock: Now,
@@ -85,7 +88,7 @@ def token(
 
 
 @router.post("/refresh", dependencies=[Public], responses=problems(401, 403))
-def refresh(body: RefreshRequest, ctx: PublicCtx, accounts: Accounts, tokens: Tokens, clock: Now) -> TokenPair:
+def refresh(body: RefreshRequest, ctx: CredentialsCtx, accounts: Accounts, tokens: Tokens, clock: Now) -> TokenPair:
     """Rotate a refresh token; presenting an already-rotated one revokes its whole session."""
     try:
         claims = tokens.read_refresh(body.refresh_token)
@@ -101,7 +104,7 @@ def logout(ctx: Ctx, accounts: Accounts, principal: SelfService) -> CommandAccep
     return accepted(accounts.log_out(ctx, session_id=principal.session_id))
 
 
-@router.post("/forgot-password", status_code=status.HTTP_202_ACCEPTED, dependencies=[Public])
+@router.post("/forgot-password", status_code=status.HTTP_202_ACCEPTED, dependencies=[Public, CredentialAttempts])
 def forgot_password(body: ForgotPasswordRequest, ctx: PublicCtx, accounts: Accounts) -> PasswordResetRequested:
     """Mail a reset token if the account exists; the answer is the same either way."""
     accounts.request_password_reset(ctx, email=str(body.email))

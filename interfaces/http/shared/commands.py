@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response
 
 from application.shared.commands import Clock, CommandContext, CommandResult
+from infrastructure.shared.ratelimit import TrustedProxies
 from interfaces.http.shared.auth import OptionalPrincipal
+from interfaces.http.shared.idempotency import IdempotencyKeyHeader, claim_key, settling_refusals
 from interfaces.http.shared.problems import Problem
+from interfaces.http.shared.ratelimit import client_address
 from interfaces.http.shared.schemas import CommandAccepted
 from interfaces.http.shared.services import provide
 
@@ -26,17 +30,42 @@ def _context(request: Request, clock: Clock, actor: str) -> CommandContext:
     return CommandContext(actor=actor, correlation_id=request_id, causation_id=request_id, now=clock())
 
 
-async def command_context(request: Request, clock: Now, principal: OptionalPrincipal) -> CommandContext:
-    return _context(request, clock, str(principal.account_id) if principal else ANONYMOUS)
+def _anonymous_scope(request: Request) -> str:
+    """Whose key an anonymous command's Idempotency-Key is: the client address and the route."""
+    route = request.scope.get("route")
+    return f"address:{client_address(request, request.app.state.services[TrustedProxies])}:{getattr(route, 'path', '')}"
 
 
-async def anonymous_context(request: Request, clock: Now) -> CommandContext:
-    """The context of a public command (register, log in): no token is read."""
+async def command_context(
+    request: Request, clock: Now, principal: OptionalPrincipal, idempotency_key: IdempotencyKeyHeader = None
+) -> AsyncIterator[CommandContext]:
+    if principal is None:
+        ctx, scope = _context(request, clock, ANONYMOUS), _anonymous_scope(request)
+    else:
+        ctx, scope = _context(request, clock, str(principal.account_id)), f"account:{principal.account_id}"
+    claimed = await claim_key(request, ctx, idempotency_key, scope)
+    async with settling_refusals(request, claimed):
+        yield claimed
+
+
+async def anonymous_context(
+    request: Request, clock: Now, idempotency_key: IdempotencyKeyHeader = None
+) -> AsyncIterator[CommandContext]:
+    """The context of a public command (register, verify email): no token is read."""
+    claimed = await claim_key(request, _context(request, clock, ANONYMOUS), idempotency_key, _anonymous_scope(request))
+    async with settling_refusals(request, claimed):
+        yield claimed
+
+
+async def credentials_context(request: Request, clock: Now) -> CommandContext:
+    """The context of a command that answers tokens (log in, refresh): it takes no Idempotency-Key,
+    because its answer is a secret that must not be kept in the log."""
     return _context(request, clock, ANONYMOUS)
 
 
 Ctx = Annotated[CommandContext, Depends(command_context)]
 PublicCtx = Annotated[CommandContext, Depends(anonymous_context)]
+CredentialsCtx = Annotated[CommandContext, Depends(credentials_context)]
 
 
 async def expected_version(

@@ -9,10 +9,10 @@ schema the server really sends.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, UploadFile
+from fastapi import APIRouter, FastAPI, UploadFile, params
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
@@ -31,6 +31,7 @@ DESCRIPTIONS = {
     415: "The upload is not a table that is read (.xlsx or UTF-8 .csv)",
     422: "The request is not valid: one entry per invalid field, or the rule it breaks",
     423: "Locked for a while after too many failed logins (see Retry-After)",
+    429: "Too many requests: a rate limit is reached (see Retry-After, RateLimit and RateLimit-Policy)",
     500: "Something went wrong on the server; quote the request id (X-Request-ID) when reporting it",
     503: "The read model has not caught up with min_position yet (see Retry-After)",
 }
@@ -55,10 +56,11 @@ def _dependants(dependant: Dependant) -> Iterator[Dependant]:
         yield from _dependants(child)
 
 
-def statuses_of(route: APIRoute) -> set[int]:
-    """The problem statuses a route can answer, from its method and its dependency tree."""
+def statuses_of(route: APIRoute, extra: Sequence[params.Depends] = ()) -> set[int]:
+    """The problem statuses a route can answer, from its method and its dependency tree (and ``extra``
+    dependencies the app adds when it includes the route's router)."""
     found: set[int] = {500}  # the request middleware answers anything unexpected with a problem
-    names: set[str] = set()
+    names: set[str] = {getattr(depends.dependency, "__name__", "") for depends in extra}
     has_input = False
     for dependant in _dependants(route.dependant):
         names.add(getattr(dependant.call, "__name__", ""))
@@ -80,15 +82,18 @@ def statuses_of(route: APIRoute) -> set[int]:
         found.add(503)
     if (route.methods or set()) & _COMMAND_METHODS:
         found.add(409)
+    if ("rate_limited" in names and route.path.startswith("/api/")) or "credential_attempts" in names:
+        found.add(429)
     return found
 
 
-def document_problems(router: APIRouter) -> None:
-    """Add the problem responses of every route of ``router`` (before it is included in the app)."""
+def document_problems(router: APIRouter, dependencies: Sequence[params.Depends] = ()) -> None:
+    """Add the problem responses of every route of ``router`` (before it is included in the app with
+    ``dependencies``)."""
     for route in router.routes:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
-        for status in statuses_of(route):
+        for status in statuses_of(route, dependencies):
             route.responses.setdefault(status, {"description": DESCRIPTIONS[status]})
         for key, response in route.responses.items():
             code = int(key)
