@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import email
+import os
 import re
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 PASSWORD = "s3cretpass"
@@ -51,3 +58,39 @@ def login(client: TestClient, email_address: str, password: str = PASSWORD) -> d
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def embedded_server(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """A real uvicorn process serving the app on the embedded store, on 127.0.0.1; answers (port, process)."""
+    port = free_port()
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "ARGON2_MEMORY_COST_KIB": "1024", "ARGON2_TIME_COST": "1"}
+    for name in ("DATABASE_URL", "REDIS_URL", "SUPERADMIN_EMAIL", "SUPERADMIN_PASSWORD"):
+        env.pop(name, None)
+    command = [sys.executable, "-m", "uvicorn", "interfaces.http.app:create_app", "--factory"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own interpreter and app
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, "the server exited"
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        yield port, process
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

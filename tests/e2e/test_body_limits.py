@@ -3,12 +3,8 @@ with or without a Content-Length, and the server never holds the rest in memory.
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from application.work_orders.importing import MAX_UPLOAD_BYTES
 from tests.conftest import SUPERADMIN
-from tests.e2e.helpers import bearer, login
+from tests.e2e.helpers import bearer, embedded_server, login
 
 MB = 1024 * 1024
 JSON = {"content-type": "application/json"}
@@ -71,12 +67,6 @@ def test_an_upload_may_be_larger_than_a_json_body_but_not_larger_than_ten_megaby
 # The chunked case against a real server process, whose memory can be read from /proc.
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -86,33 +76,8 @@ def _rss_kib(pid: int) -> int:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[int, int]]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATA_DIR": str(tmp_path / "data"),
-        "ARGON2_MEMORY_COST_KIB": "1024",
-        "ARGON2_TIME_COST": "1",
-    }
-    for name in ("DATABASE_URL", "REDIS_URL", "SUPERADMIN_EMAIL", "SUPERADMIN_PASSWORD"):
-        env.pop(name, None)
-    command = [sys.executable, "-m", "uvicorn", "interfaces.http.app:create_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own interpreter and app
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "the server exited"
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
+    with embedded_server(tmp_path) as (port, process):
         yield port, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def post_chunked(port: int, path: str, total: int, content_type: str = "application/json") -> bytes:
