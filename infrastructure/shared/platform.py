@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from psycopg.conninfo import make_conninfo
 from sqlalchemy import Engine
 
 from application.shared.application import ChronicleApplication, EventLog
@@ -40,15 +39,7 @@ class Platform:
         return self.log.recorder.max_notification_id() or 0
 
     def postgres_conninfo(self) -> str:
-        env = self.env
-        return make_conninfo(
-            host=env["POSTGRES_HOST"],
-            port=env["POSTGRES_PORT"],
-            dbname=env["POSTGRES_DBNAME"],
-            user=env["POSTGRES_USER"],
-            password=env["POSTGRES_PASSWORD"],
-            connect_timeout=5,
-        )
+        return self.settings.postgres_conninfo()
 
     def close(self) -> None:
         self.log.close()
@@ -66,11 +57,16 @@ def open_platform(
     """Connect to the event store and the read store (the only I/O of wiring)."""
     env = settings.event_store_env()
     log = EventLog(env)
-    # Connections beyond pool_size would be opened and closed per checkout: keep them all instead.
+    # Connections beyond pool_size would be opened and closed per checkout: keep them all instead. A request
+    # that finds them all busy waits at most pool_timeout_seconds (then 503), the budget stays fixed.
     reads = read_engine or create_read_engine(
-        settings.read_store_url(), pool_size=settings.read_pool_size, max_overflow=0
+        settings.read_store_url(),
+        pool_size=settings.read_pool_size,
+        max_overflow=0,
+        pool_timeout=settings.pool_timeout_seconds,
     )
-    writes = write_engine or create_read_engine(settings.read_store_url(), pool_size=2, writer=True)
+    # The projection runners' batches: background work, so they wait for each other rather than time out.
+    writes = write_engine or create_read_engine(settings.read_store_url(), pool_size=2, max_overflow=0, writer=True)
 
     def stored_position(name: str) -> int:
         with reads.connect() as conn:

@@ -60,7 +60,12 @@ projection_tracking = Table(
 
 
 def create_read_engine(
-    url: str, pool_size: int = 10, *, max_overflow: int | None = None, writer: bool = False
+    url: str,
+    pool_size: int = 10,
+    *,
+    max_overflow: int | None = None,
+    writer: bool = False,
+    pool_timeout: float = 30.0,
 ) -> Engine:
     """An engine for the read store; ``writer`` engines serialize their transactions on SQLite."""
     if url.startswith("sqlite"):
@@ -84,7 +89,7 @@ def create_read_engine(
 
         return engine
     overflow = pool_size if max_overflow is None else max_overflow
-    return create_engine(url, pool_size=pool_size, max_overflow=overflow, pool_pre_ping=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=overflow, pool_timeout=pool_timeout, pool_pre_ping=True)
 
 
 def _insert(conn: Connection, table: Table) -> Any:
