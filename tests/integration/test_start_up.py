@@ -39,6 +39,10 @@ BAD_SETTINGS: dict[str, tuple[dict[str, str], str]] = {
     "the old development secret": ({"JWT_SECRET": DEV_JWT_SECRET}, "JWT_SECRET"),
     "compose's old fallback secret": ({"JWT_SECRET": "change-me-in-production"}, "JWT_SECRET"),
     "no secret with PostgreSQL": ({"DATABASE_URL": TEST_DATABASE_URL}, "JWT_SECRET"),
+    "the old development secret with PostgreSQL": (
+        {"DATABASE_URL": TEST_DATABASE_URL, "JWT_SECRET": DEV_JWT_SECRET},
+        "JWT_SECRET",
+    ),
     "a MySQL URL": ({"DATABASE_URL": "mysql://root@127.0.0.1:3306/chronicle", **STRONG}, "DATABASE_URL"),
     "an unknown URL parameter": ({"DATABASE_URL": f"{TEST_DATABASE_URL}?sslmod=require", **STRONG}, "DATABASE_URL"),
     "a URL without a database": ({"DATABASE_URL": "postgresql://postgres@127.0.0.1:5432", **STRONG}, "DATABASE_URL"),
