@@ -120,7 +120,7 @@ class Settings(BaseSettings):
 
     # --- checks ---------------------------------------------------------------------------
 
-    @field_validator("database_url", "redis_url", "superadmin_email", mode="before")
+    @field_validator("database_url", "redis_url", "superadmin_email", "superadmin_password", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -193,10 +193,9 @@ class Settings(BaseSettings):
             if info.data.get("superadmin_email"):
                 raise _refuse("superadmin_password_missing", "is required when SUPERADMIN_EMAIL is set")
             return None
-        if info.data.get("database_url"):  # the embedded store is a local sandbox: any valid password
-            weakness = _weakness(value.get_secret_value())
-            if weakness:
-                raise _refuse("superadmin_password_weak", weakness)
+        weakness = _weakness(value.get_secret_value()) if info.data.get("database_url") else ""  # embedded: a sandbox
+        if weakness:
+            raise _refuse("superadmin_password_weak", weakness)
         return value
 
     # --- what the process runs with -------------------------------------------------------

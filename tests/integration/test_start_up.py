@@ -128,7 +128,7 @@ def test_a_real_process_with_bad_settings_exits_in_seconds_with_lines_not_a_trac
         assert run.returncode == 2, run.stderr
         assert f"{BAD_SETTINGS[case][1]}: " in run.stderr
         assert "Traceback" not in run.stderr
-        assert run.seconds < 15  # a fresh interpreter's imports, three at once, on a shared machine
+        assert run.seconds < 30  # a fresh interpreter's imports, three at once, on a shared machine; it used to serve
 
 
 def test_a_dead_database_port_stops_the_server_within_seconds_naming_host_port_and_cause(tmp_path: Path) -> None:
