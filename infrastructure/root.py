@@ -8,7 +8,6 @@ the password hasher, the table reader or the read store's engines.
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -43,8 +42,6 @@ from infrastructure.shared.startup import probe_database
 from infrastructure.shared.tokens import JwtTokens
 from infrastructure.work_orders.queries import WorkOrderQueries
 from infrastructure.work_orders.wiring import WorkOrders, wire_work_orders
-
-log = logging.getLogger("chronicle")
 
 ACCESS = AccessPolicy([ACCOUNTS_GRANTS, WORK_ORDERS_GRANTS, INVENTORY_GRANTS, OPERATIONS])
 
