@@ -8,7 +8,6 @@ the password hasher, the table reader or the read store's engines.
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -39,12 +38,11 @@ from infrastructure.shared.platform import Platform, open_platform, utc_now
 from infrastructure.shared.ratelimit import AccountQuotas, RateLimiter, RequestQuotas, SettingsQuotas, TrustedProxies
 from infrastructure.shared.readstore import metadata, read_position
 from infrastructure.shared.runner import Follower, Freshness, PositionBoard, PostgresListener, ProjectionRunner
-from infrastructure.shared.settings import DEV_JWT_SECRET, Settings
+from infrastructure.shared.settings import Settings
+from infrastructure.shared.startup import probe_database
 from infrastructure.shared.tokens import JwtTokens
 from infrastructure.work_orders.queries import WorkOrderQueries
 from infrastructure.work_orders.wiring import WorkOrders, wire_work_orders
-
-log = logging.getLogger("chronicle")
 
 ACCESS = AccessPolicy([ACCOUNTS_GRANTS, WORK_ORDERS_GRANTS, INVENTORY_GRANTS, OPERATIONS])
 
@@ -78,11 +76,6 @@ class Chronicle:
         self.settings = settings
         self.clock = clock
         self.adapters = adapters or Adapters()
-        self.tokens = JwtTokens(
-            settings.jwt_secret.get_secret_value(),
-            access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
-            refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
-        )
         self._wired: _Wired | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -92,12 +85,22 @@ class Chronicle:
     # --- lifecycle ----------------------------------------------------------------------
 
     def open(self) -> None:
-        """Connect to the stores and wire every context (once); creates missing read-model tables."""
+        """Connect to the stores and wire every context (once); creates missing read-model tables.
+
+        Start-up checks first: ``StartupRefused`` says in one line why this process cannot start (no
+        database at that address, ...); the settings themselves were checked when they were read.
+        """
         if self._wired is not None:
             return
-        settings, adapters = self.settings, self.adapters
-        if settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET and not settings.embedded:
-            log.warning("JWT_SECRET is the development default; set your own before exposing this server")
+        probe_database(self.settings)
+        # The embedded store's own secret is made (or read) here, not when the root is built.
+        settings = self.settings = self.settings.signing_ready()
+        adapters = self.adapters
+        tokens = JwtTokens(
+            settings.signing_secret(),
+            access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+            refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+        )
         platform = open_platform(
             settings, self.clock, read_engine=adapters.read_engine, write_engine=adapters.write_engine
         )
@@ -112,7 +115,7 @@ class Chronicle:
         services: dict[type, Any] = {
             EventLog: platform.log,
             StreamReader: StreamReader(platform.log.recorder),
-            JwtTokens: self.tokens,
+            JwtTokens: tokens,
             AccessPolicy: ACCESS,
             Clock: self.clock,
             Freshness: Freshness(platform.board, settings.read_your_writes_timeout_seconds),
@@ -187,6 +190,11 @@ class Chronicle:
     def services(self) -> dict[type, Any]:
         """What the edges may depend on, by type (the HTTP layer resolves its dependencies here)."""
         return self._opened.services
+
+    @property
+    def tokens(self) -> JwtTokens:
+        tokens: JwtTokens = self.services[JwtTokens]
+        return tokens
 
     @property
     def log(self) -> EventLog:

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import signal
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from infrastructure.root import Chronicle
 from infrastructure.shared.log_format import configure_logging
-from infrastructure.shared.settings import Settings
+from infrastructure.shared.settings import Settings, StartupRefused
+from infrastructure.shared.startup import probe_database
 
 APP_FACTORY = "interfaces.http.app:create_app"
 
@@ -24,6 +28,28 @@ app = typer.Typer(help="Chronicle: event-sourced CQRS backend.", no_args_is_help
 projections_app = typer.Typer(help="Inspect and rebuild projections.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
 console = Console()
+
+
+def checked_settings() -> Settings:
+    """The settings from the environment; a bad one ends the command with exit code 2 and one line per
+    setting, ``SETTING_NAME: reason`` (never a traceback, never the value: it may be a secret)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        for problem in error.errors(include_url=False, include_input=False):
+            name = ".".join(str(part) for part in problem["loc"]).upper() or "SETTINGS"
+            typer.echo(f"{name}: {problem['msg']}", err=True)
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """A start-up refusal (no database at that address, ...) ends the command with its one-line reason."""
+    try:
+        yield
+    except StartupRefused as refused:
+        typer.echo(f"Chronicle cannot start: {refused}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -36,7 +62,10 @@ def serve(
     import uvicorn
 
     configure_logging(log_level.upper())
-    settings = Settings()
+    settings = checked_settings()
+    with refusals():  # the app's lifespan opens the stores again: this fails first, in one line
+        probe_database(settings)
+        settings.signing_ready()
     where = "embedded SQLite store in " + str(settings.data_dir) if settings.embedded else "PostgreSQL"
     banner = f"Chronicle API on http://{host}:{port} (docs at /docs), {where}"
 
@@ -68,14 +97,15 @@ def serve(
 def project() -> None:
     """Run every projection worker against the configured store until interrupted."""
     configure_logging()
-    chronicle = Chronicle(Settings())
+    chronicle = Chronicle(checked_settings())
 
     def stop(*_: object) -> None:
         chronicle.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    chronicle.open()
+    with refusals():
+        chronicle.open()
     console.print(f"Projecting: {', '.join(chronicle.runners)}")
     chronicle.run_projections_forever()
 
@@ -139,3 +169,7 @@ def rebuild(name: Annotated[str, typer.Argument(help="Projection to rebuild, e.g
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

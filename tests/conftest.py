@@ -20,7 +20,9 @@ from interfaces.http.app import create_app
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-SUPERADMIN = ("admin@example.com", "Sup3rSecret")
+SUPERADMIN = ("admin@example.com", "Sup3r-Secret-Admin-1")
+# A strong secret, as a server must be given one (the embedded store's own is tested on its own).
+TEST_JWT_SECRET = "test-secret-0f5b8c2e9d7a4163b8e2c1d0a9f7e6b5"
 SUITE_RATE_LIMITS = {
     "rate_limit_anonymous_per_minute": 100_000,
     "rate_limit_credentials_per_minute": 100_000,
@@ -87,6 +89,7 @@ def make_settings(tmp_path: Path, database_url: str | None, redis_url: str | Non
         "argon2_memory_cost_kib": 1024,
         "argon2_parallelism": 1,
         "run_projections_in_process": True,
+        "jwt_secret": TEST_JWT_SECRET,
         "projection_poll_seconds": 0.2,
         "superadmin_email": SUPERADMIN[0],
         "superadmin_password": SUPERADMIN[1],

@@ -58,7 +58,7 @@ def wire_accounts(
     platform: Platform, *, hasher: PasswordHasher | None = None, mailer: Mailer | None = None
 ) -> Accounts:
     settings = platform.settings
-    secret = settings.jwt_secret.get_secret_value()
+    secret = settings.signing_secret()
     hasher = hasher or Argon2PasswordHasher(
         settings.argon2_time_cost, settings.argon2_memory_cost_kib, settings.argon2_parallelism
     )

@@ -34,6 +34,7 @@ from eventsourcing.postgres import (
     PostgresDatastore,
     PostgresFactory,
 )
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL, Identifier
 
 log = logging.getLogger("chronicle.store")
@@ -153,18 +154,23 @@ class ChronicleFactory(PostgresFactory):
     """The library's PostgreSQL factory, building Chronicle's recorders, bounded in time.
 
     ``STORE_RETRY_SECONDS`` (seconds, from Chronicle's settings) bounds the retries; the library's
-    ``POSTGRES_CONNECT_TIMEOUT`` bounds the wait for a pooled connection, and here also each attempt
-    to connect."""
+    ``POSTGRES_CONNECT_TIMEOUT`` bounds the wait for a pooled connection. The library builds its pool
+    from five ``POSTGRES_*`` values (host, port, database, user, password); everything else the
+    ``DATABASE_URL`` says to libpq (``sslmode``, ``sslrootcert``, ``application_name``,
+    ``connect_timeout``, ...) arrives in ``POSTGRES_CONNECTION_PARAMETERS`` (a libpq connection
+    string, see ``Settings.event_store_env``) and is handed to the pool before its first connection.
+    """
 
     aggregate_recorder_class = ChronicleSnapshotRecorder
     application_recorder_class = ChronicleRecorder
     STORE_RETRY_SECONDS = "STORE_RETRY_SECONDS"
+    POSTGRES_CONNECTION_PARAMETERS = "POSTGRES_CONNECTION_PARAMETERS"
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)
         kwargs = self.datastore.pool.kwargs
-        if isinstance(kwargs, dict):
-            kwargs["connect_timeout"] = int(self.env.get(self.POSTGRES_CONNECT_TIMEOUT) or 5)
+        assert isinstance(kwargs, dict)  # the library always gives its pool a dict of connection kwargs
+        kwargs.update(conninfo_to_dict(self.env.get(self.POSTGRES_CONNECTION_PARAMETERS) or ""))
 
     def _bounded(self, recorder: Any) -> Any:
         recorder.retry_seconds = float(self.env.get(self.STORE_RETRY_SECONDS) or 2.0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from psycopg.conninfo import make_conninfo
 from sqlalchemy import Engine
 
 from application.shared.application import ChronicleApplication, EventLog
@@ -40,15 +39,7 @@ class Platform:
         return self.log.recorder.max_notification_id() or 0
 
     def postgres_conninfo(self) -> str:
-        env = self.env
-        return make_conninfo(
-            host=env["POSTGRES_HOST"],
-            port=env["POSTGRES_PORT"],
-            dbname=env["POSTGRES_DBNAME"],
-            user=env["POSTGRES_USER"],
-            password=env["POSTGRES_PASSWORD"],
-            connect_timeout=self.settings.store_connect_timeout_seconds,
-        )
+        return self.settings.postgres_conninfo()
 
     def close(self) -> None:
         self.log.close()
@@ -64,31 +55,21 @@ def open_platform(
     write_engine: Engine | None = None,
 ) -> Platform:
     """Connect to the event store and the read store (the only I/O of wiring)."""
-    env = {**settings.event_store_env(), **_outage_bounds(settings)}
+    env = settings.event_store_env()
     log = EventLog(env)
-    timeout = settings.store_connect_timeout_seconds
-    # Connections beyond pool_size would be opened and closed per checkout: keep them all instead.
+    # Connections beyond pool_size would be opened and closed per checkout: keep them all instead. A request
+    # that finds them all busy waits at most pool_timeout_seconds (then 503), the budget stays fixed.
     reads = read_engine or create_read_engine(
-        settings.read_store_url(), pool_size=settings.read_pool_size, max_overflow=0, timeout_seconds=timeout
+        settings.read_store_url(),
+        pool_size=settings.read_pool_size,
+        max_overflow=0,
+        pool_timeout=settings.pool_timeout_seconds,
     )
-    writes = write_engine or create_read_engine(
-        settings.read_store_url(), pool_size=2, writer=True, timeout_seconds=timeout
-    )
+    # The projection runners' batches: background work, so they wait for each other rather than time out.
+    writes = write_engine or create_read_engine(settings.read_store_url(), pool_size=2, max_overflow=0, writer=True)
 
     def stored_position(name: str) -> int:
         with reads.connect() as conn:
             return read_position(conn, name)
 
     return Platform(settings, clock, env, log, reads, writes, PositionBoard(stored_position))
-
-
-def _outage_bounds(settings: Settings) -> dict[str, str]:
-    """Chronicle's factory of the event store's recorders (see ``ChronicleFactory``), and the bounds it keeps:
-    how long to wait for a connection (the library's default is 30 s) and to retry a lost one."""
-    if settings.embedded:
-        return {}
-    return {
-        "PERSISTENCE_MODULE": "infrastructure.shared.event_store:ChronicleFactory",
-        "POSTGRES_CONNECT_TIMEOUT": str(settings.store_connect_timeout_seconds),
-        "STORE_RETRY_SECONDS": str(settings.store_retry_seconds),
-    }

@@ -81,14 +81,15 @@ def create_read_engine(
     *,
     max_overflow: int | None = None,
     writer: bool = False,
-    timeout_seconds: int = 2,
+    pool_timeout: float = 30.0,
 ) -> Engine:
     """An engine for the read store; ``writer`` engines serialize their transactions on SQLite.
 
     Statement parameters never appear in its errors (they hold personal data, and errors reach logs).
-    On PostgreSQL, connecting and waiting for a pooled connection each give up after ``timeout_seconds``
-    (an outage is answered quickly, not after the driver's and the pool's 30 s), and a pooled
-    connection is pinged before use, so one left dead by a server restart is replaced, not used.
+    On PostgreSQL, waiting for a pooled connection gives up after ``pool_timeout`` seconds and
+    connecting after the URL's ``connect_timeout`` (``Settings.read_store_url`` sets it), so an outage
+    is answered quickly, not after the driver's and the pool's 30 s; a pooled connection is pinged
+    before use, so one left dead by a server restart is replaced, not used.
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
@@ -116,8 +117,7 @@ def create_read_engine(
         pool_size=pool_size,
         max_overflow=overflow,
         pool_pre_ping=True,
-        pool_timeout=timeout_seconds,
-        connect_args={"connect_timeout": timeout_seconds},
+        pool_timeout=pool_timeout,
         hide_parameters=True,
     )
 

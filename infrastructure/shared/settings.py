@@ -1,14 +1,48 @@
-"""Configuration from the environment (pydantic-settings); every field has a working default."""
+"""Configuration from the environment (pydantic-settings): every setting has a range, checked at start.
+
+A value out of range, a URL of the wrong kind, a published or short signing secret or a weak
+superadmin password fails ``Settings()`` with pydantic's errors, one per setting (the CLI prints them
+as ``SETTING_NAME: reason`` lines). Outside the embedded store ``JWT_SECRET`` is required; the
+embedded store without one uses a random secret kept in its data folder (``signing_ready``).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import secrets
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "chronicle-dev-secret-change-me-0123456789"  # noqa: S105 - development default, documented
+# The development secret older versions signed with: published in this repository, so refused.
+DEV_JWT_SECRET = "chronicle-dev-secret-change-me-0123456789"  # noqa: S105 - published, hence refused
+PUBLISHED_SECRETS = frozenset({DEV_JWT_SECRET, "change-me-in-production"})
+# Passwords that appear in this repository's docs, compose file or tests, and the usual first guesses.
+PUBLISHED_PASSWORDS = frozenset(
+    {"changeme123", "changeme", "sup3rsecret", "boss-pass-1", "password123", "admin123", "passw0rd!", "s3cretpass"}
+)
+MIN_SECRET_BYTES = 32
+MIN_SUPERADMIN_PASSWORD = 12
+SECRET_FILE = "jwt_secret"  # noqa: S105 - the file name, not a secret
+# The libpq parameters the eventsourcing library has POSTGRES_* names for; the rest of the URL's
+# parameters (sslmode, sslrootcert, application_name, ...) go to its pool by ChronicleFactory.
+_LIBRARY_PARAMS = ("host", "port", "dbname", "user", "password")
+
+
+class StartupRefused(Exception):
+    """Start-up stops: a setting, or the store it names, cannot be used. The message says which and why."""
+
+
+def _refuse(code: str, reason: str) -> PydanticCustomError:
+    return PydanticCustomError(code, reason)
 
 
 class Settings(BaseSettings):
@@ -16,37 +50,43 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    database_url: str | None = Field(default=None, description="postgresql://user:pass@host:port/db")
+    database_url: str | None = Field(
+        default=None, description="postgresql://user:pass@host:port/db[?sslmode=...]; unset: the embedded store"
+    )
     data_dir: Path = Path("data")
-    redis_url: str | None = None
+    redis_url: str | None = Field(default=None, description="redis:// or rediss:// (or unix://)")
 
-    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
-    access_token_ttl_seconds: int = 900
-    refresh_token_ttl_seconds: int = 14 * 24 * 3600
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        validate_default=True,
+        description="Signs tokens: at least 32 bytes; required with PostgreSQL, generated for the embedded store",
+    )
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=24 * 3600)
+    refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60, le=366 * 24 * 3600)
 
-    login_max_failures: int = 5
-    login_lockout_minutes: int = 15
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_lockout_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
     auto_verify_email: bool = False
-    verification_ttl_hours: int = 24
-    reset_ttl_minutes: int = 60
+    verification_ttl_hours: int = Field(default=24, ge=1, le=30 * 24)
+    reset_ttl_minutes: int = Field(default=60, ge=5, le=24 * 60)
 
-    argon2_time_cost: int = 3
-    argon2_memory_cost_kib: int = 65536
-    argon2_parallelism: int = 2
+    argon2_time_cost: int = Field(default=3, ge=1, le=50)
+    argon2_memory_cost_kib: int = Field(default=65536, ge=1024, le=4 * 1024 * 1024)
+    argon2_parallelism: int = Field(default=2, ge=1, le=64)
 
     mail_dir: Path | None = None
     public_base_url: str = "http://127.0.0.1:8000"
 
     superadmin_email: str | None = None
-    superadmin_password: SecretStr | None = None
+    superadmin_password: SecretStr | None = Field(default=None, validate_default=True)
 
-    read_your_writes_timeout_seconds: float = 2.0
+    read_your_writes_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     run_projections_in_process: bool | None = Field(
         default=None, description="Default: in-process for the embedded store, separate workers for PostgreSQL"
     )
-    projection_batch_size: int = 2000
-    projection_poll_seconds: float = 1.0
-    ready_max_lag: int = 10_000
+    projection_batch_size: int = Field(default=2000, ge=1, le=100_000)
+    projection_poll_seconds: float = Field(default=1.0, gt=0, le=300)
+    ready_max_lag: int = Field(default=10_000, ge=0)
 
     group_commit: bool = Field(
         default=True, description="Concurrent commands share one insert transaction and commit (PostgreSQL)"
@@ -56,13 +96,15 @@ class Settings(BaseSettings):
         description="Ping each pooled connection before use (a round trip per checkout); the recorder already "
         "retries a failed statement on a fresh connection",
     )
+    # The pools are sized so that a compose stack (two APIs, the projector, two workers and the CLI)
+    # stays well inside PostgreSQL's default max_connections=100: see "Connection budget" in the README.
     read_pool_size: int = Field(
-        default=40,
-        description="Read-store connections kept (opened on demand): one per request thread, and the API runs up "
-        "to 40 (anyio's default); fewer made the pool open and close connections under load",
+        default=5,
+        ge=1,
+        le=100,
+        description="Read-store connections a process keeps at most (opened on demand); a request that finds "
+        "them all busy waits up to POOL_TIMEOUT_SECONDS",
     )
-    postgres_pool_size: int = 10
-    postgres_max_overflow: int = 10
     max_json_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1024,
@@ -82,12 +124,6 @@ class Settings(BaseSettings):
     )
     projection_retry_max_seconds: float = Field(
         default=30.0, gt=0, le=3600, description="Longest wait between two attempts of a failed projection"
-    )
-    store_connect_timeout_seconds: int = Field(
-        default=2,
-        ge=1,
-        le=60,
-        description="Longest wait for a store connection (connecting, or a free one in a pool) before 503",
     )
     store_retry_seconds: float = Field(
         default=2.0,
@@ -121,6 +157,99 @@ class Settings(BaseSettings):
         default_factory=list,
         description='Addresses or networks of proxies whose X-Forwarded-For is believed, e.g. ["10.0.0.0/8"]',
     )
+    postgres_pool_size: int = Field(default=2, ge=1, le=100, description="Event-store connections kept open")
+    postgres_max_overflow: int = Field(default=3, ge=0, le=100, description="Event-store connections opened on demand")
+    pool_timeout_seconds: int = Field(
+        default=3,
+        ge=1,
+        le=60,
+        description="How long a request waits for a pooled connection (event store and read store) before 503",
+    )
+    database_connect_timeout_seconds: int = Field(
+        default=3, ge=1, le=60, description="libpq connect_timeout, unless the URL gives one"
+    )
+
+    # --- checks ---------------------------------------------------------------------------
+
+    @field_validator("database_url", "redis_url", "superadmin_email", "superadmin_password", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme, sep, _ = value.partition("://")
+        if not sep or scheme not in {"postgresql", "postgres"}:
+            raise _refuse("url_scheme", "must be a postgresql:// URL (or unset for the embedded store)")
+        try:
+            params = conninfo_to_dict(value)
+        except psycopg.ProgrammingError as error:
+            # libpq's words name the offending part (e.g. 'invalid URI query parameter: "bogus"'), never the password.
+            raise _refuse("url_invalid", f"is not a PostgreSQL URL libpq accepts: {str(error).strip()}") from None
+        if not params.get("dbname"):
+            raise _refuse("url_database", "names no database: postgresql://user:password@host:port/DATABASE")
+        for port in str(params.get("port") or "5432").split(","):
+            if not port.isdigit() or not 0 < int(port) < 65536:
+                raise _refuse("url_port", "has a port that is not a number from 1 to 65535")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+            raise _refuse("url_scheme", "must be a redis:// or rediss:// URL (or unix:// for a socket)")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise _refuse("url_scheme", "must be an http:// or https:// URL")
+        return value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        secret = value.get_secret_value() if value is not None else ""
+        if not secret:
+            if info.data.get("database_url"):
+                raise _refuse(
+                    "secret_missing",
+                    "is required with PostgreSQL: at least 32 random bytes, e.g. the output of "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`",
+                )
+            return None
+        if secret in PUBLISHED_SECRETS:
+            raise _refuse("secret_published", "is a value published with Chronicle: generate your own")
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise _refuse("secret_short", f"is too short: at least {MIN_SECRET_BYTES} bytes of random text")
+        return value
+
+    @field_validator("refresh_token_ttl_seconds")
+    @classmethod
+    def _refresh_outlives_access(cls, value: int, info: ValidationInfo) -> int:
+        access = info.data.get("access_token_ttl_seconds")
+        if access is not None and value <= access:
+            raise _refuse("ttl_order", "must be longer than ACCESS_TOKEN_TTL_SECONDS")
+        return value
+
+    @field_validator("superadmin_password")
+    @classmethod
+    def _superadmin_password(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            if info.data.get("superadmin_email"):
+                raise _refuse("superadmin_password_missing", "is required when SUPERADMIN_EMAIL is set")
+            return None
+        weakness = _weakness(value.get_secret_value()) if info.data.get("database_url") else ""  # embedded: a sandbox
+        if weakness:
+            raise _refuse("superadmin_password_weak", weakness)
+        return value
+
+    # --- what the process runs with -------------------------------------------------------
 
     @property
     def embedded(self) -> bool:
@@ -136,6 +265,34 @@ class Settings(BaseSettings):
     def mail_folder(self) -> Path:
         return self.mail_dir or self.data_dir / "mail"
 
+    def signing_ready(self) -> Settings:
+        """These settings with a signing secret: ``JWT_SECRET``, or on the embedded store without one the
+        random secret kept in the data folder (made on first run, mode 0600, reused after)."""
+        if self.jwt_secret is not None:
+            return self
+        if not self.embedded:  # validation refuses this; settings built without validation must not slip by
+            raise StartupRefused("JWT_SECRET: is required with PostgreSQL")
+        return self.model_copy(update={"jwt_secret": SecretStr(_kept_secret(self.data_dir / SECRET_FILE))})
+
+    def signing_secret(self) -> str:
+        """The secret tokens are signed with (after ``signing_ready``)."""
+        if self.jwt_secret is None:
+            raise StartupRefused("JWT_SECRET: not resolved; call signing_ready() first")
+        return self.jwt_secret.get_secret_value()
+
+    def postgres_params(self) -> dict[str, str]:
+        """The libpq parameters of ``DATABASE_URL`` (host, port, dbname, user, password, sslmode, ...)."""
+        params = {name: str(value) for name, value in conninfo_to_dict(str(self.database_url)).items()}
+        params.setdefault("host", "127.0.0.1")
+        params.setdefault("port", "5432")
+        params.setdefault("user", "postgres")
+        params.setdefault("connect_timeout", str(self.database_connect_timeout_seconds))
+        return params
+
+    def postgres_conninfo(self) -> str:
+        """A libpq connection string for a single connection (the probe at start, LISTEN)."""
+        return make_conninfo(**self.postgres_params())
+
     def event_store_env(self) -> dict[str, str]:
         """The eventsourcing library's environment for this store."""
         env = {"AGGREGATE_CACHE_MAXSIZE": "", "POSTGRES_ENABLE_DB_FUNCTIONS": "no"}
@@ -144,17 +301,22 @@ class Settings(BaseSettings):
             env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=str(self.data_dir / "events.sqlite3"))
             env["SQLITE_LOCK_TIMEOUT"] = "10"
             return env
-        url = urlsplit(str(self.database_url))
+        params = self.postgres_params()
+        library = {name: params.pop(name, "") for name in _LIBRARY_PARAMS}
         env.update(
-            PERSISTENCE_MODULE="eventsourcing.postgres",
-            POSTGRES_DBNAME=url.path.lstrip("/") or "postgres",
-            POSTGRES_HOST=url.hostname or "127.0.0.1",
-            POSTGRES_PORT=str(url.port or 5432),
-            POSTGRES_USER=unquote(url.username or "postgres"),
-            POSTGRES_PASSWORD=unquote(url.password or ""),
+            PERSISTENCE_MODULE="infrastructure.shared.event_store:ChronicleFactory",
+            POSTGRES_DBNAME=library["dbname"],
+            POSTGRES_HOST=library["host"],
+            POSTGRES_PORT=library["port"],
+            POSTGRES_USER=library["user"],
+            POSTGRES_PASSWORD=library["password"],
+            # The library's name for how long a checkout waits for a pooled connection.
+            POSTGRES_CONNECT_TIMEOUT=str(self.pool_timeout_seconds),
             POSTGRES_POOL_SIZE=str(self.postgres_pool_size),
             POSTGRES_MAX_OVERFLOW=str(self.postgres_max_overflow),
             POSTGRES_PRE_PING="y" if self.postgres_pre_ping else "n",
+            POSTGRES_CONNECTION_PARAMETERS=make_conninfo(**params),
+            STORE_RETRY_SECONDS=str(self.store_retry_seconds),
         )
         # Both extend the library's recorder (see infrastructure/shared/event_store.py and group_commit.py).
         env["APPLICATION_RECORDER_TOPIC"] = (
@@ -170,5 +332,40 @@ class Settings(BaseSettings):
             self.data_dir.mkdir(parents=True, exist_ok=True)
             return f"sqlite+pysqlite:///{self.data_dir / 'readmodels.sqlite3'}"
         url = str(self.database_url)
-        scheme, _, rest = url.partition("://")
-        return f"postgresql+psycopg://{rest}" if scheme in {"postgres", "postgresql"} else url
+        _, _, rest = url.partition("://")
+        # The URL's parameters (sslmode, ...) reach libpq through SQLAlchemy's psycopg dialect as they are.
+        if not re.search(r"[?&]connect_timeout=", rest):
+            rest += ("&" if "?" in rest else "?") + f"connect_timeout={self.database_connect_timeout_seconds}"
+        return f"postgresql+psycopg://{rest}"
+
+
+def _weakness(password: str) -> str:
+    """Why ``password`` is too weak for the superadmin of a server, or ''."""
+    if password.lower() in PUBLISHED_PASSWORDS:
+        return "is a published example value: choose your own"
+    if len(password) < MIN_SUPERADMIN_PASSWORD:
+        return f"is too short for a superadmin: at least {MIN_SUPERADMIN_PASSWORD} characters"
+    if not (re.search(r"[^\W\d_]", password) and re.search(r"\d", password)):
+        return "needs at least one letter and one digit"
+    return ""
+
+
+def _kept_secret(path: Path) -> str:
+    """The secret in ``path``, made (random, mode 0600) if missing; two processes starting at once agree."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(draft, path)  # atomic, and refuses to replace one another process made meanwhile
+        except FileExistsError:
+            pass
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                draft.unlink()
+    secret = path.read_text().strip()
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise StartupRefused(f"JWT_SECRET: {path} holds no usable secret; remove it and a new one is made")
+    return secret

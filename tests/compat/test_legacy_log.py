@@ -29,9 +29,10 @@ from domain.shared.unique_key import EMAIL_SCOPE, UniqueKey
 from infrastructure.root import Chronicle
 from infrastructure.shared.readstore import metadata
 from interfaces.http.app import create_app
-from tests.conftest import SUPERADMIN, Clock, make_settings
+from tests.conftest import Clock, make_settings
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "legacy_log"
+SUPERADMIN = ("admin@example.com", "Sup3rSecret")  # the superadmin fixtures/make_legacy_log.py created
 HEAD = 97
 
 

@@ -19,7 +19,7 @@ from infrastructure.root import Chronicle
 from infrastructure.shared.operations import ProjectionState
 from interfaces.cli import app as cli
 from interfaces.http.app import create_app
-from tests.conftest import SUPERADMIN, Clock
+from tests.conftest import SUPERADMIN, TEST_JWT_SECRET, Clock
 from tests.integration.conftest import ContainerFactory, context, register
 
 POISON = "POISON-7"

@@ -151,6 +151,7 @@ settings = Settings(
     redis_url=None,
     superadmin_email=None,
     run_projections_in_process=False,
+    jwt_secret="a-test-worker-secret-of-forty-bytes-0123",
 )
 container = Chronicle(settings)
 container.open()
