@@ -160,10 +160,12 @@ def test_an_event_the_inventory_view_cannot_store_stops_that_projection_alone_vi
 
         monkeypatch.setenv("DATABASE_URL", postgres_url)
         monkeypatch.setenv("SUPERADMIN_EMAIL", "")
+        monkeypatch.setenv("JWT_SECRET", TEST_JWT_SECRET)
         status = CliRunner().invoke(cli, ["projections", "status"], terminal_width=250)
         assert status.exit_code == 1, status.output
         lines = status.output.splitlines()
         rows = {line.split("│")[1].strip(): line for line in lines if line.count("│") >= 7}
+        assert "inventory" in rows, status.output
         cells = [cell.strip() for cell in rows["inventory"].split("│")[1:-1]]
         assert cells[1] == str(just_before) and cells[4:6] == ["failed", str(poisoned_at)]
         assert [cell.strip() for cell in rows["accounts"].split("│")[5:7]] == ["running", ""]
