@@ -34,6 +34,7 @@ from infrastructure.accounts.wiring import Accounts, wire_accounts
 from infrastructure.inventory.queries import InventoryQueries
 from infrastructure.inventory.wiring import Inventory, wire_inventory
 from infrastructure.shared.eventlog import StreamReader
+from infrastructure.shared.logwatch import LogWatch
 from infrastructure.shared.operations import Operations
 from infrastructure.shared.platform import Platform, open_platform, utc_now
 from infrastructure.shared.readstore import metadata, read_position
@@ -67,6 +68,7 @@ class _Wired:
     work_orders: WorkOrders
     runners: dict[str, ProjectionRunner]
     services: dict[type, Any]
+    logwatch: LogWatch
 
 
 class Chronicle:
@@ -107,18 +109,27 @@ class Chronicle:
         runners = {
             follower.name: self._runner(platform, follower) for context in contexts for follower in context.followers
         }
+        logwatch = LogWatch(
+            platform.board,
+            platform.head_position,
+            max_lag_seconds=settings.access_state_max_lag_seconds,
+            sample_seconds=settings.log_head_sample_seconds,
+        )
         services: dict[type, Any] = {
             EventLog: platform.log,
             StreamReader: StreamReader(platform.log.recorder),
             JwtTokens: self.tokens,
             AccessPolicy: ACCESS,
             Clock: self.clock,
-            Freshness: Freshness(platform.board, settings.read_your_writes_timeout_seconds),
+            Freshness: Freshness(
+                platform.board, settings.read_your_writes_timeout_seconds, settings.read_your_writes_max_waiting
+            ),
+            LogWatch: logwatch,
             Operations: Operations(platform, list(runners), self.redis),
         }
         for context in contexts:
             services.update(context.services())
-        self._wired = _Wired(platform, accounts, inventory, work_orders, runners, services)
+        self._wired = _Wired(platform, accounts, inventory, work_orders, runners, services, logwatch)
 
     def start(self, *, run_projections: bool | None = None) -> None:
         """Open, listen for progress, run the projections here if asked, and bootstrap every context."""
@@ -130,6 +141,7 @@ class Chronicle:
                 wired.platform.postgres_conninfo(), recorder.channel_name, wired.platform.wakeups, self.board
             )
             self._listener.start()
+        wired.logwatch.start()
         if self.settings.projections_in_process if run_projections is None else run_projections:
             for runner in wired.runners.values():
                 thread = threading.Thread(target=runner.run, args=(self._stop,), name=f"projection-{runner.name}")
@@ -157,6 +169,7 @@ class Chronicle:
         wired, self._wired = self._wired, None
         if wired is None:
             return
+        wired.logwatch.stop()
         for runner in wired.runners.values():
             runner.wake.set()
         for thread in self._threads:

@@ -41,6 +41,22 @@ class Settings(BaseSettings):
     superadmin_password: SecretStr | None = None
 
     read_your_writes_timeout_seconds: float = 2.0
+    # --- authorization on fresh state and bounded waits (issue 9: defects 1c, 2, 4) ---
+    read_your_writes_max_waiting: int = Field(
+        default=16,
+        ge=1,
+        description="Requests that may wait for a projection at once (min_position, a new session); "
+        "beyond it a request is refused at once with 503. Each waiter holds one of the API's 40 threads",
+    )
+    access_state_max_lag_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Authenticated requests answer 503 while the accounts projection has not reached the log "
+        "head observed this many seconds ago (it may not know of a revocation)",
+    )
+    log_head_sample_seconds: float = Field(
+        default=0.5, gt=0, description="How often each API process samples the log's head (one query)"
+    )
     run_projections_in_process: bool | None = Field(
         default=None, description="Default: in-process for the embedded store, separate workers for PostgreSQL"
     )
