@@ -32,7 +32,8 @@ DESCRIPTIONS = {
     422: "The request is not valid: one entry per invalid field, or the rule it breaks",
     423: "Locked for a while after too many failed logins (see Retry-After)",
     500: "Something went wrong on the server; quote the request id (X-Request-ID) when reporting it",
-    503: "The read model has not caught up with min_position yet (see Retry-After)",
+    503: "A read model this answer depends on is behind: min_position not reached yet, the accounts read "
+    "model too far behind the log to authorize on, or too many requests waiting (see Retry-After)",
 }
 
 _COMMAND_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -73,7 +74,7 @@ def statuses_of(route: APIRoute) -> set[int]:
     if has_input:
         found.add(422)
     if "optional_principal" in names:
-        found |= {401, 403}
+        found |= {401, 403, 503}  # 503: authorization does not decide on a stale read model
     if "expected_version" in names:
         found |= {400, 412}
     if any(name.startswith("wait_for_") for name in names):
