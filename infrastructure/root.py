@@ -33,9 +33,10 @@ from infrastructure.accounts.wiring import Accounts, wire_accounts
 from infrastructure.inventory.queries import InventoryQueries
 from infrastructure.inventory.wiring import Inventory, wire_inventory
 from infrastructure.shared.eventlog import StreamReader
+from infrastructure.shared.logwatch import LogWatch
 from infrastructure.shared.operations import Operations
 from infrastructure.shared.platform import Platform, open_platform, utc_now
-from infrastructure.shared.ratelimit import AccountQuotas, RateLimiter, RequestQuotas, SettingsQuotas, TrustedProxies
+from infrastructure.shared.ratelimit import AccountQuotas, RateLimiter, RequestQuotas, SettingsQuotas
 from infrastructure.shared.readstore import metadata, read_position
 from infrastructure.shared.runner import Follower, Freshness, PositionBoard, PostgresListener, ProjectionRunner
 from infrastructure.shared.settings import Settings
@@ -67,6 +68,7 @@ class _Wired:
     work_orders: WorkOrders
     runners: dict[str, ProjectionRunner]
     services: dict[type, Any]
+    logwatch: LogWatch
 
 
 class Chronicle:
@@ -112,22 +114,30 @@ class Chronicle:
         runners = {
             follower.name: self._runner(platform, follower) for context in contexts for follower in context.followers
         }
+        logwatch = LogWatch(
+            platform.board,
+            platform.head_position,
+            max_lag_seconds=settings.access_state_max_lag_seconds,
+            sample_seconds=settings.log_head_sample_seconds,
+        )
         services: dict[type, Any] = {
             EventLog: platform.log,
             StreamReader: StreamReader(platform.log.recorder),
             JwtTokens: tokens,
             AccessPolicy: ACCESS,
             Clock: self.clock,
-            Freshness: Freshness(platform.board, settings.read_your_writes_timeout_seconds),
+            Freshness: Freshness(
+                platform.board, settings.read_your_writes_timeout_seconds, settings.read_your_writes_max_waiting
+            ),
+            LogWatch: logwatch,
             Operations: Operations(platform, list(runners), self.redis),
             RateLimiter: RateLimiter.from_settings(settings),
             RequestQuotas: RequestQuotas.from_settings(settings),
             AccountQuotas: adapters.quotas or SettingsQuotas(settings.rate_limit_account_per_minute),
-            TrustedProxies: TrustedProxies(settings.trusted_proxies),
         }
         for context in contexts:
             services.update(context.services())
-        self._wired = _Wired(platform, accounts, inventory, work_orders, runners, services)
+        self._wired = _Wired(platform, accounts, inventory, work_orders, runners, services, logwatch)
 
     def start(self, *, run_projections: bool | None = None) -> None:
         """Open, listen for progress, run the projections here if asked, and bootstrap every context."""
@@ -139,6 +149,7 @@ class Chronicle:
                 wired.platform.postgres_conninfo(), recorder.channel_name, wired.platform.wakeups, self.board
             )
             self._listener.start()
+        wired.logwatch.start()
         if self.settings.projections_in_process if run_projections is None else run_projections:
             for runner in wired.runners.values():
                 thread = threading.Thread(target=runner.run, args=(self._stop,), name=f"projection-{runner.name}")
@@ -166,6 +177,7 @@ class Chronicle:
         wired, self._wired = self._wired, None
         if wired is None:
             return
+        wired.logwatch.stop()
         for runner in wired.runners.values():
             runner.wake.set()
         for thread in self._threads:

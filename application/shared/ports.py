@@ -25,14 +25,31 @@ class Mailer(Protocol):
 
 @dataclass(frozen=True)
 class AccessState:
-    """What an edge needs to authorize a caller's token right now."""
+    """What an edge needs to authorize a caller's token right now: all of it from the account's state.
+
+    A token names an account and a session; it grants nothing itself. ``known`` is False while the
+    read model does not know the account, or the session (of that account): the edge then waits for
+    the position that issued the token, and refuses it if the read model got there without them.
+    """
 
     roles: tuple[str, ...] | None  # None: the account is not known (yet) to the read model
+    session_known: bool  # the session exists and belongs to the account
     session_revoked: bool
     barred: str | None = None  # why the account may not act at all (its status), if it may not
 
+    @property
+    def known(self) -> bool:
+        return self.roles is not None and self.session_known
+
 
 class AccessStates(Protocol):
-    """Who may act right now: read by every edge that authenticates a caller (the accounts read model answers)."""
+    """Who may act right now: read by every edge that authenticates a caller (the accounts read model answers).
+
+    ``read_model`` names the projection the answers come from: the edge refuses to decide while it is
+    too far behind the log (it may not know of a revocation yet), and waits on it for new sessions.
+    """
+
+    @property
+    def read_model(self) -> str: ...
 
     def access_state(self, account_id: UUID, session_id: UUID) -> AccessState: ...

@@ -12,6 +12,7 @@ from application.shared.ports import AccessState
 from domain.accounts.values import AccountStatus
 from infrastructure.accounts.tables import account_roles, account_status_counts, accounts, sessions
 from infrastructure.shared.readstore import Page, like_pattern, order_by
+from projections.accounts.projection import AccountsProjection
 
 ACCOUNT_SORTS = {
     "created_at": accounts.c.created_at,
@@ -61,25 +62,40 @@ class AccountsQueries:
                 return None
             return self._with_roles(conn, [dict(row)])[0]
 
+    @property
+    def read_model(self) -> str:
+        """The projection these answers come from (authorization waits on it, and fails closed when it lags)."""
+        return AccountsProjection.name
+
     def access_state(self, account_id: UUID, session_id: UUID) -> AccessState:
-        """Roles, session revocation and whether the account is barred, for a bearer token, in one round trip.
+        """Roles, status and the session of a bearer token, in one round trip.
 
         Every authorized request asks this; three queries cost three round trips and most of a
-        request's read-store time. Roles are None when the account is not in the read model yet.
+        request's read-store time. Roles are None when the account is not in the read model (yet);
+        a session that is not there, or is another account's, is not known.
         """
-        revoked = select(sessions.c.revoked).where(sessions.c.id == session_id).scalar_subquery()
         anchor = select(literal(1).label("one")).subquery()
-        statement = select(revoked.label("revoked"), accounts.c.status, account_roles.c.role).select_from(
-            anchor.outerjoin(accounts, accounts.c.id == account_id).outerjoin(
-                account_roles, account_roles.c.account_id == accounts.c.id
-            )
+        statement = select(
+            sessions.c.account_id.label("session_account"),
+            sessions.c.revoked,
+            accounts.c.status,
+            account_roles.c.role,
+        ).select_from(
+            anchor.outerjoin(sessions, sessions.c.id == session_id)
+            .outerjoin(accounts, accounts.c.id == account_id)
+            .outerjoin(account_roles, account_roles.c.account_id == accounts.c.id)
         )
         with self.engine.connect() as conn:
             rows = conn.execute(statement).all()
-        status = rows[0].status
+        first = rows[0]
+        status = first.status
         roles = tuple(sorted(row.role for row in rows if row.role is not None)) if status is not None else None
-        barred = status if status in _BARRED else None
-        return AccessState(roles=roles, session_revoked=bool(rows[0].revoked), barred=barred)
+        return AccessState(
+            roles=roles,
+            session_known=first.session_account == account_id,
+            session_revoked=bool(first.revoked),
+            barred=status if status in _BARRED else None,
+        )
 
     def search(
         self,

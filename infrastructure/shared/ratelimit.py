@@ -7,7 +7,6 @@ costs at most one short socket timeout every few seconds, not one per request.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 import time
@@ -143,28 +142,3 @@ class RateLimiter:
                 was_down, self._down = self._down, False
             if was_down:
                 log.warning("rate limits are enforced again: their store answers")
-
-
-class TrustedProxies:
-    """The client's address: the socket peer, or what a trusted proxy in front of us says in X-Forwarded-For."""
-
-    def __init__(self, networks: Sequence[str]) -> None:
-        self.networks = [ipaddress.ip_network(network, strict=False) for network in networks]
-
-    def _trusted(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address.strip())
-        except ValueError:
-            return False
-        return any(ip in network for network in self.networks)
-
-    def client_address(self, peer: str | None, forwarded_for: str | None) -> str:
-        address = peer or "unknown"
-        if not forwarded_for or not self._trusted(address):
-            return address
-        # Walk from the nearest hop back: the first address no trusted proxy vouches for is the client.
-        for hop in reversed([part.strip() for part in forwarded_for.split(",") if part.strip()]):
-            address = hop
-            if not self._trusted(hop):
-                break
-        return address

@@ -113,15 +113,37 @@ class PositionBoard:
         return True
 
 
-class Freshness:
-    """Read-your-writes for queries: wait, for a bounded time, until a projection has reached a position."""
+class TooManyWaiting(Exception):
+    """Every waiting place is taken: the caller is refused at once instead of queueing behind the others."""
 
-    def __init__(self, board: PositionBoard, timeout_seconds: float) -> None:
+
+class Freshness:
+    """Read-your-writes for queries: wait, for a bounded time, until a projection has reached a position.
+
+    At most ``max_waiting`` callers wait at once (0: no bound); a waiter holds a request thread, so
+    the bound keeps waiting callers from starving the others.
+    """
+
+    def __init__(self, board: PositionBoard, timeout_seconds: float, max_waiting: int = 0) -> None:
         self.board = board
         self.timeout_seconds = timeout_seconds
+        self.max_waiting = max_waiting
+        self.waiting = 0
+        self._count = threading.Lock()
 
     def reached(self, name: str, position: int) -> bool:
-        return self.board.wait(name, position, self.timeout_seconds)
+        """True once ``name`` has reached ``position``; ``TooManyWaiting`` when it would wait beyond the bound."""
+        if self.board.known(name) >= position:
+            return True
+        with self._count:
+            if self.max_waiting and self.waiting >= self.max_waiting:
+                raise TooManyWaiting()
+            self.waiting += 1
+        try:
+            return self.board.wait(name, position, self.timeout_seconds)
+        finally:
+            with self._count:
+                self.waiting -= 1
 
 
 @dataclass

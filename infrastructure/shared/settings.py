@@ -81,6 +81,24 @@ class Settings(BaseSettings):
     superadmin_password: SecretStr | None = Field(default=None, validate_default=True)
 
     read_your_writes_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    # --- authorization on fresh state and bounded waits (issue 9: defects 1c, 2, 4) ---
+    read_your_writes_max_waiting: int = Field(
+        default=16,
+        ge=1,
+        le=1000,
+        description="Requests that may wait for a projection at once (min_position, a new session); "
+        "beyond it a request is refused at once with 503. Each waiter holds one of the API's 40 threads",
+    )
+    access_state_max_lag_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="Authenticated requests answer 503 while the accounts projection has not reached the log "
+        "head observed this many seconds ago (it may not know of a revocation)",
+    )
+    log_head_sample_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="How often each API process samples the log's head (one query)"
+    )
     run_projections_in_process: bool | None = Field(
         default=None, description="Default: in-process for the embedded store, separate workers for PostgreSQL"
     )
@@ -152,10 +170,6 @@ class Settings(BaseSettings):
     )
     rate_limit_breaker_seconds: float = Field(
         default=5.0, ge=0, description="After a Redis failure the limiter skips Redis (serves unlimited) this long"
-    )
-    trusted_proxies: list[str] = Field(
-        default_factory=list,
-        description='Addresses or networks of proxies whose X-Forwarded-For is believed, e.g. ["10.0.0.0/8"]',
     )
     postgres_pool_size: int = Field(default=2, ge=1, le=100, description="Event-store connections kept open")
     postgres_max_overflow: int = Field(default=3, ge=0, le=100, description="Event-store connections opened on demand")

@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 
 from infrastructure.root import Chronicle
 from tests.conftest import SUPERADMIN
-from tests.e2e.helpers import bearer, login, verified_account
+from tests.e2e.helpers import bearer, login, register, verified_account
+from tests.e2e.projection_hold import hold_back
 
 
 @pytest.fixture
@@ -188,10 +189,12 @@ def test_auditors_read_the_state_of_a_stream_as_of_a_version(
     assert beyond.status_code == 404
 
 
-def test_a_query_waiting_for_a_position_never_reached_answers_503(
+def test_a_query_waiting_for_a_position_not_reached_in_time_answers_503(
     client: TestClient, container: Chronicle, admin: dict[str, str]
 ) -> None:
-    response = client.get("/api/v1/accounts", params={"min_position": container.head_position() + 1000}, headers=admin)
+    with hold_back(container, "accounts"):
+        written = register(client, "late@example.com")
+        response = client.get("/api/v1/accounts", params={"min_position": written["position"]}, headers=admin)
 
     assert response.status_code == 503
     assert response.json()["code"] == "projection_behind"

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from infrastructure.root import Chronicle
 from infrastructure.shared.settings import Settings
 from interfaces.http.app import create_app
-from tests.conftest import Clock
+from tests.conftest import SUPERADMIN, Clock
 from tests.e2e.helpers import PASSWORD
 from tests.e2e.test_work_order_import import csv_bytes
 from tests.e2e.workshop import Workshop, order_body
@@ -104,7 +104,7 @@ def test_a_malformed_key_is_refused(client: TestClient, value: str) -> None:
 
 
 def test_token_answers_are_never_replayed_and_their_routes_take_no_key(client: TestClient) -> None:
-    credentials = {"email": "admin@example.com", "password": "Sup3rSecret"}
+    credentials = {"email": SUPERADMIN[0], "password": SUPERADMIN[1]}
     first = client.post("/api/v1/auth/login", json=credentials, headers=KEY)
     second = client.post("/api/v1/auth/login", json=credentials, headers=KEY)
 

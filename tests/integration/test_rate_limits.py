@@ -91,7 +91,7 @@ def test_a_normal_answer_of_a_limited_route_says_what_is_left(client: TestClient
 def test_one_email_tried_from_many_addresses_behind_a_trusted_proxy_is_limited_per_email(
     make_container: ContainerFactory,
 ) -> None:
-    app = create_app(root=started(make_container, trusted_proxies=["127.0.0.1"]))
+    app = create_app(root=started(make_container, forwarded_allow_ips="127.0.0.1"))
     with TestClient(app, raise_server_exceptions=False, client=("127.0.0.1", 40000)) as client:
         answers = [
             client.post(

@@ -25,7 +25,7 @@ from interfaces.http.accounts.schemas import (
     TokenPair,
     TokenRequest,
 )
-from interfaces.http.shared.auth import TOKEN_URL, Principal, Public, Tokens, require, unauthenticated
+from interfaces.http.shared.auth import TOKEN_URL, Principal, Public, Tokens, invalid_token, require
 from interfaces.http.shared.commands import Cmd, CredentialsCtx, Ctx, Now, PublicCmd, PublicCtx, accepted
 from interfaces.http.shared.openapi import problems
 from interfaces.http.shared.ratelimit import CredentialAttempts
@@ -45,7 +45,7 @@ def _tokens(tokens: Tokens, clock: Now, grant: SessionGrant) -> TokenPair:
         id=grant.result.id,
         version=grant.result.version,
         position=grant.result.position,
-        access_token=tokens.access_token(AccessClaims(grant.account_id, grant.session_id, grant.roles), now),
+        access_token=tokens.access_token(AccessClaims(grant.account_id, grant.session_id, grant.result.position), now),
         refresh_token=tokens.refresh_token(RefreshClaims(grant.account_id, grant.session_id, grant.token_id), now),
         expires_in=int(tokens.access_ttl.total_seconds()),
     )
@@ -93,7 +93,7 @@ def refresh(body: RefreshRequest, ctx: CredentialsCtx, accounts: Accounts, token
     try:
         claims = tokens.read_refresh(body.refresh_token)
     except InvalidJwt as error:
-        raise unauthenticated("invalid_token", f"The refresh token is not valid: {error}") from None
+        raise invalid_token("refresh", error) from None
     grant = accounts.refresh_session(ctx, session_id=claims.session_id, token_id=claims.token_id)
     return _tokens(tokens, clock, grant)
 

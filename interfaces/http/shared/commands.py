@@ -10,7 +10,6 @@ from typing import Annotated
 from fastapi import Depends, Header, Request, Response
 
 from application.shared.commands import Clock, CommandContext, CommandResult
-from infrastructure.shared.ratelimit import TrustedProxies
 from interfaces.http.shared.auth import OptionalPrincipal
 from interfaces.http.shared.idempotency import IdempotencyKeyHeader, claim_key, settling_refusals
 from interfaces.http.shared.problems import Problem
@@ -33,7 +32,7 @@ def _context(request: Request, clock: Clock, actor: str) -> CommandContext:
 def _anonymous_scope(request: Request) -> str:
     """Whose key an anonymous command's Idempotency-Key is: the client address and the route."""
     route = request.scope.get("route")
-    return f"address:{client_address(request, request.app.state.services[TrustedProxies])}:{getattr(route, 'path', '')}"
+    return f"address:{client_address(request)}:{getattr(route, 'path', '')}"
 
 
 async def command_context(

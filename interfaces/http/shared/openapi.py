@@ -33,7 +33,8 @@ DESCRIPTIONS = {
     423: "Locked for a while after too many failed logins (see Retry-After)",
     429: "Too many requests: a rate limit is reached (see Retry-After, RateLimit and RateLimit-Policy)",
     500: "Something went wrong on the server; quote the request id (X-Request-ID) when reporting it",
-    503: "The read model has not caught up with min_position yet (see Retry-After)",
+    503: "A read model this answer depends on is behind: min_position not reached yet, the accounts read "
+    "model too far behind the log to authorize on, or too many requests waiting (see Retry-After)",
 }
 
 _COMMAND_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -75,7 +76,7 @@ def statuses_of(route: APIRoute, extra: Sequence[params.Depends] = ()) -> set[in
     if has_input:
         found.add(422)
     if "optional_principal" in names:
-        found |= {401, 403}
+        found |= {401, 403, 503}  # 503: authorization does not decide on a stale read model
     if "expected_version" in names:
         found |= {400, 412}
     if any(name.startswith("wait_for_") for name in names):

@@ -18,8 +18,8 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from infrastructure.shared.ratelimit import AccountQuotas, Quota, RateLimiter, RequestQuotas, TrustedProxies, Usage
-from interfaces.http.shared.auth import Access, Policy, Tokens, optional_principal
+from infrastructure.shared.ratelimit import AccountQuotas, Quota, RateLimiter, RequestQuotas, Usage
+from interfaces.http.shared.auth import Access, Fresh, Policy, Tokens, Watch, optional_principal
 from interfaces.http.shared.problems import Problem
 from interfaces.http.shared.services import provide
 
@@ -29,13 +29,12 @@ _STATE_KEY = "rate_limits"
 Limiter = Annotated[RateLimiter, provide(RateLimiter)]
 Quotas = Annotated[AccountQuotas, provide(AccountQuotas)]
 PerAddress = Annotated[RequestQuotas, provide(RequestQuotas)]
-Proxies = Annotated[TrustedProxies, provide(TrustedProxies)]
 
 
-def client_address(request: Request, proxies: TrustedProxies) -> str:
-    """The socket peer, or the client a trusted proxy names in X-Forwarded-For."""
-    peer = request.client.host if request.client else None
-    return proxies.client_address(peer, request.headers.get("x-forwarded-for"))
+def client_address(request: Request) -> str:
+    """The client's address: the socket peer, or whom a proxy in ``FORWARDED_ALLOW_IPS`` forwarded (uvicorn's
+    ``ProxyHeadersMiddleware`` put it in the scope)."""
+    return request.client.host if request.client else "unknown"
 
 
 def _count(request: Request, limiter: RateLimiter, quota: Quota, *identifiers: str) -> None:
@@ -65,10 +64,11 @@ def rate_limited(
     tokens: Tokens,
     access: Access,
     policy: Policy,
+    watch: Watch,
+    freshness: Fresh,
     limiter: Limiter,
     quotas: Quotas,
     per_address: PerAddress,
-    proxies: Proxies,
 ) -> None:
     """Every API call: counted per account when authenticated (its quota may be none), else per address."""
     if not request.url.path.startswith(API_PREFIX):
@@ -76,13 +76,13 @@ def rate_limited(
     # The route resolves its caller again through its own dependencies; reading the header here (not
     # through the OAuth2 scheme) keeps public routes documented as needing no token.
     token = _bearer_token(request)
-    principal = optional_principal(tokens, access, policy, token) if token else None
+    principal = optional_principal(request, tokens, access, policy, watch, freshness, token) if token else None
     if principal is not None:
         quota = quotas.quota_for(principal.account_id, principal.roles)
         if quota is not None:
             _count(request, limiter, quota, str(principal.account_id))
         return
-    _count(request, limiter, per_address.anonymous, client_address(request, proxies))
+    _count(request, limiter, per_address.anonymous, client_address(request))
 
 
 async def _target_email(request: Request) -> str | None:
@@ -98,9 +98,9 @@ async def _target_email(request: Request) -> str | None:
     return value.strip().lower() if isinstance(value, str) and value.strip() else None
 
 
-async def credential_attempts(request: Request, limiter: Limiter, per_address: PerAddress, proxies: Proxies) -> None:
+async def credential_attempts(request: Request, limiter: Limiter, per_address: PerAddress) -> None:
     """Where credentials or accounts are tried: a stricter limit per address, and one per target email."""
-    address = client_address(request, proxies)
+    address = client_address(request)
     email = await _target_email(request)
     await run_in_threadpool(_count, request, limiter, per_address.credentials, address)
     if email is not None:
