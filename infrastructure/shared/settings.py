@@ -30,6 +30,16 @@ class Settings(BaseSettings):
     verification_ttl_hours: int = 24
     reset_ttl_minutes: int = 60
 
+    two_factor_key: SecretStr | None = Field(
+        default=None,
+        description="Master key of two-factor login: TOTP seeds are sealed (AES-GCM) and recovery codes hashed "
+        "(HMAC-SHA256) with keys derived from it by HKDF; default: JWT_SECRET. Changing it voids every enrolment",
+    )
+    two_factor_issuer: str = Field(default="Chronicle", description="The issuer authenticator apps show")
+    login_challenge_ttl_seconds: int = Field(
+        default=300, description="How long the second login step may follow the password"
+    )
+
     argon2_time_cost: int = 3
     argon2_memory_cost_kib: int = 65536
     argon2_parallelism: int = 2
