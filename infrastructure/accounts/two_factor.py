@@ -8,7 +8,6 @@ history does not open. Changing the master key makes every sealed seed and recov
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import os
@@ -20,6 +19,8 @@ import pyotp
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from infrastructure.accounts.security import b64, unb64
 
 SEAL_INFO = b"chronicle/accounts/totp-seed-seal/v1"
 RECOVERY_INFO = b"chronicle/accounts/recovery-code-hash/v1"
@@ -34,14 +35,6 @@ _RECOVERY_LENGTH = 10
 def derive_key(master: str, info: bytes) -> bytes:
     """A 256-bit key for one purpose, derived from the master key."""
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master.encode())
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _normalize_recovery_code(code: str) -> str:
@@ -62,10 +55,10 @@ class TotpKeys:
     def seal(self, account_id: UUID, secret: str) -> str:
         nonce = os.urandom(_NONCE_BYTES)
         sealed = self._aead.encrypt(nonce, secret.encode(), _associated_data(account_id))
-        return _SEALED_PREFIX + _b64(nonce + sealed)
+        return _SEALED_PREFIX + b64(nonce + sealed)
 
     def unseal(self, account_id: UUID, sealed: str) -> str:
-        data = _unb64(sealed.removeprefix(_SEALED_PREFIX))
+        data = unb64(sealed.removeprefix(_SEALED_PREFIX))
         return self._aead.decrypt(data[:_NONCE_BYTES], data[_NONCE_BYTES:], _associated_data(account_id)).decode()
 
     def provisioning_uri(self, secret: str, email: str) -> str:
