@@ -213,3 +213,13 @@ def test_no_secret_or_recovery_code_is_stored_in_clear_or_shown_to_auditors(
     assert [s for s in secrets_in_clear if s.encode() in stored] == []
     assert [s for s in [*secrets_in_clear, *hashes] if s in audit] == []
     assert hashes[0].encode() in stored  # the keyed hashes are what the history holds
+
+
+def test_the_own_accounts_version_follows_the_two_factor_events(user: TwoFactorUser, client: TestClient) -> None:
+    challenge = client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD}).json()
+
+    me = client.get("/api/v1/auth/me", params={"min_position": challenge["position"]}, headers=user.headers)
+
+    assert me.status_code == 200
+    assert me.json()["version"] == challenge["version"]
+    assert me.headers["ETag"] == f'"{challenge["version"]}"'
