@@ -106,7 +106,7 @@ class Chronicle:
         platform = open_platform(
             settings, self.clock, read_engine=adapters.read_engine, write_engine=adapters.write_engine
         )
-        accounts = wire_accounts(platform, hasher=adapters.hasher, mailer=adapters.mailer)
+        accounts = wire_accounts(platform, hasher=adapters.hasher, mailer=adapters.mailer, redis=self.redis)
         inventory = wire_inventory(platform)
         work_orders = wire_work_orders(platform, accounts=accounts.app, stock=inventory.app, tables=adapters.tables)
         contexts = (accounts, inventory, work_orders)

@@ -114,6 +114,8 @@ def settings(store: str, tmp_path: Path, request: pytest.FixtureRequest, redis_u
     if store == "postgres":
         database_url = request.getfixturevalue("postgres_url")
         wipe_postgres(database_url)
+    # Like the tables: what a test leaves in the test Redis (login failures of unknown emails) is gone.
+    redis.Redis.from_url(redis_url).flushdb()
     overrides = getattr(request, "param", {})
     return make_settings(tmp_path, database_url, redis_url, **overrides)
 

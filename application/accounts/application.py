@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import ClassVar
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import EnvType
 
-from application.accounts.ports import PasswordHasher
+from application.accounts.ports import LoginFailureCounter, PasswordHasher, SecondFactorKeys
 from application.shared.application import ChronicleApplication
 from application.shared.commands import CommandContext, CommandResult
 from application.shared.metadata import DataclassAsDict
 from domain.accounts.account import Account
-from domain.accounts.errors import EmailTaken, InvalidCredentials
+from domain.accounts.errors import EmailTaken, InvalidCredentials, InvalidSecondFactor
 from domain.accounts.session import RefreshTokenReused, Session
+from domain.accounts.two_factor import RECOVERY_CODE_COUNT, TwoFactor
 from domain.accounts.values import (
     AccountStatus,
+    LoginFailures,
     LoginPolicy,
     PendingToken,
     Profile,
@@ -36,6 +38,11 @@ def register_account_transcodings(transcoder: JSONTranscoder) -> None:
     """Account snapshots hold these value objects as they are."""
     transcoder.register(DataclassAsDict(Profile, "account_profile"))
     transcoder.register(DataclassAsDict(PendingToken, "account_pending_token"))
+    transcoder.register(DataclassAsDict(TwoFactor, "account_two_factor"))
+
+
+# The purpose under which the login challenge (account, nonce) is signed for the second step.
+LOGIN_CHALLENGE_PURPOSE = "login-challenge"
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,7 @@ class AccountsConfig:
     verification_ttl: timedelta = timedelta(hours=24)
     reset_ttl: timedelta = timedelta(hours=1)
     session_ttl: timedelta = timedelta(days=14)
+    challenge_ttl: timedelta = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,33 @@ class SessionGrant:
     result: CommandResult
 
 
+@dataclass(frozen=True)
+class LoginChallenge:
+    """The password was right and two-factor login is on: the nonce the second step must present."""
+
+    account_id: UUID
+    nonce: str
+    expires_at: datetime
+    result: CommandResult
+
+
+@dataclass(frozen=True)
+class TwoFactorEnrolment:
+    """The seed, in clear this once, for the account holder's authenticator app."""
+
+    secret: str
+    provisioning_uri: str
+    result: CommandResult
+
+
+@dataclass(frozen=True)
+class TwoFactorConfirmation:
+    """Two-factor login is on; the recovery codes, in clear this once."""
+
+    recovery_codes: list[str]
+    result: CommandResult
+
+
 class AccountsApplication(ChronicleApplication):
     """Commands of the Accounts context: load, decide, save."""
 
@@ -81,11 +116,15 @@ class AccountsApplication(ChronicleApplication):
         config: AccountsConfig,
         env: EnvType | None = None,
         *,
+        second_factor: SecondFactorKeys,
+        failures: LoginFailureCounter,
         shares_log_with: ChronicleApplication | None = None,
     ) -> None:
         super().__init__(env, shares_log_with=shares_log_with)
         self.hasher = hasher
         self.config = config
+        self.second_factor = second_factor
+        self.failures = failures
         self._decoy: str | None = None
 
     # --- registration and verification -------------------------------------------
@@ -149,22 +188,52 @@ class AccountsApplication(ChronicleApplication):
 
     # --- login, sessions ------------------------------------------------------------
 
-    def log_in(self, ctx: CommandContext, *, email: str, password: str) -> SessionGrant:
-        try:
-            account = self.load(self.account_id_for(email), Account)
-        except NotFound:
-            # Spend the same hashing time as for a real account, so timing does not reveal emails.
-            self.hasher.verify(self._decoy_hash(), password)
-            raise InvalidCredentials() from None
-        if account.status == AccountStatus.CLOSED:
+    def log_in(self, ctx: CommandContext, *, email: str, password: str) -> SessionGrant | LoginChallenge:
+        """Check the password; an account with two-factor login on gets a challenge instead of a session.
+
+        Known, unknown and closed emails are answered alike: each pays one password verification,
+        and the lockout rule counts the failures of an email without a usable account outside the log.
+        """
+        account = self._login_account(email)
+        password_hash = account.password_hash if account is not None else self._decoy_hash()
+        password_ok = self.hasher.verify(password_hash, password)
+        if account is None:
+            self._count_failure_outside_log(email, ctx)
             raise InvalidCredentials()
         account.check_not_locked(ctx.now)
-        if not self.hasher.verify(account.password_hash, password):
-            account.record_failed_login(now=ctx.now, policy=self.config.login_policy)
-            self.record(ctx, account)
+        if not password_ok:
+            self._record_failed_login(ctx, account)
             raise InvalidCredentials()
-        session_id, token_id = uuid4(), uuid4()
+        if account.two_factor.enabled:
+            nonce, expires_at = _nonce(), ctx.now + self.config.challenge_ttl
+            account.challenge_second_factor(nonce=nonce, expires_at=expires_at, now=ctx.now)
+            return LoginChallenge(account.id, nonce, expires_at, self.record(ctx, account))
+        session_id = uuid4()
         account.record_login(session_id=session_id, now=ctx.now)
+        return self._start_session(ctx, account, session_id)
+
+    def log_in_with_code(
+        self, ctx: CommandContext, account_id: UUID, *, nonce: str, code: str | None, recovery_code: str | None
+    ) -> SessionGrant:
+        """The second login step: a current TOTP code or an unused recovery code; a wrong one is a failed login."""
+        account = self.load(account_id, Account)
+        session_id = uuid4()
+        try:
+            if recovery_code is not None:
+                code_hash = self.second_factor.recovery_code_hash(recovery_code)
+                account.record_login_with_recovery_code(
+                    nonce=nonce, code_hash=code_hash, session_id=session_id, now=ctx.now
+                )
+            else:
+                step = self._matching_step(account, code or "", ctx)
+                account.record_login_with_code(nonce=nonce, step=step, session_id=session_id, now=ctx.now)
+        except InvalidSecondFactor:
+            self._record_failed_login(ctx, account)
+            raise
+        return self._start_session(ctx, account, session_id)
+
+    def _start_session(self, ctx: CommandContext, account: Account, session_id: UUID) -> SessionGrant:
+        token_id = uuid4()
         session = Session.start(
             session_id=session_id,
             account_id=account.id,
@@ -174,6 +243,68 @@ class AccountsApplication(ChronicleApplication):
         )
         result = self.record(ctx, account, session)
         return SessionGrant(account.id, session_id, token_id, tuple(account.roles), result)
+
+    def _login_account(self, email: str) -> Account | None:
+        """The account that may log in with this email; ``None`` when there is none or it is closed."""
+        try:
+            account = self.load(self.account_id_for(email), Account)
+        except NotFound:
+            return None
+        return None if account.status == AccountStatus.CLOSED else account
+
+    def _record_failed_login(self, ctx: CommandContext, account: Account) -> None:
+        """Count a failure in the account's history; a concurrent failure written first is reloaded, not a 409."""
+        for attempt in range(_FAILURE_WRITE_ATTEMPTS):
+            account.record_failed_login(now=ctx.now, policy=self.config.login_policy)
+            try:
+                self.record(ctx, account)
+                return
+            except ConcurrencyConflict:
+                if attempt + 1 == _FAILURE_WRITE_ATTEMPTS:
+                    raise
+                account = self.load(account.id, Account)
+
+    def _count_failure_outside_log(self, email: str, ctx: CommandContext) -> None:
+        policy = self.config.login_policy
+
+        def fail(state: LoginFailures) -> LoginFailures:
+            state.check_not_locked(ctx.now)
+            return state.after_failure(ctx.now, policy)
+
+        self.failures.update(normalize_email(email), fail)
+
+    # --- two-factor enrolment -------------------------------------------------------
+
+    def enrol_two_factor(self, ctx: CommandContext, account_id: UUID) -> TwoFactorEnrolment:
+        """A new TOTP seed for the account, off until confirmed; the seed is stored sealed only."""
+        account = self.load(account_id, Account)
+        secret = self.second_factor.new_secret()
+        account.enrol_two_factor(sealed_secret=self.second_factor.seal(account.id, secret), now=ctx.now)
+        result = self.record(ctx, account)
+        return TwoFactorEnrolment(secret, self.second_factor.provisioning_uri(secret, account.email), result)
+
+    def confirm_two_factor(self, ctx: CommandContext, account_id: UUID, *, code: str) -> TwoFactorConfirmation:
+        """Turn two-factor login on with a current code; the recovery codes are stored as keyed hashes only."""
+        account = self.load(account_id, Account)
+        step = self._matching_step(account, code, ctx)
+        codes = self.second_factor.new_recovery_codes(RECOVERY_CODE_COUNT)
+        hashes = [self.second_factor.recovery_code_hash(c) for c in codes]
+        account.confirm_two_factor(step=step, recovery_code_hashes=hashes, now=ctx.now)
+        return TwoFactorConfirmation(codes, self.record(ctx, account))
+
+    def disable_two_factor(self, ctx: CommandContext, account_id: UUID, *, password: str, code: str) -> CommandResult:
+        """Turn two-factor login off: the password and a current code are both required."""
+        account = self.load(account_id, Account)
+        if not self.hasher.verify(account.password_hash, password):
+            raise InvalidCredentials("The password is wrong")
+        account.disable_two_factor(step=self._matching_step(account, code, ctx), now=ctx.now)
+        return self.record(ctx, account)
+
+    def _matching_step(self, account: Account, code: str, ctx: CommandContext) -> int | None:
+        sealed = account.two_factor.sealed_secret
+        if sealed is None:
+            return None
+        return self.second_factor.matching_step(self.second_factor.unseal(account.id, sealed), code, ctx.now)
 
     def refresh_session(self, ctx: CommandContext, *, session_id: UUID, token_id: UUID) -> SessionGrant:
         session = self.load(session_id, Session)
@@ -288,6 +419,9 @@ class AccountsApplication(ChronicleApplication):
         if self._decoy is None:
             self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
         return self._decoy
+
+
+_FAILURE_WRITE_ATTEMPTS = 3
 
 
 def _nonce() -> str:

@@ -7,11 +7,15 @@ Invariants:
 - a suspended account cannot log in or change its own data until reactivated;
 - ``failed_logins`` counts consecutive failures; the failure that reaches the limit
   locks the account until ``locked_until`` and starts the count again;
-- roles only ever contain known roles, and never nothing: ``user`` is the floor.
+- roles only ever contain known roles, and never nothing: ``user`` is the floor;
+- two-factor login is on only after an enrolment was confirmed with a code; while it is on, a
+  password alone never logs in (it only opens a short-lived challenge); a code's time step is
+  accepted once and a recovery code once.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from uuid import UUID
 
@@ -20,24 +24,40 @@ from eventsourcing.domain import Aggregate
 from domain.accounts.errors import (
     AccountAlreadySuspended,
     AccountClosed,
-    AccountLocked,
     AccountNotSuspended,
     AccountSuspended,
     DefaultRoleRequired,
     EmailAlreadyVerified,
     EmailNotVerified,
+    InvalidLoginChallenge,
     InvalidToken,
     RoleAlreadyAssigned,
     RoleNotAssigned,
+    SecondFactorRequired,
+    TwoFactorAlreadyEnabled,
+    TwoFactorNotEnabled,
+    TwoFactorNotEnrolled,
     UnknownRole,
 )
-from domain.accounts.values import AccountStatus, LoginPolicy, PendingToken, Profile, normalize_email
+from domain.accounts.two_factor import TwoFactor
+from domain.accounts.values import (
+    AccountStatus,
+    LoginFailures,
+    LoginPolicy,
+    PendingToken,
+    Profile,
+    normalize_email,
+)
 from domain.shared.access import DEFAULT_ROLE, ROLES
 from domain.shared.topics import moved
 
 
 class Account(Aggregate):
     """An identity that can log in, holds roles, and can be suspended or closed."""
+
+    # Defaults for snapshots taken before two-factor login existed.
+    two_factor: TwoFactor = TwoFactor()
+    login_challenge: PendingToken | None = None
 
     class Registered(Aggregate.Created):
         email: str
@@ -70,6 +90,7 @@ class Account(Aggregate):
             account.failed_logins = 0
             account.locked_until = None
             account.last_login_at = self.timestamp
+            account.login_challenge = None
 
     class LoginFailed(Aggregate.Event):
         failures: int
@@ -89,6 +110,7 @@ class Account(Aggregate):
 
         def apply(self, account: Account) -> None:
             account.password_hash = self.password_hash
+            account.login_challenge = None
 
     class PasswordResetRequested(Aggregate.Event):
         nonce: str
@@ -105,6 +127,7 @@ class Account(Aggregate):
             account.password_reset = None
             account.failed_logins = 0
             account.locked_until = None
+            account.login_challenge = None
 
     class ProfileUpdated(Aggregate.Event):
         first_name: str
@@ -150,6 +173,50 @@ class Account(Aggregate):
             account.status = AccountStatus.CLOSED
             account.verification = None
             account.password_reset = None
+            account.login_challenge = None
+
+    class TwoFactorEnrolled(Aggregate.Event):
+        sealed_secret: str
+
+        def apply(self, account: Account) -> None:
+            account.two_factor = TwoFactor(sealed_secret=self.sealed_secret)
+
+    class TwoFactorEnabled(Aggregate.Event):
+        recovery_code_hashes: list[str]
+        step: int
+
+        def apply(self, account: Account) -> None:
+            account.two_factor = replace(
+                account.two_factor,
+                enabled=True,
+                recovery_code_hashes=list(self.recovery_code_hashes),
+                last_step=self.step,
+            )
+
+    class TwoFactorDisabled(Aggregate.Event):
+        def apply(self, account: Account) -> None:
+            account.two_factor = TwoFactor()
+            account.login_challenge = None
+
+    class SecondFactorChallenged(Aggregate.Event):
+        nonce: str
+        expires_at: datetime
+
+        def apply(self, account: Account) -> None:
+            account.login_challenge = PendingToken(self.nonce, self.expires_at)
+
+    class OneTimeCodeUsed(Aggregate.Event):
+        step: int
+
+        def apply(self, account: Account) -> None:
+            account.two_factor = replace(account.two_factor, last_step=self.step)
+
+    class RecoveryCodeUsed(Aggregate.Event):
+        index: int
+
+        def apply(self, account: Account) -> None:
+            used = sorted({*account.two_factor.recovery_codes_used, self.index})
+            account.two_factor = replace(account.two_factor, recovery_codes_used=used)
 
     def __init__(
         self,
@@ -173,6 +240,8 @@ class Account(Aggregate):
         self.failed_logins = 0
         self.locked_until: datetime | None = None
         self.last_login_at: datetime | None = None
+        self.two_factor = TwoFactor()
+        self.login_challenge = None
 
     @classmethod
     def register(
@@ -225,25 +294,91 @@ class Account(Aggregate):
 
     # --- login --------------------------------------------------------------------
 
+    @property
+    def login_failures(self) -> LoginFailures:
+        return LoginFailures(self.failed_logins, self.locked_until)
+
     def check_not_locked(self, now: datetime) -> None:
-        if self.locked_until is not None and now < self.locked_until:
-            raise AccountLocked(self.locked_until)
+        self.login_failures.check_not_locked(now)
 
     def record_failed_login(self, *, now: datetime, policy: LoginPolicy) -> None:
         self._check_open()
         self.check_not_locked(now)
-        failures = self.failed_logins + 1
-        self.trigger_event(self.LoginFailed, failures=failures, timestamp=now)
-        if failures >= policy.max_failures:
-            self.trigger_event(self.LockedOut, until=now + policy.lockout, timestamp=now)
+        locked_until = self.locked_until
+        after = self.login_failures.after_failure(now, policy)
+        self.trigger_event(self.LoginFailed, failures=self.failed_logins + 1, timestamp=now)
+        if after.locked_until != locked_until:
+            self.trigger_event(self.LockedOut, until=after.locked_until, timestamp=now)
 
     def record_login(self, *, session_id: UUID, now: datetime) -> None:
-        """A successful login with the right password; refused while locked, suspended or unverified."""
+        """A successful login with the right password; refused while locked, suspended or unverified,
+        and for an account with two-factor login on (its password only opens a challenge)."""
+        self._check_can_log_in(now)
+        if self.two_factor.enabled:
+            raise SecondFactorRequired()
+        self.trigger_event(self.LoginSucceeded, session_id=session_id, timestamp=now)
+
+    def challenge_second_factor(self, *, nonce: str, expires_at: datetime, now: datetime) -> None:
+        """The password was right and two-factor login is on: a code must follow before ``expires_at``."""
+        self._check_can_log_in(now)
+        if not self.two_factor.enabled:
+            raise TwoFactorNotEnabled()
+        self.trigger_event(self.SecondFactorChallenged, nonce=nonce, expires_at=expires_at, timestamp=now)
+
+    def record_login_with_code(self, *, nonce: str, step: int | None, session_id: UUID, now: datetime) -> None:
+        """The second step with a TOTP code: ``step`` is the time step it matched, ``None`` for a wrong code."""
+        self._check_challenge(nonce, now)
+        self.trigger_event(self.OneTimeCodeUsed, step=self.two_factor.check_step(step), timestamp=now)
+        self.trigger_event(self.LoginSucceeded, session_id=session_id, timestamp=now)
+
+    def record_login_with_recovery_code(self, *, nonce: str, code_hash: str, session_id: UUID, now: datetime) -> None:
+        """The second step with a recovery code (its keyed hash); each one works once."""
+        self._check_challenge(nonce, now)
+        self.trigger_event(self.RecoveryCodeUsed, index=self.two_factor.recovery_index(code_hash), timestamp=now)
+        self.trigger_event(self.LoginSucceeded, session_id=session_id, timestamp=now)
+
+    def _check_can_log_in(self, now: datetime) -> None:
         self.ensure_usable()
         self.check_not_locked(now)
         if not self.email_verified:
             raise EmailNotVerified()
-        self.trigger_event(self.LoginSucceeded, session_id=session_id, timestamp=now)
+
+    def _check_challenge(self, nonce: str, now: datetime) -> None:
+        self._check_can_log_in(now)
+        challenge = self.login_challenge
+        if not (self.two_factor.enabled and challenge and challenge.accepts(nonce, now)):
+            raise InvalidLoginChallenge()
+
+    # --- two-factor enrolment -----------------------------------------------------
+
+    def enrol_two_factor(self, *, sealed_secret: str, now: datetime) -> None:
+        """Start (or restart) an enrolment with a new sealed seed; it is off until confirmed."""
+        self.ensure_usable()
+        if self.two_factor.enabled:
+            raise TwoFactorAlreadyEnabled()
+        self.trigger_event(self.TwoFactorEnrolled, sealed_secret=sealed_secret, timestamp=now)
+
+    def confirm_two_factor(self, *, step: int | None, recovery_code_hashes: list[str], now: datetime) -> None:
+        """Turn two-factor login on with a current code of the enrolled seed."""
+        self.ensure_usable()
+        if self.two_factor.enabled:
+            raise TwoFactorAlreadyEnabled()
+        if not self.two_factor.pending:
+            raise TwoFactorNotEnrolled()
+        self.trigger_event(
+            self.TwoFactorEnabled,
+            recovery_code_hashes=list(recovery_code_hashes),
+            step=self.two_factor.check_step(step),
+            timestamp=now,
+        )
+
+    def disable_two_factor(self, *, step: int | None, now: datetime) -> None:
+        """Turn two-factor login off with a current code (the application checked the password)."""
+        self.ensure_usable()
+        if not self.two_factor.enabled:
+            raise TwoFactorNotEnabled()
+        self.two_factor.check_step(step)
+        self.trigger_event(self.TwoFactorDisabled, timestamp=now)
 
     # --- credentials --------------------------------------------------------------
 

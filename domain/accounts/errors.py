@@ -98,3 +98,35 @@ class InvalidCredentials(DomainError):
     code = "invalid_credentials"
     title = "The email or password is wrong"
     category = Category.UNAUTHENTICATED
+
+
+class TwoFactorAlreadyEnabled(DomainError):
+    code = "two_factor_already_enabled"
+    title = "Two-factor login is already on; disable it before enrolling again"
+
+
+class TwoFactorNotEnrolled(DomainError):
+    code = "two_factor_not_enrolled"
+    title = "There is no two-factor enrolment to confirm; enrol first"
+
+
+class TwoFactorNotEnabled(DomainError):
+    code = "two_factor_not_enabled"
+    title = "Two-factor login is not on for this account"
+
+
+class SecondFactorRequired(DomainError):
+    code = "second_factor_required"
+    title = "This account logs in with a second factor"
+
+
+class InvalidSecondFactor(DomainError):
+    code = "invalid_second_factor"
+    title = "The code is wrong, already used or expired"
+    category = Category.UNAUTHENTICATED
+
+
+class InvalidLoginChallenge(DomainError):
+    code = "invalid_login_challenge"
+    title = "The login challenge is invalid, used or expired; log in again"
+    category = Category.UNAUTHENTICATED

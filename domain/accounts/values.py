@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from domain.accounts.errors import InvalidProfile, WeakPassword
+from domain.accounts.errors import AccountLocked, InvalidProfile, WeakPassword
 from domain.shared.unique_key import EMAIL_SCOPE, unique_id
 
 
@@ -69,6 +69,32 @@ class LoginPolicy:
 
     max_failures: int = 5
     lockout: timedelta = timedelta(minutes=15)
+
+    def locks_at(self, failures: int) -> bool:
+        return failures >= self.max_failures
+
+
+@dataclass(frozen=True)
+class LoginFailures:
+    """Consecutive failed logins and the lock they led to: the lockout rule in one place.
+
+    An account keeps these in its history; an email without an account (unknown or closed) keeps
+    them in a counter outside the log, under the same rule, so both are answered alike.
+    """
+
+    failures: int = 0
+    locked_until: datetime | None = None
+
+    def check_not_locked(self, now: datetime) -> None:
+        if self.locked_until is not None and now < self.locked_until:
+            raise AccountLocked(self.locked_until)
+
+    def after_failure(self, now: datetime, policy: LoginPolicy) -> LoginFailures:
+        """The state after one more failure (the caller checked the lock): the one that reaches the limit locks."""
+        failures = self.failures + 1
+        if policy.locks_at(failures):
+            return LoginFailures(0, now + policy.lockout)
+        return LoginFailures(failures, self.locked_until)
 
 
 def normalize_email(email: str) -> str:

@@ -29,11 +29,11 @@ class Argon2PasswordHasher:
             return False
 
 
-def _b64(data: bytes) -> str:
+def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _unb64(text: str) -> bytes:
+def unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -45,15 +45,15 @@ class HmacTokenSigner:
 
     def _mac(self, purpose: str, account_id: UUID, nonce: str) -> str:
         message = f"{purpose}|{account_id}|{nonce}".encode()
-        return _b64(hmac.new(self._key, message, hashlib.sha256).digest())
+        return b64(hmac.new(self._key, message, hashlib.sha256).digest())
 
     def sign(self, purpose: str, account_id: UUID, nonce: str) -> str:
-        return f"{_b64(account_id.bytes)}.{nonce}.{self._mac(purpose, account_id, nonce)}"
+        return f"{b64(account_id.bytes)}.{nonce}.{self._mac(purpose, account_id, nonce)}"
 
     def parse(self, purpose: str, token: str) -> tuple[UUID, str]:
         try:
             account_part, nonce, mac = token.split(".")
-            account_id = UUID(bytes=_unb64(account_part))
+            account_id = UUID(bytes=unb64(account_part))
         except ValueError:
             raise InvalidToken() from None
         if not hmac.compare_digest(mac, self._mac(purpose, account_id, nonce)):

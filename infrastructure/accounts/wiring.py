@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from application.accounts.application import AccountsApplication, AccountsConfig
 from application.accounts.mail_policy import MailPolicy
-from application.accounts.ports import PasswordHasher, TokenSigner
+from application.accounts.ports import LoginFailureCounter, PasswordHasher, TokenSigner
 from application.shared.commands import CommandContext
 from application.shared.ports import AccessStates, Mailer
 from domain.accounts.values import LoginPolicy, Profile
+from infrastructure.accounts.login_failures import MemoryLoginFailures, RedisLoginFailures
 from infrastructure.accounts.queries import AccountsQueries
 from infrastructure.accounts.security import Argon2PasswordHasher, HmacTokenSigner
 from infrastructure.accounts.tables import ACCOUNT_TABLES, backfill_status_counts
+from infrastructure.accounts.two_factor import FAILURE_KEY_INFO, TotpKeys, derive_key
 from infrastructure.accounts.writer import SqlAccountsView
 from infrastructure.shared.mail import EmlFolderMailer
 from infrastructure.shared.platform import Platform
@@ -55,10 +58,20 @@ class Accounts:
 
 
 def wire_accounts(
-    platform: Platform, *, hasher: PasswordHasher | None = None, mailer: Mailer | None = None
+    platform: Platform,
+    *,
+    hasher: PasswordHasher | None = None,
+    mailer: Mailer | None = None,
+    redis: Callable[[], Any] | None = None,
 ) -> Accounts:
     settings = platform.settings
     secret = settings.signing_secret()
+    master_key = settings.two_factor_key.get_secret_value() if settings.two_factor_key else secret
+    failures: LoginFailureCounter = (
+        RedisLoginFailures(redis, derive_key(master_key, FAILURE_KEY_INFO))
+        if redis is not None and settings.redis_url
+        else MemoryLoginFailures()
+    )
     hasher = hasher or Argon2PasswordHasher(
         settings.argon2_time_cost, settings.argon2_memory_cost_kib, settings.argon2_parallelism
     )
@@ -72,8 +85,16 @@ def wire_accounts(
         verification_ttl=timedelta(hours=settings.verification_ttl_hours),
         reset_ttl=timedelta(minutes=settings.reset_ttl_minutes),
         session_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+        challenge_ttl=timedelta(seconds=settings.login_challenge_ttl_seconds),
     )
-    app = AccountsApplication(hasher, config, platform.env, shares_log_with=platform.log)
+    app = AccountsApplication(
+        hasher,
+        config,
+        platform.env,
+        second_factor=TotpKeys(master_key, settings.two_factor_issuer),
+        failures=failures,
+        shares_log_with=platform.log,
+    )
     platform.joins_log(app)
     followers = (
         Follower(AccountsProjection(), SqlAccountsView, ACCOUNT_TABLES),

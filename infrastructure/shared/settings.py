@@ -70,6 +70,18 @@ class Settings(BaseSettings):
     verification_ttl_hours: int = Field(default=24, ge=1, le=30 * 24)
     reset_ttl_minutes: int = Field(default=60, ge=5, le=24 * 60)
 
+    two_factor_key: SecretStr | None = Field(
+        default=None,
+        description="Master key of two-factor login: TOTP seeds are sealed (AES-GCM) and recovery codes hashed "
+        "(HMAC-SHA256) with keys derived from it by HKDF; default: JWT_SECRET. Changing it voids every enrolment",
+    )
+    two_factor_issuer: str = Field(
+        default="Chronicle", min_length=1, max_length=64, description="The issuer authenticator apps show"
+    )
+    login_challenge_ttl_seconds: int = Field(
+        default=300, ge=30, le=3600, description="How long the second login step may follow the password"
+    )
+
     argon2_time_cost: int = Field(default=3, ge=1, le=50)
     argon2_memory_cost_kib: int = Field(default=65536, ge=1024, le=4 * 1024 * 1024)
     argon2_parallelism: int = Field(default=2, ge=1, le=64)
@@ -240,6 +252,14 @@ class Settings(BaseSettings):
         if secret in PUBLISHED_SECRETS:
             raise _refuse("secret_published", "is a value published with Chronicle: generate your own")
         if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise _refuse("secret_short", f"is too short: at least {MIN_SECRET_BYTES} bytes of random text")
+        return value
+
+    @field_validator("two_factor_key")
+    @classmethod
+    def _strong_key(cls, value: SecretStr | None) -> SecretStr | None:
+        key = value.get_secret_value() if value is not None else ""
+        if value is not None and len(key.encode()) < MIN_SECRET_BYTES:
             raise _refuse("secret_short", f"is too short: at least {MIN_SECRET_BYTES} bytes of random text")
         return value
 

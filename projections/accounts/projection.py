@@ -84,6 +84,12 @@ class AccountsProjection(EventHandlers[AccountsView]):
     @handles(Account.EmailVerificationRequested)
     @handles(Account.PasswordResetRequested)
     @handles(Account.PasswordChanged)
+    @handles(Account.TwoFactorEnrolled)
+    @handles(Account.TwoFactorEnabled)
+    @handles(Account.TwoFactorDisabled)
+    @handles(Account.SecondFactorChallenged)
+    @handles(Account.OneTimeCodeUsed)
+    @handles(Account.RecoveryCodeUsed)
     def version_only(self, e: Any, view: AccountsView, meta: dict[str, Any]) -> None:
         view.update_account(e.originator_id, e.originator_version, e.timestamp)
 

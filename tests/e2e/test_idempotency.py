@@ -120,7 +120,12 @@ def test_token_answers_are_never_replayed_and_their_routes_take_no_key(client: T
     commands = {
         f"{method.upper()} {path}" for path, operations in paths.items() for method in operations if method != "get"
     }
-    assert commands - keyed == {"POST /api/v1/auth/login", "POST /api/v1/auth/token", "POST /api/v1/auth/refresh"}
+    assert commands - keyed == {
+        "POST /api/v1/auth/login",
+        "POST /api/v1/auth/login/2fa",
+        "POST /api/v1/auth/token",
+        "POST /api/v1/auth/refresh",
+    }
 
 
 @pytest.mark.parametrize("store", ["postgres"])

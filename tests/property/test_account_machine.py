@@ -7,7 +7,7 @@ through the event store) equals the live one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -25,11 +25,18 @@ from domain.accounts.errors import (
     DefaultRoleRequired,
     EmailAlreadyVerified,
     EmailNotVerified,
+    InvalidLoginChallenge,
+    InvalidSecondFactor,
     InvalidToken,
     RoleAlreadyAssigned,
     RoleNotAssigned,
+    SecondFactorRequired,
+    TwoFactorAlreadyEnabled,
+    TwoFactorNotEnabled,
+    TwoFactorNotEnrolled,
     UnknownRole,
 )
+from domain.accounts.two_factor import TwoFactor
 from domain.accounts.values import AccountStatus, LoginPolicy, PendingToken, Profile
 from domain.shared.access import DEFAULT_ROLE, ROLES
 from domain.shared.errors import DomainError
@@ -40,6 +47,13 @@ POLICY = LoginPolicy()
 STATUSES = {AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.SUSPENDED, AccountStatus.CLOSED}
 NONCES = ["n-1", "n-2", "n-3"]
 NEVER_ISSUED = "never-issued"
+SEALED = ["sealed-1", "sealed-2"]
+RECOVERY_HASHES = ["h-0", "h-1", "h-2"]
+USED_ONE = "a recovery code already used"
+# A code's step as the application finds it: ``None`` for a wrong code; small numbers meet used ones.
+code_steps = st.one_of(st.none(), st.integers(min_value=0, max_value=12))
+# The second login step mostly presents the pending challenge, so it often gets as far as the code.
+challenge_choices = st.sampled_from(["right", "right", "right", "wrong", NONCES[0]])
 
 names = st.text(alphabet="abcdefghij ÄÖ-'", min_size=1, max_size=8).filter(str.strip)
 phones = st.one_of(
@@ -89,6 +103,19 @@ class Model:
     last_login_at: datetime | None = None
     verification: PendingToken | None = None
     password_reset: PendingToken | None = None
+    two_factor: TwoFactor = field(default_factory=TwoFactor)
+    challenge: PendingToken | None = None
+
+    def refusal_of_code(self, step: int | None) -> type[DomainError] | None:
+        last = self.two_factor.last_step
+        return InvalidSecondFactor if step is None or (last is not None and step <= last) else None
+
+    def refusal_unless_can_log_in(self, now: datetime) -> type[DomainError] | None:
+        return (
+            self.refusal_unless_usable()
+            or (AccountLocked if self.locked(now) else None)
+            or (None if self.verified else EmailNotVerified)
+        )
 
     def locked(self, now: datetime) -> bool:
         return self.locked_until is not None and now < self.locked_until
@@ -121,6 +148,8 @@ class AccountMachine(RuleBasedStateMachine):
         self.now = NOW
         self.recorder = Recorder()
         self.ever_closed = False
+        self.confirmed_since_enrolment = False
+        self.recovery_hashes_used: set[str] = set()
 
     # --- driving the aggregate ---------------------------------------------------------------
 
@@ -128,8 +157,13 @@ class AccountMachine(RuleBasedStateMachine):
         """Run ``command``; it must raise exactly ``refusal`` (emitting nothing) or emit ``emitted``."""
         return run_command(self.recorder, self.account, refusal, command, *emitted)
 
-    @initialize(profile=profiles, password_hash=password_hashes, granted=st.lists(roles, max_size=3))
-    def register(self, profile: Profile, password_hash: str, granted: list[str]) -> None:
+    @initialize(
+        profile=profiles,
+        password_hash=password_hashes,
+        granted=st.lists(roles, max_size=3),
+        two_factor_on=st.sampled_from([True, True, True, False]),
+    )
+    def register(self, profile: Profile, password_hash: str, granted: list[str], two_factor_on: bool) -> None:
         def register() -> Account:
             return Account.register(
                 account_id=ACCOUNT_ID,
@@ -151,6 +185,10 @@ class AccountMachine(RuleBasedStateMachine):
         self.account = register()
         self.model = Model(profile=profile, password_hash=password_hash, roles={DEFAULT_ROLE, *granted})
         self.recorder.record(self.account)
+        if two_factor_on:  # most runs start verified with two-factor login on: its steps get explored
+            self.verify_email("auto", "now")
+            self.enrol_two_factor(SEALED[0])
+            self.confirm_two_factor(0)
 
     @rule(step=steps)
     def time_passes(self, step: timedelta) -> None:
@@ -205,15 +243,125 @@ class AccountMachine(RuleBasedStateMachine):
     def record_login(self, moment: str) -> None:
         m = self.model
         self.move_clock(moment, m.locked_until)
-        refusal = (
-            m.refusal_unless_usable()
-            or (AccountLocked if m.locked(self.now) else None)
-            or (None if m.verified else EmailNotVerified)
-        )
+        refusal = m.refusal_unless_can_log_in(self.now) or (SecondFactorRequired if m.two_factor.enabled else None)
         if self.run(
             refusal, lambda: self.account.record_login(session_id=SESSION_ID, now=self.now), Account.LoginSucceeded
         ):
-            m.failed_logins, m.locked_until, m.last_login_at = 0, None, self.now
+            self.logged_in()
+
+    def logged_in(self) -> None:
+        m = self.model
+        m.failed_logins, m.locked_until, m.last_login_at, m.challenge = 0, None, self.now, None
+
+    # --- two-factor login -----------------------------------------------------------------------
+
+    @rule(sealed=st.sampled_from(SEALED))
+    def enrol_two_factor(self, sealed: str) -> None:
+        m = self.model
+        refusal = m.refusal_unless_usable() or (TwoFactorAlreadyEnabled if m.two_factor.enabled else None)
+        if self.run(
+            refusal,
+            lambda: self.account.enrol_two_factor(sealed_secret=sealed, now=self.now),
+            Account.TwoFactorEnrolled,
+        ):
+            m.two_factor = TwoFactor(sealed_secret=sealed)
+            self.confirmed_since_enrolment = False
+            self.recovery_hashes_used = set()
+
+    @rule(step=code_steps)
+    def confirm_two_factor(self, step: int | None) -> None:
+        m = self.model
+        refusal = (
+            m.refusal_unless_usable()
+            or (TwoFactorAlreadyEnabled if m.two_factor.enabled else None)
+            or (None if m.two_factor.pending else TwoFactorNotEnrolled)
+            or m.refusal_of_code(step)
+        )
+        if self.run(
+            refusal,
+            lambda: self.account.confirm_two_factor(step=step, recovery_code_hashes=RECOVERY_HASHES, now=self.now),
+            Account.TwoFactorEnabled,
+        ):
+            m.two_factor = TwoFactor(m.two_factor.sealed_secret, True, list(RECOVERY_HASHES), [], step)
+            self.confirmed_since_enrolment = True
+            self.recovery_hashes_used = set()
+
+    @rule(step=code_steps)
+    def disable_two_factor(self, step: int | None) -> None:
+        m = self.model
+        refusal = (
+            m.refusal_unless_usable()
+            or (None if m.two_factor.enabled else TwoFactorNotEnabled)
+            or m.refusal_of_code(step)
+        )
+        if self.run(
+            refusal, lambda: self.account.disable_two_factor(step=step, now=self.now), Account.TwoFactorDisabled
+        ):
+            m.two_factor, m.challenge = TwoFactor(), None
+            self.recovery_hashes_used = set()
+
+    @rule(nonce=st.sampled_from(NONCES), ttl=ttls)
+    def challenge_second_factor(self, nonce: str, ttl: timedelta) -> None:
+        m = self.model
+        refusal = m.refusal_unless_can_log_in(self.now) or (None if m.two_factor.enabled else TwoFactorNotEnabled)
+        if self.run(
+            refusal,
+            lambda: self.account.challenge_second_factor(nonce=nonce, expires_at=self.now + ttl, now=self.now),
+            Account.SecondFactorChallenged,
+        ):
+            m.challenge = PendingToken(nonce, self.now + ttl)
+
+    def refusal_of_second_step(
+        self, choice: str, moment: str, challenged_first: bool
+    ) -> tuple[str, type[DomainError] | None]:
+        if challenged_first:  # the password step just before, as a login does it
+            self.challenge_second_factor(NONCES[1], timedelta(minutes=5))
+        m = self.model
+        self.move_clock(moment, m.challenge.expires_at if m.challenge else None)
+        nonce = pending_nonce(m.challenge, choice)
+        refusal = m.refusal_unless_can_log_in(self.now) or (
+            None if m.two_factor.enabled and matches(m.challenge, nonce, self.now) else InvalidLoginChallenge
+        )
+        return nonce, refusal
+
+    @rule(choice=challenge_choices, step=code_steps, moment=moments, challenged_first=st.booleans())
+    def log_in_with_code(self, choice: str, step: int | None, moment: str, challenged_first: bool) -> None:
+        nonce, refusal = self.refusal_of_second_step(choice, moment, challenged_first)
+        m = self.model
+        if self.run(
+            refusal or m.refusal_of_code(step),
+            lambda: self.account.record_login_with_code(nonce=nonce, step=step, session_id=SESSION_ID, now=self.now),
+            Account.OneTimeCodeUsed,
+            Account.LoginSucceeded,
+        ):
+            m.two_factor = TwoFactor(**{**vars(m.two_factor), "last_step": step})
+            self.logged_in()
+
+    @rule(
+        choice=challenge_choices,
+        code_hash=st.sampled_from([*RECOVERY_HASHES, NEVER_ISSUED, USED_ONE]),
+        moment=moments,
+        challenged_first=st.booleans(),
+    )
+    def log_in_with_recovery_code(self, choice: str, code_hash: str, moment: str, challenged_first: bool) -> None:
+        nonce, refusal = self.refusal_of_second_step(choice, moment, challenged_first)
+        m = self.model
+        if code_hash == USED_ONE:
+            code_hash = min(self.recovery_hashes_used, default=RECOVERY_HASHES[0])
+        unused = code_hash in m.two_factor.recovery_code_hashes and code_hash not in self.recovery_hashes_used
+        if self.run(
+            refusal or (None if unused else InvalidSecondFactor),
+            lambda: self.account.record_login_with_recovery_code(
+                nonce=nonce, code_hash=code_hash, session_id=SESSION_ID, now=self.now
+            ),
+            Account.RecoveryCodeUsed,
+            Account.LoginSucceeded,
+        ):
+            index = m.two_factor.recovery_code_hashes.index(code_hash)
+            used = sorted({*m.two_factor.recovery_codes_used, index})
+            m.two_factor = TwoFactor(**{**vars(m.two_factor), "recovery_codes_used": used})
+            self.recovery_hashes_used.add(code_hash)
+            self.logged_in()
 
     @rule(password_hash=password_hashes)
     def change_password(self, password_hash: str) -> None:
@@ -223,6 +371,7 @@ class AccountMachine(RuleBasedStateMachine):
             Account.PasswordChanged,
         ):
             self.model.password_hash = password_hash
+            self.model.challenge = None
 
     @rule(nonce=st.sampled_from(NONCES), ttl=ttls)
     def request_password_reset(self, nonce: str, ttl: timedelta) -> None:
@@ -245,6 +394,7 @@ class AccountMachine(RuleBasedStateMachine):
             Account.PasswordReset,
         ):
             m.password_hash, m.password_reset, m.failed_logins, m.locked_until = password_hash, None, 0, None
+            m.challenge = None
 
     @rule(profile=profiles)
     def update_profile(self, profile: Profile) -> None:
@@ -299,7 +449,7 @@ class AccountMachine(RuleBasedStateMachine):
             lambda: self.account.close(reason="requested", by_owner=by_owner, now=self.now),
             Account.Closed,
         ):
-            m.status, m.verification, m.password_reset = AccountStatus.CLOSED, None, None
+            m.status, m.verification, m.password_reset, m.challenge = AccountStatus.CLOSED, None, None, None
             self.ever_closed = True
 
     # --- after every step ----------------------------------------------------------------------
@@ -317,6 +467,21 @@ class AccountMachine(RuleBasedStateMachine):
         assert a.password_reset == m.password_reset
         assert a.password_hash == m.password_hash
         assert a.profile == m.profile
+        assert a.two_factor == m.two_factor
+        assert a.login_challenge == m.challenge
+
+    @invariant()
+    def two_factor_is_on_only_after_a_confirmation(self) -> None:
+        two_factor = self.account.two_factor
+        assert not two_factor.enabled or self.confirmed_since_enrolment
+        assert not two_factor.enabled or (two_factor.sealed_secret is not None and two_factor.recovery_code_hashes)
+
+    @invariant()
+    def a_used_recovery_code_is_never_unused_again(self) -> None:
+        two_factor = self.account.two_factor
+        used = {two_factor.recovery_code_hashes[i] for i in two_factor.recovery_codes_used}
+        assert used == self.recovery_hashes_used
+        assert two_factor.recovery_codes_left == len(two_factor.recovery_code_hashes) - len(used)
 
     @invariant()
     def roles_are_known_and_include_the_user_role(self) -> None:

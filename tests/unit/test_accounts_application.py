@@ -11,6 +11,9 @@ from application.shared.commands import CommandContext
 from domain.accounts.account import Account
 from domain.accounts.errors import InvalidCredentials
 from domain.accounts.values import Profile
+from domain.shared.errors import DomainError
+from infrastructure.accounts.login_failures import MemoryLoginFailures, RedisLoginFailures
+from infrastructure.accounts.two_factor import TotpKeys
 from tests.unit.builders import NOW
 
 
@@ -39,7 +42,11 @@ def hasher() -> CountingHasher:
 @pytest.fixture
 def app(hasher: CountingHasher) -> AccountsApplication:
     return AccountsApplication(
-        hasher, AccountsConfig(auto_verify_email=True), env={"PERSISTENCE_MODULE": "eventsourcing.popo"}
+        hasher,
+        AccountsConfig(auto_verify_email=True),
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+        second_factor=TotpKeys("a-test-master-key-of-some-length"),
+        failures=MemoryLoginFailures(),
     )
 
 
@@ -89,3 +96,46 @@ def test_a_suspended_accounts_standing_is_not_active(app: AccountsApplication) -
 
 def test_an_unknown_account_has_no_standing(app: AccountsApplication) -> None:
     assert app.standing(uuid4()) is None
+
+
+def _failed_logins(app: AccountsApplication, email: str, attempts: int) -> list[str]:
+    outcomes = []
+    for _ in range(attempts):
+        try:
+            app.log_in(CTX, email=email, password="wrong-pass1")
+        except DomainError as error:
+            outcomes.append(error.code)
+    return outcomes
+
+
+def test_an_unknown_email_is_locked_after_as_many_failures_as_a_known_one(app: AccountsApplication) -> None:
+    app.register_account(CTX, email="ada@example.com", password="s3cretpass", profile=Profile("Ada", "L"))
+
+    known = _failed_logins(app, "ada@example.com", 7)
+    unknown = _failed_logins(app, "nobody@example.com", 7)
+
+    assert known == unknown == ["invalid_credentials"] * 5 + ["account_locked"] * 2
+
+
+def test_a_closed_accounts_email_is_answered_and_counted_like_an_unknown_one(
+    app: AccountsApplication, hasher: CountingHasher
+) -> None:
+    result = app.register_account(CTX, email="ada@example.com", password="s3cretpass", profile=Profile("Ada", "L"))
+    app.close_account(CTX, result.id, reason="left")
+    before = hasher.verifications
+
+    outcomes = _failed_logins(app, "ada@example.com", 7)
+
+    assert outcomes == ["invalid_credentials"] * 5 + ["account_locked"] * 2
+    assert hasher.verifications - before == 7
+    assert app.load(result.id, Account).failed_logins == 0  # a closed account's history takes no more events
+
+
+def test_an_unknown_emails_failures_are_kept_under_a_keyed_hash_not_the_address(app: AccountsApplication) -> None:
+    failures = MemoryLoginFailures()
+    counter = RedisLoginFailures(lambda: None, b"k" * 32, fallback=failures)
+
+    assert "nobody@example.com" not in counter._redis_key("nobody@example.com")
+    assert counter._redis_key("nobody@example.com") != RedisLoginFailures(lambda: None, b"j" * 32)._redis_key(
+        "nobody@example.com"
+    )

@@ -44,6 +44,7 @@ PUBLIC = {
     ("post", "/api/v1/auth/register"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/token"),
+    ("post", "/api/v1/auth/login/2fa"),
     ("post", "/api/v1/auth/refresh"),
     ("post", "/api/v1/auth/verify-email"),
     ("post", "/api/v1/auth/forgot-password"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
@@ -195,6 +195,135 @@ class TokenPair(CommandAccepted):
     refresh_token: Annotated[str, Field(min_length=1, max_length=MAX_JWT_LENGTH)]
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
+
+
+# --- two-factor login ------------------------------------------------------------------
+
+OneTimeCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{6}$",
+        max_length=6,
+        description="The 6-digit code your authenticator app shows",
+        examples=["492039"],
+    ),
+]
+RecoveryCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9]{5}-?[A-Za-z0-9]{5}$",
+        max_length=11,
+        description="One of the recovery codes given when two-factor login was turned on (each works once)",
+        examples=["k7m2q-xp9rt"],
+    ),
+]
+_CHALLENGE = "O50vToocTnufIFxtfo-aAQ.Vn3Qd8Lr6Tx1Kc5Hm9Pz2Wb4Yf7Ja0Se.sV0cX1q1R9mKx4o3s8hBzQp2wE6uT7yN5aLdGjFkHiM"
+
+
+class LoginChallengeIssued(BaseModel):
+    """The password was right and two-factor login is on: send the challenge with a code to ``/login/2fa``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": _ACCOUNT_ID,
+                    "version": 5,
+                    "position": 61,
+                    "second_factor_required": True,
+                    "challenge": _CHALLENGE,
+                    "expires_in": 300,
+                }
+            ]
+        }
+    )
+
+    id: UUID
+    version: int
+    position: int
+    second_factor_required: Literal[True] = True
+    challenge: str
+    expires_in: int = Field(description="Seconds left to send the code")
+
+
+class SecondFactorLogin(Strict):
+    """The second login step: the challenge and either a current code or a recovery code."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"challenge": _CHALLENGE, "code": "492039"},
+                {"challenge": _CHALLENGE, "recovery_code": "k7m2q-xp9rt"},
+            ]
+        },
+    )
+
+    challenge: Annotated[str, Field(min_length=10, max_length=512)]
+    code: OneTimeCode | None = None
+    recovery_code: RecoveryCode | None = None
+
+    @model_validator(mode="after")
+    def _one_of_the_two(self) -> Self:
+        if (self.code is None) == (self.recovery_code is None):
+            raise ValueError("send either code or recovery_code, not both or neither")
+        return self
+
+
+class TwoFactorEnrolment(CommandAccepted):
+    """A new seed for your authenticator app, shown this once; two-factor login is off until confirmed."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": _ACCOUNT_ID,
+                    "version": 6,
+                    "position": 64,
+                    "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+                    "otpauth_uri": "otpauth://totp/Chronicle:ana.silva%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DP"
+                    "EHPK3PXP&issuer=Chronicle",
+                }
+            ]
+        }
+    )
+
+    secret: str = Field(description="The TOTP seed, base32 (for typing it into an app)")
+    otpauth_uri: str = Field(description="The same seed as an otpauth:// URI (for a QR code)")
+
+
+class TwoFactorCode(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"code": "492039"}]})
+
+    code: OneTimeCode
+
+
+class TwoFactorEnabled(CommandAccepted):
+    """Two-factor login is on; the recovery codes are shown this once (each works once, instead of a code)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": _ACCOUNT_ID,
+                    "version": 7,
+                    "position": 66,
+                    "recovery_codes": ["k7m2q-xp9rt", "h3nvb-2wq8e", "z4c6m-ty7ka"],
+                }
+            ]
+        }
+    )
+
+    recovery_codes: list[str]
+
+
+class DisableTwoFactorRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"password": _PASSWORD, "code": "492039"}]}
+    )
+
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+    code: OneTimeCode
 
 
 class PasswordResetRequested(BaseModel):

@@ -26,7 +26,7 @@ Log = Annotated[EventLog, provide(EventLog)]
 Streams = Annotated[StreamReader, provide(StreamReader)]
 
 REDACTED = "[redacted]"
-_SECRET_MARKERS = ("password", "token", "nonce", "secret", "verification", "reset")
+_SECRET_MARKERS = ("password", "token", "nonce", "secret", "verification", "reset", "recovery")
 
 
 def redact(value: Any) -> Any:

@@ -7,7 +7,7 @@ is 409 ``idempotency_key_in_flight``. Keys belong to the caller: the account, or
 command the client address and the route. The key's stream is written in the same atomic save as
 the command's events (``ChronicleApplication.record``), then the answer is kept on it before it
 is sent (``KeepAnswers``). Keys are events in the log, so they are kept as long as the log (at
-least the 24 h the draft suggests). Commands that answer tokens (login, token, refresh) take no
+least the 24 h the draft suggests). Commands that answer tokens (login, its second step, token, refresh) take no
 key: their answer is a secret that must not be stored in the log.
 """
 
