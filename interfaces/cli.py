@@ -113,8 +113,9 @@ def project() -> None:
 @projections_app.command("status")
 def status() -> None:
     """Each projection's position, the log's head, the lag and the state (a failed one: where and why)."""
-    chronicle = Chronicle(Settings())
-    chronicle.open()
+    chronicle = Chronicle(checked_settings())
+    with refusals():
+        chronicle.open()
     try:
         table = Table("projection", "position", "head", "lag", "state", "failed at", "retries")
         states = chronicle.operations.projections()
@@ -148,8 +149,9 @@ def status() -> None:
 @projections_app.command("rebuild")
 def rebuild(name: Annotated[str, typer.Argument(help="Projection to rebuild, e.g. accounts")]) -> None:
     """Rebuild a projection from position zero, with a progress bar."""
-    chronicle = Chronicle(Settings())
-    chronicle.open()
+    chronicle = Chronicle(checked_settings())
+    with refusals():
+        chronicle.open()
     try:
         runner = chronicle.runners.get(name)
         if runner is None or not runner.follower.tables:

@@ -95,8 +95,10 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
     try:
         # Records, not physical lines: a quoted cell may span several lines.
         yield from enumerate(reader, start=1)
-    except csv.Error as error:
-        raise UnreadableUpload(Category.INVALID, "malformed_csv", f"Line {reader.line_num}: {error}") from None
+    except csv.Error:
+        # The csv module's own words stay out of the answer (library text never reaches a client).
+        detail = f"Line {reader.line_num} is not well-formed CSV (check its quotes and delimiters)"
+        raise UnreadableUpload(Category.INVALID, "malformed_csv", detail) from None
 
 
 def _unsupported(detail: str) -> UnreadableUpload:

@@ -100,7 +100,7 @@ def cli(env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, co
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
     monkeypatch.chdir(tmp_path)  # no .env here
-    arguments = [command, "--port", str(free_port())] if command == "serve" else [command]
+    arguments = [command, "--port", str(free_port())] if command == "serve" else command.split()
     return CliRunner().invoke(app, arguments, env={"DATA_DIR": str(tmp_path / "data"), **env})
 
 
@@ -116,6 +116,19 @@ def test_a_bad_setting_stops_the_server_naming_the_setting(
     assert f"{setting}: " in result.output
     assert len(result.output.splitlines()) <= 3
     assert isinstance(result.exception, SystemExit)  # typer's exit, not an error escaping
+
+
+@pytest.mark.parametrize("command", ["project", "projections status", "projections rebuild accounts"])
+def test_every_command_refuses_a_bad_setting_the_same_way(
+    command: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    env, setting = BAD_SETTINGS["short secret"]
+
+    result = cli(env, monkeypatch, tmp_path, command)
+
+    assert result.exit_code == 2, result.output
+    assert f"{setting}: " in result.output
+    assert isinstance(result.exception, SystemExit)
 
 
 def test_a_real_process_with_bad_settings_exits_in_seconds_with_lines_not_a_traceback(tmp_path: Path) -> None:

@@ -340,3 +340,15 @@ def test_an_empty_file_is_unprocessable() -> None:
     refusal = unreadable(b"", "orders.csv")
 
     assert (refusal.category, refusal.code) == (Category.INVALID, "empty_file")
+
+
+def test_a_csv_the_csv_module_cannot_read_is_refused_in_our_words_naming_the_line() -> None:
+    huge_cell = b"x" * 200_000  # past the csv module's field size limit
+
+    table = read_table(b"order_number,client\nWO-1," + huge_cell + b"\n", "orders.csv")
+    with pytest.raises(UnreadableUpload) as refused:
+        list(table.rows)
+
+    assert refused.value.code == "malformed_csv"
+    assert "Line 2" in str(refused.value)
+    assert "field larger" not in str(refused.value)  # the csv module's text stays out of the answer
