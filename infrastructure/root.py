@@ -32,6 +32,7 @@ from infrastructure.accounts.queries import AccountsQueries
 from infrastructure.accounts.wiring import Accounts, wire_accounts
 from infrastructure.inventory.queries import InventoryQueries
 from infrastructure.inventory.wiring import Inventory, wire_inventory
+from infrastructure.shared.breaker import Breaker
 from infrastructure.shared.eventlog import StreamReader
 from infrastructure.shared.logwatch import LogWatch
 from infrastructure.shared.operations import Operations
@@ -83,6 +84,7 @@ class Chronicle:
         self._threads: list[threading.Thread] = []
         self._listener: PostgresListener | None = None
         self._redis: Any = None
+        self._request_redis: Any = None
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -106,7 +108,11 @@ class Chronicle:
         platform = open_platform(
             settings, self.clock, read_engine=adapters.read_engine, write_engine=adapters.write_engine
         )
-        accounts = wire_accounts(platform, hasher=adapters.hasher, mailer=adapters.mailer, redis=self.redis)
+        # One breaker for Redis on the request path: the limiter and the login-failure counts skip it together.
+        breaker = Breaker("Redis", settings.redis_breaker_seconds)
+        accounts = wire_accounts(
+            platform, hasher=adapters.hasher, mailer=adapters.mailer, redis=self.request_redis, breaker=breaker
+        )
         inventory = wire_inventory(platform)
         work_orders = wire_work_orders(platform, accounts=accounts.app, stock=inventory.app, tables=adapters.tables)
         contexts = (accounts, inventory, work_orders)
@@ -131,7 +137,7 @@ class Chronicle:
             ),
             LogWatch: logwatch,
             Operations: Operations(platform, list(runners), self.redis),
-            RateLimiter: RateLimiter.from_settings(settings),
+            RateLimiter: RateLimiter.from_settings(settings, breaker),
             RequestQuotas: RequestQuotas.from_settings(settings),
             AccountQuotas: adapters.quotas or SettingsQuotas(settings.rate_limit_account_per_minute),
         }
@@ -184,8 +190,9 @@ class Chronicle:
             thread.join(timeout=10)
         if self._listener is not None:
             self._listener.stop()
-        if self._redis is not None:
-            self._redis.close()
+        for client in (self._redis, self._request_redis):
+            if client is not None:
+                client.close()
         for app in (wired.work_orders.app, wired.inventory.app, wired.accounts.app):
             app.close()
         wired.platform.close()
@@ -279,6 +286,17 @@ class Chronicle:
 
             self._redis = redis.Redis.from_url(self.settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         return self._redis
+
+    def request_redis(self) -> Any:
+        """A Redis client for calls made while answering a request: short timeouts (REDIS_REQUEST_TIMEOUT_SECONDS)."""
+        if self.settings.redis_url and self._request_redis is None:
+            import redis
+
+            timeout = self.settings.redis_request_timeout_seconds
+            self._request_redis = redis.Redis.from_url(
+                self.settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
+            )
+        return self._request_redis
 
     def _runner(self, platform: Platform, follower: Follower) -> ProjectionRunner:
         return ProjectionRunner(

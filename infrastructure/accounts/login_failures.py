@@ -21,6 +21,7 @@ import redis
 
 from application.accounts.ports import LoginFailuresChange
 from domain.accounts.values import LoginFailures
+from infrastructure.shared.breaker import Breaker
 
 log = logging.getLogger("chronicle.accounts")
 
@@ -52,9 +53,12 @@ class MemoryLoginFailures:
 class RedisLoginFailures:
     """Shared by every API replica: WATCH/MULTI per email; when Redis fails, this process's memory counts."""
 
-    def __init__(self, client: Callable[[], Any], key: bytes, fallback: MemoryLoginFailures | None = None) -> None:
+    def __init__(
+        self, client: Callable[[], Any], key: bytes, breaker: Breaker, fallback: MemoryLoginFailures | None = None
+    ) -> None:
         self._client = client
         self._key = key
+        self._breaker = breaker
         self._fallback = fallback or MemoryLoginFailures()
 
     def _redis_key(self, email_key: str) -> str:
@@ -62,11 +66,15 @@ class RedisLoginFailures:
         return f"chronicle:login-failures:{digest}"
 
     def update(self, email_key: str, change: LoginFailuresChange) -> LoginFailures:
-        try:
-            return self._update(self._redis_key(email_key), change)
-        except redis.RedisError as error:
-            log.warning("Redis unavailable for login failures (%s); counting in memory", type(error).__name__)
+        if not self._breaker.closed:
             return self._fallback.update(email_key, change)
+        try:
+            state = self._update(self._redis_key(email_key), change)
+        except redis.RedisError as error:
+            self._breaker.failed(type(error).__name__, "login failures are counted in this process's memory")
+            return self._fallback.update(email_key, change)
+        self._breaker.succeeded()
+        return state
 
     def _update(self, key: str, change: LoginFailuresChange) -> LoginFailures:
         client = self._client()

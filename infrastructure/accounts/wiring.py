@@ -19,6 +19,7 @@ from infrastructure.accounts.security import Argon2PasswordHasher, HmacTokenSign
 from infrastructure.accounts.tables import ACCOUNT_TABLES, backfill_status_counts
 from infrastructure.accounts.two_factor import FAILURE_KEY_INFO, TotpKeys, derive_key
 from infrastructure.accounts.writer import SqlAccountsView
+from infrastructure.shared.breaker import Breaker
 from infrastructure.shared.mail import EmlFolderMailer
 from infrastructure.shared.platform import Platform
 from infrastructure.shared.runner import Follower
@@ -63,13 +64,14 @@ def wire_accounts(
     hasher: PasswordHasher | None = None,
     mailer: Mailer | None = None,
     redis: Callable[[], Any] | None = None,
+    breaker: Breaker | None = None,
 ) -> Accounts:
     settings = platform.settings
     secret = settings.signing_secret()
     master_key = settings.two_factor_key.get_secret_value() if settings.two_factor_key else secret
     failures: LoginFailureCounter = (
-        RedisLoginFailures(redis, derive_key(master_key, FAILURE_KEY_INFO))
-        if redis is not None and settings.redis_url
+        RedisLoginFailures(redis, derive_key(master_key, FAILURE_KEY_INFO), breaker)
+        if redis is not None and breaker is not None and settings.redis_url
         else MemoryLoginFailures()
     )
     hasher = hasher or Argon2PasswordHasher(

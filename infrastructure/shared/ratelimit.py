@@ -8,9 +8,8 @@ costs at most one short socket timeout every few seconds, not one per request.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
@@ -21,6 +20,7 @@ from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
 
 from domain.shared.access import Role
+from infrastructure.shared.breaker import Breaker
 from infrastructure.shared.settings import Settings
 
 log = logging.getLogger("chronicle.ratelimit")
@@ -85,20 +85,14 @@ class RequestQuotas:
 class RateLimiter:
     """Counts hits per (quota, identifiers) in a fixed window; fails open, with a circuit breaker."""
 
-    def __init__(
-        self, storage: Storage, *, breaker_seconds: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, storage: Storage, breaker: Breaker) -> None:
         self._limiter = FixedWindowRateLimiter(storage)
-        self._breaker_seconds = breaker_seconds
-        self._clock = clock
-        self._skip_until = 0.0
-        self._down = False
-        self._lock = threading.Lock()
+        self._breaker = breaker
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RateLimiter:
+    def from_settings(cls, settings: Settings, breaker: Breaker) -> RateLimiter:
         if settings.redis_url:
-            timeout = settings.rate_limit_redis_timeout_seconds
+            timeout = settings.redis_request_timeout_seconds
             storage: Storage = RedisStorage(
                 settings.redis_url,
                 key_prefix=settings.rate_limit_key_prefix,
@@ -108,37 +102,20 @@ class RateLimiter:
             )
         else:
             storage = MemoryStorage(wrap_exceptions=True)
-        return cls(storage, breaker_seconds=settings.rate_limit_breaker_seconds)
+        return cls(storage, breaker)
 
     def hit(self, quota: Quota, *identifiers: str) -> Usage | None:
         """Count one request against ``quota``; ``None`` when the counters cannot be reached (let it pass)."""
-        if self._clock() < self._skip_until:
+        if not self._breaker.closed:
             return None
         item = quota.item
         try:
             allowed = self._limiter.hit(item, *identifiers)
             stats = self._limiter.get_window_stats(item, *identifiers)
         except StorageError as error:
-            self._failed(error)
+            cause = type(error.storage_error).__name__
+            self._breaker.failed(cause, "rate limits are not enforced; requests are served")
             return None
-        self._recovered()
+        self._breaker.succeeded()
         reset_after = max(0, int(stats.reset_time - time.time() + 0.999))
         return Usage(quota, allowed, stats.remaining, reset_after)
-
-    def _failed(self, error: StorageError) -> None:
-        with self._lock:
-            self._skip_until = self._clock() + self._breaker_seconds
-            first = not self._down
-            self._down = True
-        if first:
-            log.warning(
-                "rate limits are not enforced: their store cannot be reached (%s); requests are served",
-                type(error.storage_error).__name__,
-            )
-
-    def _recovered(self) -> None:
-        if self._down:
-            with self._lock:
-                was_down, self._down = self._down, False
-            if was_down:
-                log.warning("rate limits are enforced again: their store answers")

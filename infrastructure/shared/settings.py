@@ -177,11 +177,18 @@ class Settings(BaseSettings):
         default=600, ge=1, description="Per authenticated account (admins are not limited)"
     )
     rate_limit_key_prefix: str = "chronicle-limits"
-    rate_limit_redis_timeout_seconds: float = Field(
-        default=0.05, gt=0, le=1, description="Socket timeout of the limiter's Redis calls"
+    redis_request_timeout_seconds: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="Socket timeout of Redis calls made while answering a request (rate limits, login failure counts)",
     )
-    rate_limit_breaker_seconds: float = Field(
-        default=5.0, ge=0, description="After a Redis failure the limiter skips Redis (serves unlimited) this long"
+    redis_breaker_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description="After a Redis failure, requests skip Redis this long (rate limits not enforced, login failures "
+        "counted in memory)",
     )
     postgres_pool_size: int = Field(default=2, ge=1, le=100, description="Event-store connections kept open")
     postgres_max_overflow: int = Field(default=3, ge=0, le=100, description="Event-store connections opened on demand")

@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 
 import psycopg
 import pytest
+import redis
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy import select
@@ -73,15 +74,16 @@ def clock() -> Clock:
 
 @pytest.fixture
 def make_container(tmp_path: Path, postgres_url: str, redis_url: str, clock: Clock) -> Iterator[ContainerFactory]:
-    """Builds containers on a freshly wiped database; projections run only when a test drives them."""
+    """Builds containers on a freshly wiped database and Redis; projections run only when a test drives them."""
     wipe_database(postgres_url)
+    redis.Redis.from_url(redis_url).flushdb()  # counts left by other tests (rate limits, login failures)
     built: list[Chronicle] = []
 
     def build(**overrides: Any) -> Chronicle:
         values: dict[str, Any] = {"run_projections_in_process": False, "superadmin_email": None}
         values.update(overrides)
-        redis = values.pop("redis_url", redis_url)
-        container = Chronicle(make_settings(tmp_path, postgres_url, redis, **values), clock=clock)
+        redis_at = values.pop("redis_url", redis_url)
+        container = Chronicle(make_settings(tmp_path, postgres_url, redis_at, **values), clock=clock)
         built.append(container)
         container.open()  # connected and wired, as the tests drive it; no threads until ``start()``
         return container

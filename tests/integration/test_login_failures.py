@@ -11,6 +11,7 @@ import redis
 from domain.accounts.errors import AccountLocked
 from domain.accounts.values import LoginFailures, LoginPolicy
 from infrastructure.accounts.login_failures import MemoryLoginFailures, RedisLoginFailures
+from infrastructure.shared.breaker import Breaker
 from tests.unit.builders import NOW
 
 POLICY = LoginPolicy()
@@ -29,7 +30,10 @@ def client(redis_url: str) -> redis.Redis:
 
 def test_two_replicas_count_one_unknown_emails_failures_together(client: redis.Redis) -> None:
     email = f"{uuid4().hex}@example.com"
-    first, second = RedisLoginFailures(lambda: client, KEY), RedisLoginFailures(lambda: client, KEY)
+    first, second = (
+        RedisLoginFailures(lambda: client, KEY, Breaker("Redis", 5)),
+        RedisLoginFailures(lambda: client, KEY, Breaker("Redis", 5)),
+    )
     for counter in (first, second, first, second):
         counter.update(email, _fail)
 
@@ -42,7 +46,7 @@ def test_two_replicas_count_one_unknown_emails_failures_together(client: redis.R
 
 def test_concurrent_failures_of_one_email_are_all_counted(client: redis.Redis) -> None:
     email = f"{uuid4().hex}@example.com"
-    counter = RedisLoginFailures(lambda: client, KEY)
+    counter = RedisLoginFailures(lambda: client, KEY, Breaker("Redis", 5))
     policy = LoginPolicy(max_failures=1000)
     threads = [
         threading.Thread(target=lambda: counter.update(email, lambda s: s.after_failure(NOW, policy)))
@@ -59,7 +63,7 @@ def test_concurrent_failures_of_one_email_are_all_counted(client: redis.Redis) -
 def test_with_redis_down_failures_are_counted_in_memory() -> None:
     down = redis.Redis.from_url("redis://127.0.0.1:6390/0", socket_connect_timeout=0.5)
     memory = MemoryLoginFailures()
-    counter = RedisLoginFailures(lambda: down, KEY, fallback=memory)
+    counter = RedisLoginFailures(lambda: down, KEY, Breaker("Redis", 5), fallback=memory)
     for _ in range(POLICY.max_failures):
         counter.update("nobody@example.com", _fail)
 

@@ -14,6 +14,7 @@ from domain.accounts.values import Profile
 from domain.shared.errors import DomainError
 from infrastructure.accounts.login_failures import MemoryLoginFailures, RedisLoginFailures
 from infrastructure.accounts.two_factor import TotpKeys
+from infrastructure.shared.breaker import Breaker
 from tests.unit.builders import NOW
 
 
@@ -133,9 +134,9 @@ def test_a_closed_accounts_email_is_answered_and_counted_like_an_unknown_one(
 
 def test_an_unknown_emails_failures_are_kept_under_a_keyed_hash_not_the_address(app: AccountsApplication) -> None:
     failures = MemoryLoginFailures()
-    counter = RedisLoginFailures(lambda: None, b"k" * 32, fallback=failures)
+    counter = RedisLoginFailures(lambda: None, b"k" * 32, Breaker("Redis", 5), fallback=failures)
 
     assert "nobody@example.com" not in counter._redis_key("nobody@example.com")
-    assert counter._redis_key("nobody@example.com") != RedisLoginFailures(lambda: None, b"j" * 32)._redis_key(
-        "nobody@example.com"
-    )
+    assert counter._redis_key("nobody@example.com") != RedisLoginFailures(
+        lambda: None, b"j" * 32, Breaker("Redis", 5)
+    )._redis_key("nobody@example.com")

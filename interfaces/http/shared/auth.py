@@ -72,14 +72,22 @@ def invalid_token(kind: str, error: InvalidJwt) -> Problem:
     return unauthenticated("invalid_token", _REASONS[error.reason].format(kind=kind, a_kind=_A_KIND[kind]))
 
 
-def too_many_waiting() -> Problem:
-    return Problem(
-        503,
-        "too_many_waiting",
-        "Too many requests are waiting for the read models",
-        "Too many requests are waiting for a read model to catch up; retry",
-        headers={"Retry-After": "1"},
-    )
+def wait_until_reached(freshness: Freshness, model: str, position: int, behind: str) -> None:
+    """Wait (bounded) until ``model`` has reached ``position``: 503 ``projection_behind`` (``behind`` says
+    what was waited for) when it does not in time, 503 ``too_many_waiting`` when too many wait already."""
+    try:
+        reached = freshness.reached(model, position)
+    except TooManyWaiting:
+        raise Problem(
+            503,
+            "too_many_waiting",
+            "Too many requests are waiting for the read models",
+            "Too many requests are waiting for a read model to catch up; retry",
+            headers={"Retry-After": "1"},
+        ) from None
+    if not reached:
+        title = "The read model has not caught up yet"
+        raise Problem(503, "projection_behind", title, behind, headers={"Retry-After": "1"})
 
 
 def _stale(read_model: str) -> Problem:
@@ -110,18 +118,9 @@ def _access_state(claims: AccessClaims, access: AccessStates, watch: LogWatch, f
     position = claims.position
     if position is None or position > watch.head(at_least=position):
         raise _unknown(state)
-    try:
-        reached = freshness.reached(model, position)
-    except TooManyWaiting:
-        raise too_many_waiting() from None
-    if not reached:
-        raise Problem(
-            503,
-            "projection_behind",
-            "The read model has not caught up yet",
-            f"The {model} read model has not reached the session of this token yet; retry",
-            headers={"Retry-After": "1"},
-        )
+    wait_until_reached(
+        freshness, model, position, f"The {model} read model has not reached the session of this token yet; retry"
+    )
     state = access.access_state(claims.account_id, claims.session_id)
     if not state.known:
         raise _unknown(state)

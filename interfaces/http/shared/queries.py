@@ -11,7 +11,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from domain.shared.errors import NotFound
-from infrastructure.shared.runner import Freshness, TooManyWaiting
+from infrastructure.shared.runner import Freshness
 from infrastructure.shared.tokens import AccessClaims
 from interfaces.http.shared.auth import (
     Access,
@@ -22,7 +22,7 @@ from interfaces.http.shared.auth import (
     authenticated,
     permitted,
     principal_for,
-    too_many_waiting,
+    wait_until_reached,
 )
 from interfaces.http.shared.problems import Problem
 from interfaces.http.shared.services import provide
@@ -79,18 +79,8 @@ def waits_for(*projections: str) -> Any:
 
 
 def _wait(freshness: Freshness, name: str, position: int) -> None:
-    try:
-        reached = freshness.reached(name, position)
-    except TooManyWaiting:
-        raise too_many_waiting() from None
-    if not reached:
-        raise Problem(
-            503,
-            "projection_behind",
-            "The read model has not caught up yet",
-            f"The {name} projection did not reach position {position} within {freshness.timeout_seconds:g} s; retry",
-            headers={"Retry-After": "1"},
-        )
+    behind = f"The {name} projection did not reach position {position} within {freshness.timeout_seconds:g} s; retry"
+    wait_until_reached(freshness, name, position, behind)
 
 
 def _permissions(dependant: Dependant) -> Iterator[str]:
