@@ -23,6 +23,19 @@ def chronicle() -> Any:
     return create_app(bench_settings(os.environ["BENCH_DATABASE_URL"]))
 
 
+def projector() -> None:
+    """The projection worker beside the API, as a deployment runs one (``chronicle project``): the API's
+    authorization reads the accounts read model, which must follow the log (logins, and the head moving)."""
+    from bench.core import bench_settings
+    from infrastructure.root import Chronicle
+
+    Chronicle(bench_settings(os.environ["BENCH_DATABASE_URL"])).run_projections_forever()
+
+
+if __name__ == "__main__":
+    projector()
+
+
 def baseline() -> FastAPI:
     from contextlib import asynccontextmanager
     from uuid import uuid4
