@@ -94,9 +94,7 @@ def project(database_url: str, log: Path) -> Iterator[None]:
     """A projection worker process for the whole scenario, as beside any deployed API."""
     env = {**os.environ, "BENCH_DATABASE_URL": database_url}
     with log.open("w") as out:
-        worker = subprocess.Popen(  # noqa: S603 - our interpreter, our module
-            [sys.executable, "-m", "bench.http_apps"], env=env, stdout=out, stderr=out
-        )
+        worker = subprocess.Popen([sys.executable, "-m", "bench.http_apps"], env=env, stdout=out, stderr=out)
     try:
         yield
     finally:
