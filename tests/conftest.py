@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -64,6 +66,17 @@ def wipe_postgres(url: str) -> None:
         ]
         if existing:
             conn.execute(f"TRUNCATE {', '.join(existing)} RESTART IDENTITY CASCADE")
+
+
+def eventually(what: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02) -> Any:
+    """``what()`` once it is truthy; fails past ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = what()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"not reached within {timeout} s")
 
 
 class Clock:

@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,7 +20,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from infrastructure.root import Chronicle
 from interfaces.http.app import create_app
-from tests.conftest import SUPERADMIN, Clock, make_settings, wipe_postgres
+from tests.conftest import SUPERADMIN, Clock, eventually, make_settings, wipe_postgres
 from tests.faults.proxy import FaultProxy
 
 PASSWORD = "s3cretpass1"
@@ -88,16 +87,6 @@ def timed(call: Callable[[], Response]) -> tuple[Response, float]:
     return response, time.monotonic() - started
 
 
-def eventually(what: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = what()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"not reached within {timeout} s")
-
-
 def every_kind_of_request(client: TestClient, admin: dict[str, str]) -> dict[str, Callable[[], Response]]:
     """An authenticated command and query, and the anonymous commands that reach the event store."""
     return {
@@ -160,7 +149,7 @@ def test_after_a_reset_kills_the_pooled_connections_the_first_requests_succeed(
         response = send()
         assert response.status_code < 300, (what, response.status_code, response.text)
     assert client.get("/ready").status_code == 200
-    assert eventually(lambda: chronicle.stored_position("inventory") == chronicle.head_position())
+    assert eventually(lambda: chronicle.stored_position("inventory") == chronicle.head_position(), timeout=20.0)
 
 
 def test_a_five_second_cut_under_load_answers_only_2xx_or_503_loses_no_acknowledged_write_and_recovers_by_itself(
@@ -184,14 +173,14 @@ def test_a_five_second_cut_under_load_answers_only_2xx_or_503_loses_no_acknowled
     for worker in workers:
         worker.start()
     try:
-        eventually(lambda: len(acknowledged) >= 8)
+        eventually(lambda: len(acknowledged) >= 8, timeout=20.0)
         with proxy.outage(5.0):
             during = len(statuses)
             time.sleep(0.5)
         cut_statuses = statuses[during:]
         acknowledged_before_recovery = len(acknowledged)
         # After the cut the same process serves commands again, by itself
-        eventually(lambda: len(acknowledged) >= acknowledged_before_recovery + 8)
+        eventually(lambda: len(acknowledged) >= acknowledged_before_recovery + 8, timeout=20.0)
     finally:
         stop.set()
         for worker in workers:
@@ -202,7 +191,7 @@ def test_a_five_second_cut_under_load_answers_only_2xx_or_503_loses_no_acknowled
     # Every acknowledged write is in the log, and the projection folds them all without a restart
     stored = chronicle.inventory.existing([uuid.UUID(item) for item in acknowledged])
     assert stored == {uuid.UUID(item) for item in acknowledged}
-    assert eventually(lambda: chronicle.stored_position("inventory") == chronicle.head_position())
+    assert eventually(lambda: chronicle.stored_position("inventory") == chronicle.head_position(), timeout=20.0)
     listed = client.get("/api/v1/inventory?limit=1", headers=admin)
     assert listed.json()["total"] >= len(acknowledged)  # a write answered 503 may have committed all the same
     assert client.get("/ready").status_code == 200

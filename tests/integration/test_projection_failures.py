@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -19,7 +18,7 @@ from infrastructure.root import Chronicle
 from infrastructure.shared.operations import ProjectionState
 from interfaces.cli import app as cli
 from interfaces.http.app import create_app
-from tests.conftest import SUPERADMIN, TEST_JWT_SECRET, Clock
+from tests.conftest import SUPERADMIN, TEST_JWT_SECRET, Clock, eventually
 from tests.integration.conftest import ContainerFactory, context, register
 
 POISON = "POISON-7"
@@ -46,17 +45,6 @@ class NulInName:
 
         view.add_item = add
         return view
-
-
-def eventually(what: Callable[[], Any], timeout: float = 15.0) -> Any:
-    """``what()`` once it is truthy; fails past ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = what()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"not reached within {timeout} s")
 
 
 def state_of(container: Chronicle, name: str) -> ProjectionState:
