@@ -15,6 +15,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,8 +56,9 @@ def _count(request: Request, limiter: RateLimiter, quota: Quota, *identifiers: s
 
 
 def _bearer_token(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    """The bearer token, read as the OAuth2 scheme of ``auth.py`` reads it (FastAPI's own parser)."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+    return token or None if scheme.lower() == "bearer" else None
 
 
 def rate_limited(
