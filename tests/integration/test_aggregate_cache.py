@@ -39,11 +39,14 @@ SECOND_PROCESS = textwrap.dedent(
     from tests.conftest import make_settings
 
     data, database_url, redis_url, command, account = sys.argv[1:6]
-    settings = make_settings(Path(data), database_url, redis_url, run_projections_in_process=False, superadmin_email=None)
+    settings = make_settings(
+        Path(data), database_url, redis_url, run_projections_in_process=False, superadmin_email=None
+    )
     chronicle = Chronicle(settings)
     chronicle.open()
     try:
-        ctx = CommandContext(actor="second-process", correlation_id=str(uuid4()), causation_id="", now=datetime.now(UTC))
+        now = datetime.now(UTC)
+        ctx = CommandContext(actor="second-process", correlation_id=str(uuid4()), causation_id="", now=now)
         account_id = UUID(account)
         if command == "rename":
             chronicle.accounts.update_profile(ctx, account_id, Profile("Grace", "Hopper"))
