@@ -142,4 +142,3 @@ def test_given_streams_with_and_without_a_snapshot_then_the_one_trip_load_equals
         ours = app.repository._reconstruct_aggregate(account_id, None, project_aggregate)
         theirs = library.get(account_id)
         assert vars(ours) == vars(theirs)
-
