@@ -152,6 +152,7 @@ settings = Settings(
     superadmin_email=None,
     run_projections_in_process=False,
     jwt_secret="a-test-worker-secret-of-forty-bytes-0123",
+    pii_master_key="a-test-worker-pii-key-of-forty-bytes-012",
 )
 container = Chronicle(settings)
 container.open()
