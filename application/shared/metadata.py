@@ -4,7 +4,8 @@ Personal fields (``personal_fields`` of an event class, ``personal_state`` of an
 snapshots: see domain/shared/personal_data.py) are sealed here, before the transcoder sees the
 event, and opened here after it decoded one: they are plain strings in the stored state, so the
 encryption does not depend on the transcoder. A value stored in clear by older code stays as it is
-and is read as it is; a value whose key was destroyed reads as the field's erased value.
+(stored bytes are never rewritten) and is read as it is until its subject is erased; a value whose
+subject's key was destroyed reads as the field's erased value, whether it was sealed or in clear.
 """
 
 from __future__ import annotations
@@ -116,13 +117,21 @@ class MetadataMapper(Mapper[UUID]):
         container = state[root] if root else state
         if not isinstance(container, dict):
             return
+        hidden: bool | None = None  # whether the subject is erased: asked once, for a value stored in clear
         for path, erased in paths.items():
             value = _get(container, path)
-            if not isinstance(value, str) or not value.startswith(SEALED_PREFIX):
-                continue  # absent, None, or stored in clear before personal data was sealed
+            if value is None or value == ERASED:
+                continue
             if self.personal is None:
-                raise PersonalDataUnprotected("A sealed personal value was read: no cipher to open it")
-            opened = self.personal.open(subject, path, value)
+                if isinstance(value, str) and value.startswith(SEALED_PREFIX):
+                    raise PersonalDataUnprotected("A sealed personal value was read: no cipher to open it")
+                continue
+            if isinstance(value, str) and value.startswith(SEALED_PREFIX):
+                opened = self.personal.open(subject, path, value)
+            else:  # stored in clear by older code: shown while the subject is not erased
+                if hidden is None:
+                    hidden = self.personal.erased(subject)
+                opened = None if hidden else value
             if opened is None:
                 opened = erased if typed else ERASED
             elif not typed and isinstance(opened, date):

@@ -76,6 +76,10 @@ class PersonalDataCipher(Protocol):
         """The value, or ``None`` once the key was destroyed; raises for a value altered or moved."""
         ...
 
+    def erased(self, subject_id: UUID) -> bool:
+        """Whether the subject's key was destroyed (its values stored in clear by older code are hidden too)."""
+        ...
+
     def destroy(self, subject_id: UUID) -> None:
         """Destroy the subject's key for good (idempotent); nothing sealed for it opens again."""
         ...

@@ -8,8 +8,9 @@
   subject id and the field's path as associated data; its plaintext is tagged with its type
   (``s`` text, ``d`` an ISO date), so it opens to what was sealed.
 - ``destroy`` replaces the wrapped key with NULL and stamps ``erased_at`` (the row stays as a
-  tombstone, so the subject never gets a new key): from then on its values open as ``None``. A
-  subject without a row (a key store lost) is also answered as erased, never as an error.
+  tombstone, so the subject never gets a new key): from then on its values open as ``None``, and
+  ``erased`` says so, which the mapper uses to hide the values older code stored in clear too. A
+  sealed value whose subject has no row (a key store lost) also opens as ``None``, never an error.
 - Opened keys are cached in the process for ``cache_seconds``: another process may still open a
   destroyed subject's values for that long (this one forgets at once).
 
@@ -37,6 +38,7 @@ PREFIX = "pii:v1:"
 WRAP_INFO = b"chronicle/pii/key-wrap/v1"
 EMAIL_CLAIM_INFO = b"chronicle/accounts/email-claim/v1"
 _TEXT, _DATE = "s", "d"
+_CACHE_SWEEP_AT = 10_000
 
 # The keys' own table: never part of the read models (a rebuild must not touch it).
 key_metadata = MetaData()
@@ -133,7 +135,7 @@ class PersonalDataKeys:
         self._claim_key = derive_key(master_key, EMAIL_CLAIM_INFO)
         self.store = store
         self._cache_seconds = cache_seconds
-        self._cache: dict[UUID, tuple[float, Sealer | None]] = {}
+        self._cache: dict[UUID, tuple[float, bool, Sealer | None]] = {}
         self._lock = threading.Lock()
 
     # --- the port ---------------------------------------------------------------------------
@@ -164,10 +166,14 @@ class PersonalDataKeys:
         kind, text = plaintext[:1], plaintext[1:]
         return date.fromisoformat(text) if kind == _DATE else text
 
+    def erased(self, subject_id: UUID) -> bool:
+        exists, sealer = self._key(subject_id, create=False)
+        return exists and sealer is None
+
     def destroy(self, subject_id: UUID) -> None:
         self.store.destroy(subject_id)
         with self._lock:
-            self._cache[subject_id] = (time.monotonic(), None)
+            self._cache[subject_id] = (time.monotonic(), True, None)
 
     # --- email claims -----------------------------------------------------------------------
 
@@ -179,11 +185,15 @@ class PersonalDataKeys:
     # --- keys -------------------------------------------------------------------------------
 
     def _sealer(self, subject_id: UUID, *, create: bool) -> Sealer | None:
+        return self._key(subject_id, create=create)[1]
+
+    def _key(self, subject_id: UUID, *, create: bool) -> tuple[bool, Sealer | None]:
+        """(whether the subject has a key row, its opened key or None once destroyed), cached a while."""
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(subject_id)
-        if cached is not None and now - cached[0] < self._cache_seconds:
-            return cached[1]
+        if cached is not None and now - cached[0] < self._cache_seconds and (cached[1] or not create):
+            return cached[1], cached[2]
         exists, wrapped = self.store.get(subject_id)
         if not exists and create:
             self.store.add(subject_id, self._wrap.seal(new_key(), _wrap_associated(subject_id)).encode())
@@ -191,10 +201,13 @@ class PersonalDataKeys:
         sealer = None
         if wrapped is not None:
             sealer = Sealer(self._wrap.open(wrapped.decode(), _wrap_associated(subject_id)))
-        if exists:  # a subject without a key yet is not cached: its first seal makes one
-            with self._lock:
-                self._cache[subject_id] = (now, sealer)
-        return sealer
+        with self._lock:
+            if len(self._cache) >= _CACHE_SWEEP_AT:  # keep it bounded: forget what is stale anyway
+                stale = [k for k, (at, _, _) in self._cache.items() if now - at >= self._cache_seconds]
+                for k in stale:
+                    del self._cache[k]
+            self._cache[subject_id] = (now, exists, sealer)
+        return exists, sealer
 
 
 def _associated(subject_id: UUID, path: str) -> bytes:
