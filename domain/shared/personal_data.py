@@ -12,7 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.shared.errors import DomainError
+
 # What an erased text field reads as, in the aggregate, the read models and the audit API.
 ERASED = "[erased]"
 
 PersonalFields = dict[str, Any]
+
+
+class PersonalDataErased(DomainError):
+    """Personal data was to be stored for a subject erased meanwhile (a command that lost a race with an
+    erasure): nothing is stored, the command is refused as a conflict."""
+
+    code = "account_erased"
+    title = "The account's personal data was erased"

@@ -32,6 +32,7 @@ from sqlalchemy import Column, DateTime, Engine, LargeBinary, MetaData, Table, i
 from sqlalchemy import Uuid as SqlUuid
 from sqlalchemy.exc import IntegrityError
 
+from domain.shared.personal_data import PersonalDataErased
 from infrastructure.shared.sealing import Sealer, derive_key, new_key
 
 PREFIX = "pii:v1:"
@@ -123,7 +124,7 @@ class MemoryKeyStore:
             self._keys[subject_id] = None
 
 
-class SubjectErased(RuntimeError):
+class SubjectErased(PersonalDataErased):
     """A value was to be sealed for a subject whose key was destroyed (fail closed: nothing is stored)."""
 
 

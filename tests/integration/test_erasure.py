@@ -22,7 +22,7 @@ from application.shared.metadata import METADATA_KEY
 from domain.accounts.account import Account
 from domain.accounts.errors import AccountAlreadyErased, AccountClosed, EmailTaken, InvalidCredentials
 from domain.accounts.values import Profile
-from domain.shared.personal_data import ERASED
+from domain.shared.personal_data import ERASED, PersonalDataErased
 from domain.shared.unique_key import UniqueKey
 from infrastructure.accounts.tables import accounts
 from infrastructure.root import Chronicle
@@ -216,3 +216,19 @@ def test_the_owner_closing_with_erase_erases_and_a_close_without_it_keeps_the_da
     assert gone.erased and gone.profile.first_name == ERASED
     events = list(app.events.get(erased))
     assert isinstance(events[-1], Account.Erased) and events[-1].by_owner
+
+
+def test_a_command_that_loaded_the_account_before_its_erasure_stores_nothing_and_is_a_conflict(
+    chronicle: Chronicle, clock: Clock
+) -> None:
+    app = chronicle.accounts
+    account_id = app.register_account(context(clock), email=EMAIL, password=PASSWORD, profile=PROFILE, verified=True).id
+    stale = app.load(account_id, Account)
+
+    app.erase_account(context(clock), account_id)
+    stale.update_profile(profile=PROFILE, now=clock())
+
+    with pytest.raises(PersonalDataErased) as refused:
+        app.record(context(clock), stale)
+    assert refused.value.code == "account_erased"
+    assert app.load(account_id, Account).version == 4

@@ -17,8 +17,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from domain.accounts.account import Account
 from domain.accounts.errors import (
-    AccountAlreadySuspended,
     AccountAlreadyErased,
+    AccountAlreadySuspended,
     AccountClosed,
     AccountLocked,
     AccountNotSuspended,
@@ -464,6 +464,7 @@ class AccountMachine(RuleBasedStateMachine):
             m.status, m.verification, m.password_reset, m.challenge = AccountStatus.CLOSED, None, None, None
             m.profile, m.password_hash, m.two_factor, m.erased = Profile(ERASED, ERASED), "", TwoFactor(), True
             self.ever_closed = True
+            self.recovery_hashes_used = set()  # erasure drops the second factor with the rest
             # As the application does once the event is saved: the store now reads every earlier event erased.
             personal = self.recorder.app.metadata_mapper.personal
             assert personal is not None
