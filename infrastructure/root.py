@@ -98,7 +98,7 @@ class Chronicle:
             return
         probe_database(self.settings)
         # The embedded store's own secret is made (or read) here, not when the root is built.
-        settings = self.settings = self.settings.signing_ready()
+        settings = self.settings = self.settings.signing_ready().personal_data_ready()
         adapters = self.adapters
         tokens = JwtTokens(
             settings.signing_secret(),

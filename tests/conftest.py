@@ -25,6 +25,8 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SUPERADMIN = ("admin@example.com", "Sup3r-Secret-Admin-1")
 # A strong secret, as a server must be given one (the embedded store's own is tested on its own).
 TEST_JWT_SECRET = "test-secret-0f5b8c2e9d7a4163b8e2c1d0a9f7e6b5"
+# The master key of personal data, required with PostgreSQL like the signing secret.
+TEST_PII_MASTER_KEY = "test-pii-key-7c1e0d9b8a6f4e3d2c1b0a9f8e7d6c5b"
 SUITE_RATE_LIMITS = {
     "rate_limit_anonymous_per_minute": 100_000,
     "rate_limit_credentials_per_minute": 100_000,
@@ -33,7 +35,7 @@ SUITE_RATE_LIMITS = {
 }
 
 # The event store's tables, and every read-model table the container creates.
-_TABLES = ("chronicle_events", "chronicle_snapshots", *(table.name for table in metadata.sorted_tables))
+_TABLES = ("chronicle_events", "chronicle_snapshots", "pii_keys", *(table.name for table in metadata.sorted_tables))
 
 
 @pytest.fixture(scope="session")
@@ -103,6 +105,7 @@ def make_settings(tmp_path: Path, database_url: str | None, redis_url: str | Non
         "argon2_parallelism": 1,
         "run_projections_in_process": True,
         "jwt_secret": TEST_JWT_SECRET,
+        "pii_master_key": TEST_PII_MASTER_KEY,
         "projection_poll_seconds": 0.2,
         "superadmin_email": SUPERADMIN[0],
         "superadmin_password": SUPERADMIN[1],

@@ -11,12 +11,12 @@ from uuid import UUID, uuid4
 from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import EnvType
 
-from application.accounts.ports import LoginFailureCounter, PasswordHasher, SecondFactorKeys
+from application.accounts.ports import AccountKeys, LoginFailureCounter, PasswordHasher, SecondFactorKeys
 from application.shared.application import ChronicleApplication
 from application.shared.commands import CommandContext, CommandResult
 from application.shared.metadata import DataclassAsDict
 from domain.accounts.account import Account
-from domain.accounts.errors import EmailTaken, InvalidCredentials, InvalidSecondFactor
+from domain.accounts.errors import AccountAlreadyErased, EmailTaken, InvalidCredentials, InvalidSecondFactor
 from domain.accounts.session import RefreshTokenReused, Session
 from domain.accounts.two_factor import RECOVERY_CODE_COUNT, TwoFactor
 from domain.accounts.values import (
@@ -27,11 +27,12 @@ from domain.accounts.values import (
     Profile,
     check_password_strength,
     email_claim_id,
+    email_mac_claim_id,
     normalize_email,
 )
 from domain.shared.access import Role
 from domain.shared.errors import ConcurrencyConflict, DomainError, NotFound
-from domain.shared.unique_key import EMAIL_SCOPE, UniqueKey
+from domain.shared.unique_key import EMAIL_MAC_SCOPE, UniqueKey
 
 
 def register_account_transcodings(transcoder: JSONTranscoder) -> None:
@@ -118,9 +119,11 @@ class AccountsApplication(ChronicleApplication):
         *,
         second_factor: SecondFactorKeys,
         failures: LoginFailureCounter,
+        keys: AccountKeys,
         shares_log_with: ChronicleApplication | None = None,
     ) -> None:
         super().__init__(env, shares_log_with=shares_log_with)
+        self.keys = keys
         self.hasher = hasher
         self.config = config
         self.second_factor = second_factor
@@ -140,7 +143,7 @@ class AccountsApplication(ChronicleApplication):
         verified: bool = False,
     ) -> CommandResult:
         check_password_strength(password)
-        if email_claim_id(email) in self.repository:
+        if self._email_owner(email) is not None:
             raise EmailTaken()
         account = Account.register(
             account_id=uuid4(),
@@ -156,7 +159,7 @@ class AccountsApplication(ChronicleApplication):
             account.request_email_verification(
                 nonce=_nonce(), expires_at=ctx.now + self.config.verification_ttl, now=ctx.now
             )
-        claim = UniqueKey.claim(scope=EMAIL_SCOPE, key=normalize_email(email), owner_id=account.id, now=ctx.now)
+        claim = self._claim_email(email, account.id, ctx)
         try:
             return self.record(ctx, account, claim)
         except ConcurrencyConflict:
@@ -181,10 +184,52 @@ class AccountsApplication(ChronicleApplication):
             return self.record(ctx, account)
 
     def account_id_for(self, email: str) -> UUID:
-        claim_id = email_claim_id(email)
-        if claim_id not in self.repository:
+        owner = self._email_owner(email)
+        if owner is None:
             raise NotFound("No account with this email")
-        return self.load(claim_id, UniqueKey).owner_id
+        return owner
+
+    # --- email claims: an HMAC of the address, older claims (the address in clear) still read -----
+
+    def _email_claims(self, email: str) -> tuple[UUID, UUID]:
+        """The address's claim ids: by its keyed hash (what is claimed now), and as older code claimed it."""
+        return email_mac_claim_id(self.keys.email_claim_key(normalize_email(email))), email_claim_id(email)
+
+    def _email_owner(self, email: str) -> UUID | None:
+        """The account that holds the address: by its keyed-hash claim, else by an older one; None if free."""
+        for claim_id in self._email_claims(email):
+            try:
+                owner = self.load(claim_id, UniqueKey).owner_id
+            except NotFound:
+                continue
+            if owner is not None:
+                return owner
+        return None
+
+    def _claim_email(self, email: str, owner_id: UUID, ctx: CommandContext) -> UniqueKey:
+        """The address's keyed-hash claim for ``owner_id``: new, or a released one taken again (an erased address)."""
+        mac = self.keys.email_claim_key(normalize_email(email))
+        try:
+            claim = self.load(email_mac_claim_id(mac), UniqueKey)
+        except NotFound:
+            return UniqueKey.claim(scope=EMAIL_MAC_SCOPE, key=mac, owner_id=owner_id, now=ctx.now)
+        if claim.owner_id is not None:
+            raise EmailTaken()
+        claim.reclaim(owner_id=owner_id, now=ctx.now)
+        return claim
+
+    def _released_claims(self, account: Account, ctx: CommandContext) -> list[UniqueKey]:
+        """The account's email claims (new and older), released: an erased address may register again."""
+        released = []
+        for claim_id in self._email_claims(account.email):
+            try:
+                claim = self.load(claim_id, UniqueKey)
+            except NotFound:
+                continue
+            if claim.owner_id == account.id:
+                claim.release(now=ctx.now)
+                released.append(claim)
+        return released
 
     # --- login, sessions ------------------------------------------------------------
 
@@ -365,12 +410,42 @@ class AccountsApplication(ChronicleApplication):
         account.update_profile(profile=profile, now=ctx.now)
         return self.record(ctx, account)
 
-    def close_own_account(self, ctx: CommandContext, account_id: UUID, *, password: str) -> CommandResult:
+    def close_own_account(
+        self, ctx: CommandContext, account_id: UUID, *, password: str, erase: bool = False
+    ) -> CommandResult:
+        """Close the holder's own account; with ``erase`` its personal data is erased too (see ``erase_account``)."""
         account = self.load(account_id, Account)
         if not self.hasher.verify(account.password_hash, password):
             raise InvalidCredentials("The password is wrong")
+        if erase:
+            account.ensure_usable()
+            return self._erase(ctx, account, by_owner=True, reason="closed by owner")
         account.close(reason="closed by owner", by_owner=True, now=ctx.now)
         return self.record(ctx, account)
+
+    def erase_account(
+        self, ctx: CommandContext, account_id: UUID, expected_version: int | None = None
+    ) -> CommandResult:
+        """Erase an account's personal data (crypto-shredding), closing it if it is open.
+
+        The ``Erased`` event (who: its actor, when: its time) is saved with the release of the address's
+        claims, then the account's key is destroyed: every name, phone, birthday and email sealed with it,
+        in every event and snapshot, reads as erased from then on. Asking again for an erased account
+        destroys the key again (in case the first attempt stopped between the two) and answers
+        ``account_erased``.
+        """
+        account = self.load(account_id, Account, expected_version)
+        return self._erase(ctx, account, by_owner=False, reason="erased")
+
+    def _erase(self, ctx: CommandContext, account: Account, *, by_owner: bool, reason: str) -> CommandResult:
+        if account.erased:
+            self.keys.destroy(account.id)
+            raise AccountAlreadyErased()
+        claims = self._released_claims(account, ctx)
+        account.erase(by_owner=by_owner, now=ctx.now, reason=reason)
+        result = self.record(ctx, account, *claims)
+        self.keys.destroy(account.id)
+        return result
 
     def assign_role(
         self, ctx: CommandContext, account_id: UUID, role: str, expected_version: int | None = None

@@ -14,6 +14,7 @@ from application.accounts.ports import TokenSigner
 from application.shared.follower import EventHandlers, handles
 from application.shared.ports import Mailer, MailMessage
 from domain.accounts.account import Account
+from domain.shared.personal_data import ERASED
 
 VERIFY_PURPOSE = "verify-email"
 RESET_PURPOSE = "reset-password"
@@ -63,6 +64,8 @@ class MailPolicy(EventHandlers[None]):
     def _send(self, e: Any, *, subject: str, body: str) -> None:
         # The address as of this event: later events (a closure) must not change what was asked.
         account: Account = self.accounts.repository.get(e.originator_id, version=e.originator_version)
+        if account.email == ERASED:  # erased before the mail went: there is no address to send it to
+            return
         self.mailer.send(
             MailMessage(
                 message_id=f"{e.originator_id}-{e.originator_version}",

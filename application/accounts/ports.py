@@ -65,3 +65,15 @@ class LoginFailureCounter(Protocol):
     def update(self, email_key: str, change: LoginFailuresChange) -> LoginFailures:
         """Apply ``change`` to the email's state atomically; what ``change`` raises is raised, nothing is written."""
         ...
+
+
+class AccountKeys(Protocol):
+    """The accounts' side of crypto-shredding: the keyed hash email claims are made of, and key destruction."""
+
+    def email_claim_key(self, email_key: str) -> str:
+        """A keyed hash (HMAC) of a normalized address: unique per address, and not the address."""
+        ...
+
+    def destroy(self, subject_id: UUID) -> None:
+        """Destroy the account's key: its personal fields read as erased from now on (idempotent)."""
+        ...

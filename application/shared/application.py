@@ -57,6 +57,8 @@ class ChronicleApplication(Application[UUID]):
         self.snapshotting_intervals = owner.snapshot_policy  # type: ignore[misc]  # an instance's, shared
         super().__init__(env)
         self.save_listeners: list[Callable[[], None]] = []
+        if shares_log_with is not None:  # one log, one way of sealing personal data
+            self.metadata_mapper.personal = shares_log_with.metadata_mapper.personal
 
     def construct_factory(self, env: Environment) -> InfrastructureFactory:
         if self._log_owner is not None:

@@ -1,4 +1,12 @@
-"""How events are stored: the command's metadata inside each event, and Chronicle's own transcodings."""
+"""How events are stored: the command's metadata inside each event, personal fields sealed, Chronicle's transcodings.
+
+Personal fields (``personal_fields`` of an event class, ``personal_state`` of an aggregate for its
+snapshots: see domain/shared/personal_data.py) are sealed here, before the transcoder sees the
+event, and opened here after it decoded one: they are plain strings in the stored state, so the
+encryption does not depend on the transcoder. A value stored in clear by older code stays as it is
+(stored bytes are never rewritten) and is read as it is until its subject is erased; a value whose
+subject's key was destroyed reads as the field's erased value, whether it was sealed or in clear.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +14,18 @@ import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import fields
+from dataclasses import fields, is_dataclass, replace
 from datetime import date
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import Mapper, Notification, StoredEvent, Transcoding
+from eventsourcing.utils import resolve_topic
 
 from application.shared.commands import CommandContext
+from application.shared.ports import PersonalDataCipher
+from domain.shared.personal_data import ERASED, PersonalFields
 
 METADATA_KEY = "__meta__"
 
@@ -30,14 +42,25 @@ def recording_metadata(ctx: CommandContext) -> Iterator[None]:
         _metadata.reset(token)
 
 
+class PersonalDataUnprotected(RuntimeError):
+    """An event with personal fields was to be stored, or a sealed one read, without a cipher."""
+
+
 class MetadataMapper(Mapper[UUID]):
-    """Stores the command's metadata (actor, correlation, causation) inside each event's state."""
+    """Stores the command's metadata (actor, correlation, causation) inside each event's state,
+    and seals the personal fields of events and snapshots with their stream's key (``personal``)."""
+
+    personal: PersonalDataCipher | None = None
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         metadata = _metadata.get()
-        if metadata is not None:
+        state = self._sealed(domain_event)
+        if metadata is not None or state is not None:
             domain_event = copy.copy(domain_event)
-            object.__setattr__(domain_event, "__dict__", {**vars(domain_event), METADATA_KEY: metadata})
+            new_state = state if state is not None else dict(vars(domain_event))
+            if metadata is not None:
+                new_state[METADATA_KEY] = metadata
+            object.__setattr__(domain_event, "__dict__", new_state)
         return super().to_stored_event(domain_event)
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
@@ -47,17 +70,116 @@ class MetadataMapper(Mapper[UUID]):
         """The domain event, and the metadata it was stored with (empty for older events)."""
         event = super().to_domain_event(stored_event)
         metadata: dict[str, str] = vars(event).pop(METADATA_KEY, None) or {}
+        self._open(type(event), vars(event), _uuid(stored_event.originator_id), typed=True)
         return event, metadata
 
     def decode_state(self, stored_event: StoredEvent | Notification) -> dict[str, Any]:
-        """The stored state as a dict, metadata included (for auditors)."""
+        """The stored state as a dict, metadata included (for auditors): personal fields opened, or
+        ``ERASED`` once their key was destroyed."""
         state = stored_event.state
         if self.cipher:
             state = self.cipher.decrypt(state)
         if self.compressor:
             state = self.compressor.decompress(state)
         decoded: dict[str, Any] = self.transcoder.decode(state)
+        self._open(resolve_topic(stored_event.topic), decoded, _uuid(stored_event.originator_id), typed=False)
         return decoded
+
+    # --- personal fields ------------------------------------------------------------------
+
+    def _sealed(self, domain_event: Any) -> dict[str, Any] | None:
+        """The event's state with its personal values sealed, or None when it has none."""
+        paths, root = _personal_paths(type(domain_event), vars(domain_event))
+        if not paths:
+            return None
+        if self.personal is None:
+            raise PersonalDataUnprotected(
+                f"{type(domain_event).__qualname__} holds personal data: no cipher to seal it"
+            )
+        subject = domain_event.originator_id
+        state = dict(vars(domain_event))
+        container = dict(state[root]) if root else state
+        for path in paths:
+            value = _get(container, path)
+            if value is not None and value != ERASED and not self.personal.is_sealed(value):
+                container = _set(container, path, self.personal.seal(subject, path, value))
+        if root:
+            state[root] = container
+            return state
+        return container
+
+    def _open(self, cls: type[Any], state: dict[str, Any], subject: UUID, *, typed: bool) -> None:
+        """Open the sealed personal values of ``state`` in place; ``typed``: erased as the field's erased
+        value (a domain object), else as ``ERASED`` whatever the field (what an auditor reads)."""
+        paths, root = _personal_paths(cls, state)
+        if not paths:
+            return
+        container = state[root] if root else state
+        if not isinstance(container, dict):
+            return
+        hidden: bool | None = None  # whether the subject is erased: asked once, for a value stored in clear
+        for path, erased in paths.items():
+            value = _get(container, path)
+            if value is None or value == ERASED:
+                continue
+            if self.personal is None:
+                if isinstance(value, str) and value.startswith(SEALED_PREFIX):
+                    raise PersonalDataUnprotected("A sealed personal value was read: no cipher to open it")
+                continue
+            if isinstance(value, str) and value.startswith(SEALED_PREFIX):
+                opened = self.personal.open(subject, path, value)
+            else:  # stored in clear by older code: shown while the subject is not erased
+                if hidden is None:
+                    hidden = self.personal.erased(subject)
+                opened = None if hidden else value
+            if opened is None:
+                opened = erased if typed else ERASED
+            elif not typed and isinstance(opened, date):
+                opened = opened.isoformat()
+            container = _set(container, path, opened)
+        if root:
+            state[root] = container
+        else:
+            state.update(container)
+
+
+# How a sealed value begins (the cipher's format: ``pii:v1:<key id>:<base64>``).
+SEALED_PREFIX = "pii:"
+
+
+def _personal_paths(cls: type[Any], state: dict[str, Any]) -> tuple[PersonalFields, str]:
+    """The personal paths of an event class (within its state), or of a snapshot's aggregate (within ``state``)."""
+    if isinstance(cls, type) and issubclass(cls, Snapshot):
+        topic = state.get("topic")
+        aggregate = resolve_topic(topic) if isinstance(topic, str) else None
+        return dict(getattr(aggregate, "personal_state", {}) or {}), "state"
+    return dict(getattr(cls, "personal_fields", {}) or {}), ""
+
+
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _get(container: Any, path: str) -> Any:
+    value = container
+    for part in path.split("."):
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif is_dataclass(value) and not isinstance(value, type):
+            value = getattr(value, part, None)
+        else:
+            return None
+    return value
+
+
+def _set(container: Any, path: str, new: Any) -> Any:
+    """``container`` with the value at ``path`` replaced (dicts copied, frozen dataclasses replaced)."""
+    head, _, rest = path.partition(".")
+    current = container.get(head) if isinstance(container, dict) else getattr(container, head)
+    value = _set(current, rest, new) if rest else new
+    if isinstance(container, dict):
+        return {**container, head: value}
+    return replace(container, **{head: value})
 
 
 class DateAsISO(Transcoding):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol
 from uuid import UUID
 
@@ -53,3 +54,32 @@ class AccessStates(Protocol):
     def read_model(self) -> str: ...
 
     def access_state(self, account_id: UUID, session_id: UUID) -> AccessState: ...
+
+
+class PersonalDataCipher(Protocol):
+    """Seals personal values with a key of their subject (a stream), and opens them while that key exists.
+
+    A sealed value is a plain string (``pii:v1:<key id>:<base64 nonce+ciphertext>``), so the event
+    transcoder stores it like any other; destroying the subject's key erases every value sealed
+    with it (crypto-shredding), wherever it was copied: events, snapshots, exports.
+    """
+
+    def is_sealed(self, value: object) -> bool:
+        """Whether ``value`` is a sealed personal value (else it was stored in clear, by older code)."""
+        ...
+
+    def seal(self, subject_id: UUID, path: str, value: str | date) -> str:
+        """``value`` sealed for ``subject_id``'s field ``path`` (its key is made on first use)."""
+        ...
+
+    def open(self, subject_id: UUID, path: str, sealed: str) -> str | date | None:
+        """The value, or ``None`` once the key was destroyed; raises for a value altered or moved."""
+        ...
+
+    def erased(self, subject_id: UUID) -> bool:
+        """Whether the subject's key was destroyed (its values stored in clear by older code are hidden too)."""
+        ...
+
+    def destroy(self, subject_id: UUID) -> None:
+        """Destroy the subject's key for good (idempotent); nothing sealed for it opens again."""
+        ...

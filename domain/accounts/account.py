@@ -10,18 +10,23 @@ Invariants:
 - roles only ever contain known roles, and never nothing: ``user`` is the floor;
 - two-factor login is on only after an enrolment was confirmed with a code; while it is on, a
   password alone never logs in (it only opens a short-lived challenge); a code's time step is
-  accepted once and a recovery code once.
+  accepted once and a recovery code once;
+- an erased account is closed for good: its personal fields (email, names, phone, birthday) are
+  sealed with the account's own key in every event and snapshot, and read as ``ERASED`` (the
+  birthday as ``None``) once erasure destroyed that key; it accepts no command, erasure included.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime
+from typing import ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.accounts.errors import (
+    AccountAlreadyErased,
     AccountAlreadySuspended,
     AccountClosed,
     AccountNotSuspended,
@@ -49,17 +54,36 @@ from domain.accounts.values import (
     normalize_email,
 )
 from domain.shared.access import DEFAULT_ROLE, ROLES
+from domain.shared.personal_data import ERASED, PersonalFields
 from domain.shared.topics import moved
+
+# What the personal fields of an account's events read as once it is erased.
+_PROFILE_ERASED: PersonalFields = {
+    "first_name": ERASED,
+    "last_name": ERASED,
+    "phone_country_code": ERASED,
+    "phone_number": ERASED,
+    "birthday": None,
+}
 
 
 class Account(Aggregate):
-    """An identity that can log in, holds roles, and can be suspended or closed."""
+    """An identity that can log in, holds roles, and can be suspended, closed or erased."""
 
-    # Defaults for snapshots taken before two-factor login existed.
+    # Defaults for snapshots taken before two-factor login (or erasure) existed.
     two_factor: TwoFactor = TwoFactor()
     login_challenge: PendingToken | None = None
+    erased: bool = False
+
+    # The personal parts of a snapshot's state (dotted paths), sealed like the events' fields.
+    personal_state: ClassVar[PersonalFields] = {
+        "email": ERASED,
+        **{f"profile.{name}": value for name, value in _PROFILE_ERASED.items()},
+    }
 
     class Registered(Aggregate.Created):
+        personal_fields: ClassVar[PersonalFields] = {"email": ERASED, **_PROFILE_ERASED}
+
         email: str
         first_name: str
         last_name: str
@@ -130,6 +154,8 @@ class Account(Aggregate):
             account.login_challenge = None
 
     class ProfileUpdated(Aggregate.Event):
+        personal_fields: ClassVar[PersonalFields] = _PROFILE_ERASED
+
         first_name: str
         last_name: str
         phone_country_code: str | None
@@ -174,6 +200,25 @@ class Account(Aggregate):
             account.verification = None
             account.password_reset = None
             account.login_challenge = None
+
+    class Erased(Aggregate.Event):
+        """The account's key was destroyed: its personal fields read as erased from now on, everywhere.
+
+        Who erased it is the event's actor (its metadata); ``by_owner`` says whether the holder asked.
+        """
+
+        by_owner: bool
+
+        def apply(self, account: Account) -> None:
+            account.erased = True
+            account.status = AccountStatus.CLOSED
+            account.email = ERASED
+            account.profile = Profile(ERASED, ERASED, None, None, None)
+            account.password_hash = ""
+            account.verification = None
+            account.password_reset = None
+            account.login_challenge = None
+            account.two_factor = TwoFactor()
 
     class TwoFactorEnrolled(Aggregate.Event):
         sealed_secret: str
@@ -445,6 +490,17 @@ class Account(Aggregate):
     def close(self, *, reason: str, by_owner: bool, now: datetime) -> None:
         self._check_open()
         self.trigger_event(self.Closed, reason=reason, by_owner=by_owner, timestamp=now)
+
+    def erase(self, *, by_owner: bool, now: datetime, reason: str = "erased") -> None:
+        """Erase the account's personal data (the application destroys its key once this is saved).
+
+        An open account is closed first (erasure is for good); a closed one may still be erased.
+        """
+        if self.erased:
+            raise AccountAlreadyErased()
+        if self.status != AccountStatus.CLOSED:
+            self.trigger_event(self.Closed, reason=reason, by_owner=by_owner, timestamp=now)
+        self.trigger_event(self.Erased, by_owner=by_owner, timestamp=now)
 
     # --- rules shared by the commands ---------------------------------------------
 

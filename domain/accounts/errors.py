@@ -12,6 +12,11 @@ class AccountClosed(DomainError):
     title = "The account is closed"
 
 
+class AccountAlreadyErased(DomainError):
+    code = "account_erased"
+    title = "The account's personal data was already erased"
+
+
 class AccountSuspended(DomainError):
     code = "account_suspended"
     title = "The account is suspended"

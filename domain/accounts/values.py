@@ -9,7 +9,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from domain.accounts.errors import AccountLocked, InvalidProfile, WeakPassword
-from domain.shared.unique_key import EMAIL_SCOPE, unique_id
+from domain.shared.unique_key import EMAIL_MAC_SCOPE, EMAIL_SCOPE, unique_id
 
 
 class AccountStatus(StrEnum):
@@ -103,5 +103,13 @@ def normalize_email(email: str) -> str:
 
 
 def email_claim_id(email: str) -> UUID:
-    """The id of the ``UniqueKey`` stream that holds ``email`` for one account."""
+    """The id of the ``UniqueKey`` stream that older code claimed ``email`` with (the address in clear).
+
+    New claims are keyed by an HMAC of the address (``EMAIL_MAC_SCOPE``); these are still read.
+    """
     return unique_id(EMAIL_SCOPE, normalize_email(email))
+
+
+def email_mac_claim_id(mac: str) -> UUID:
+    """The id of the ``UniqueKey`` stream that holds an address by its keyed hash."""
+    return unique_id(EMAIL_MAC_SCOPE, mac)

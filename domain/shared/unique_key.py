@@ -3,7 +3,9 @@
 Invariants:
 - its id is derived from the scope and the normalized key, so two creations racing for
   one key both write the first event of the same stream and only one can succeed;
-- it names exactly one owner, fixed at creation.
+- it names at most one owner: the one that claimed it, until it is released (an erased account's
+  address); a released key may be claimed again by one new owner (two racing for it write the
+  same next version of its stream, so only one succeeds).
 
 Saved in the same atomic ``save`` as the owner's creation, it makes a business key
 (an email, an order number, a sku) unique across the whole log without a lookup table.
@@ -17,7 +19,13 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from domain.shared.errors import DomainError
 from domain.shared.topics import moved
+
+
+class KeyStillClaimed(DomainError):
+    code = "key_claimed"
+    title = "The key belongs to another owner"
 
 
 def unique_id(scope: str, key: str) -> UUID:
@@ -44,10 +52,31 @@ class UniqueKey(Aggregate):
                 state["key"] = state.pop("email_key")
                 state["owner_id"] = state.pop("account_id")
 
+    class Released(Aggregate.Event):
+        def apply(self, unique_key: UniqueKey) -> None:
+            unique_key.owner_id = None
+
+    class Reclaimed(Aggregate.Event):
+        owner_id: UUID
+
+        def apply(self, unique_key: UniqueKey) -> None:
+            unique_key.owner_id = self.owner_id
+
     def __init__(self, scope: str, key: str, owner_id: UUID) -> None:
         self.scope = scope
         self.key = key
-        self.owner_id = owner_id
+        self.owner_id: UUID | None = owner_id
+
+    def release(self, *, now: datetime) -> None:
+        """The owner gives the key up (an erased account): it may be claimed again."""
+        if self.owner_id is not None:
+            self.trigger_event(self.Released, timestamp=now)
+
+    def reclaim(self, *, owner_id: UUID, now: datetime) -> None:
+        """A new owner claims a released key; a key still owned stays its owner's."""
+        if self.owner_id is not None:
+            raise KeyStillClaimed(f"The {self.scope} key is claimed")
+        self.trigger_event(self.Reclaimed, owner_id=owner_id, timestamp=now)
 
     @classmethod
     def claim(cls, *, scope: str, key: str, owner_id: UUID, now: datetime) -> UniqueKey:
@@ -56,8 +85,10 @@ class UniqueKey(Aggregate):
         )
 
 
-# The scope of account emails; the accounts context claims its addresses under it.
+# The scope of account emails as older code claimed them: the key is the normalized address itself.
 EMAIL_SCOPE = "email"
+# The scope of account emails since personal data is sealed: the key is a keyed hash (HMAC) of the address.
+EMAIL_MAC_SCOPE = "email-mac"
 
 moved("domain.unique_key", UniqueKey)
 moved("domain.email_index", UniqueKey, as_name="EmailIndex")

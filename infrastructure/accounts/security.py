@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from uuid import UUID
@@ -11,6 +10,9 @@ from argon2 import PasswordHasher as Argon2
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from domain.accounts.errors import InvalidToken
+from infrastructure.shared.sealing import b64, unb64
+
+__all__ = ["Argon2PasswordHasher", "HmacTokenSigner", "b64", "unb64"]
 
 
 class Argon2PasswordHasher:
@@ -27,14 +29,6 @@ class Argon2PasswordHasher:
             return self._argon2.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 class HmacTokenSigner:

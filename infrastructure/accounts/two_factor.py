@@ -10,31 +10,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from datetime import datetime
 from uuid import UUID
 
 import pyotp
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from infrastructure.accounts.security import b64, unb64
+from infrastructure.shared.sealing import Sealer, derive_key
 
 SEAL_INFO = b"chronicle/accounts/totp-seed-seal/v1"
 RECOVERY_INFO = b"chronicle/accounts/recovery-code-hash/v1"
 FAILURE_KEY_INFO = b"chronicle/accounts/login-failure-key/v1"
 _SEALED_PREFIX = "v1."
-_NONCE_BYTES = 12
 # Recovery codes: 10 characters without look-alikes (about 49 bits), shown as two groups of five.
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 _RECOVERY_LENGTH = 10
 
 
-def derive_key(master: str, info: bytes) -> bytes:
-    """A 256-bit key for one purpose, derived from the master key."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master.encode())
+__all__ = ["FAILURE_KEY_INFO", "TotpKeys", "derive_key"]
 
 
 def _normalize_recovery_code(code: str) -> str:
@@ -45,7 +38,7 @@ class TotpKeys:
     """RFC 6238 codes (30 s steps, 6 digits, SHA-1: what authenticator apps expect), one step either way."""
 
     def __init__(self, master_key: str, issuer: str = "Chronicle") -> None:
-        self._aead = AESGCM(derive_key(master_key, SEAL_INFO))
+        self._sealer = Sealer(derive_key(master_key, SEAL_INFO))
         self._recovery_key = derive_key(master_key, RECOVERY_INFO)
         self._issuer = issuer
 
@@ -53,13 +46,10 @@ class TotpKeys:
         return pyotp.random_base32()
 
     def seal(self, account_id: UUID, secret: str) -> str:
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, secret.encode(), _associated_data(account_id))
-        return _SEALED_PREFIX + b64(nonce + sealed)
+        return _SEALED_PREFIX + self._sealer.seal(secret.encode(), _associated_data(account_id))
 
     def unseal(self, account_id: UUID, sealed: str) -> str:
-        data = unb64(sealed.removeprefix(_SEALED_PREFIX))
-        return self._aead.decrypt(data[:_NONCE_BYTES], data[_NONCE_BYTES:], _associated_data(account_id)).decode()
+        return self._sealer.open(sealed.removeprefix(_SEALED_PREFIX), _associated_data(account_id)).decode()
 
     def provisioning_uri(self, secret: str, email: str) -> str:
         return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=self._issuer)

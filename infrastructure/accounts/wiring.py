@@ -95,6 +95,7 @@ def wire_accounts(
         platform.env,
         second_factor=TotpKeys(master_key, settings.two_factor_issuer),
         failures=failures,
+        keys=platform.personal,
         shares_log_with=platform.log,
     )
     platform.joins_log(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -9,6 +10,7 @@ from sqlalchemy import Engine
 
 from application.shared.application import ChronicleApplication, EventLog
 from application.shared.commands import Clock
+from infrastructure.shared.personal_data import PersonalDataKeys, SqlKeyStore
 from infrastructure.shared.readstore import create_read_engine, read_position
 from infrastructure.shared.runner import PositionBoard, Wakeups
 from infrastructure.shared.settings import Settings
@@ -29,6 +31,8 @@ class Platform:
     read_engine: Engine
     write_engine: Engine
     board: PositionBoard
+    personal: PersonalDataKeys
+    keys_engine: Engine | None = None  # the embedded store's own key file (PostgreSQL: the read engine)
     wakeups: Wakeups = field(default_factory=Wakeups)
 
     def joins_log(self, app: ChronicleApplication) -> None:
@@ -45,6 +49,8 @@ class Platform:
         self.log.close()
         self.read_engine.dispose()
         self.write_engine.dispose()
+        if self.keys_engine is not None:
+            self.keys_engine.dispose()
 
 
 def open_platform(
@@ -72,4 +78,21 @@ def open_platform(
         with reads.connect() as conn:
             return read_position(conn, name)
 
-    return Platform(settings, clock, env, log, reads, writes, PositionBoard(stored_position))
+    # The per-account keys of personal data: beside the events in PostgreSQL (through the read engine's
+    # pool, no extra connections); on the embedded store in their own file, never in the read models'.
+    keys_engine = None
+    if settings.embedded:
+        keys_engine = create_read_engine(
+            f"sqlite+pysqlite:///{_private_file(settings.data_dir / 'keys.sqlite3')}", 1, writer=True
+        )
+    personal = PersonalDataKeys(
+        settings.personal_data_key(), SqlKeyStore(keys_engine or reads, clock), settings.pii_key_cache_seconds
+    )
+    log.metadata_mapper.personal = personal
+    return Platform(settings, clock, env, log, reads, writes, PositionBoard(stored_position), personal, keys_engine)
+
+
+def _private_file(path: str | os.PathLike[str]) -> str:
+    """``path``, created empty with mode 0600 if missing (the key file is nobody else's to read)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    return os.fspath(path)

@@ -100,6 +100,8 @@ def create_read_engine(
             # WAL lets API readers and the projection writer work at once.
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # Deleted and overwritten content is zeroed, not left in free pages (an erased name must not linger).
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
             if writer:
                 dbapi_connection.isolation_level = None

@@ -32,6 +32,7 @@ PUBLISHED_PASSWORDS = frozenset(
 MIN_SECRET_BYTES = 32
 MIN_SUPERADMIN_PASSWORD = 12
 SECRET_FILE = "jwt_secret"  # noqa: S105 - the file name, not a secret
+PII_KEY_FILE = "pii_master_key"
 # The libpq parameters the eventsourcing library has POSTGRES_* names for; the rest of the URL's
 # parameters (sslmode, sslrootcert, application_name, ...) go to its pool by ChronicleFactory.
 _LIBRARY_PARAMS = ("host", "port", "dbname", "user", "password")
@@ -80,6 +81,21 @@ class Settings(BaseSettings):
     )
     login_challenge_ttl_seconds: int = Field(
         default=300, ge=30, le=3600, description="How long the second login step may follow the password"
+    )
+
+    pii_master_key: SecretStr | None = Field(
+        default=None,
+        validate_default=True,
+        description="Wraps the per-account keys that seal personal fields (AES-GCM), and keys the email claims' "
+        "HMAC: at least 32 bytes; required with PostgreSQL, generated for the embedded store. Losing or changing it "
+        "erases every account's personal data",
+    )
+    pii_key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long a process keeps an account's opened key: another process's erasure takes effect here "
+        "within this time",
     )
 
     argon2_time_cost: int = Field(default=3, ge=1, le=50)
@@ -269,6 +285,24 @@ class Settings(BaseSettings):
             raise _refuse("secret_short", f"is too short: at least {MIN_SECRET_BYTES} bytes of random text")
         return value
 
+    @field_validator("pii_master_key")
+    @classmethod
+    def _strong_pii_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        key = value.get_secret_value() if value is not None else ""
+        if not key:
+            if info.data.get("database_url"):
+                raise _refuse(
+                    "secret_missing",
+                    "is required with PostgreSQL: at least 32 random bytes, kept as safely as the database's backups "
+                    "(without it no personal field opens)",
+                )
+            return None
+        if key in PUBLISHED_SECRETS:
+            raise _refuse("secret_published", "is a value published with Chronicle: generate your own")
+        if len(key.encode()) < MIN_SECRET_BYTES:
+            raise _refuse("secret_short", f"is too short: at least {MIN_SECRET_BYTES} bytes of random text")
+        return value
+
     @field_validator("two_factor_key")
     @classmethod
     def _strong_key(cls, value: SecretStr | None) -> SecretStr | None:
@@ -321,6 +355,22 @@ class Settings(BaseSettings):
         if not self.embedded:  # validation refuses this; settings built without validation must not slip by
             raise StartupRefused("JWT_SECRET: is required with PostgreSQL")
         return self.model_copy(update={"jwt_secret": SecretStr(_kept_secret(self.data_dir / SECRET_FILE))})
+
+    def personal_data_ready(self) -> Settings:
+        """These settings with a PII master key: ``PII_MASTER_KEY``, or on the embedded store without one the
+        random key kept in the data folder (made on first run, mode 0600, reused after)."""
+        if self.pii_master_key is not None:
+            return self
+        if not self.embedded:
+            raise StartupRefused("PII_MASTER_KEY: is required with PostgreSQL")
+        kept = _kept_secret(self.data_dir / PII_KEY_FILE, "PII_MASTER_KEY")
+        return self.model_copy(update={"pii_master_key": SecretStr(kept)})
+
+    def personal_data_key(self) -> str:
+        """The PII master key (after ``personal_data_ready``)."""
+        if self.pii_master_key is None:
+            raise StartupRefused("PII_MASTER_KEY: not resolved; call personal_data_ready() first")
+        return self.pii_master_key.get_secret_value()
 
     def signing_secret(self) -> str:
         """The secret tokens are signed with (after ``signing_ready``)."""
@@ -402,7 +452,7 @@ def _weakness(password: str) -> str:
     return ""
 
 
-def _kept_secret(path: Path) -> str:
+def _kept_secret(path: Path, setting: str = "JWT_SECRET") -> str:
     """The secret in ``path``, made (random, mode 0600) if missing; two processes starting at once agree."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
@@ -419,5 +469,5 @@ def _kept_secret(path: Path) -> str:
                 draft.unlink()
     secret = path.read_text().strip()
     if len(secret.encode()) < MIN_SECRET_BYTES:
-        raise StartupRefused(f"JWT_SECRET: {path} holds no usable secret; remove it and a new one is made")
+        raise StartupRefused(f"{setting}: {path} holds no usable secret; remove it and a new one is made")
     return secret

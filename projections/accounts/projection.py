@@ -1,4 +1,9 @@
-"""The accounts read model: one row per account, its roles, and its sessions."""
+"""The accounts read model: one row per account, its roles, and its sessions.
+
+An erased account's row keeps its id, status and times; its personal columns are purged (names and
+email read ``ERASED``, phone and birthday empty) when the ``Erased`` event is folded, and a rebuild
+after the erasure folds its earlier events with their personal fields already erased.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from application.shared.follower import EventHandlers, handles
 from domain.accounts.account import Account
 from domain.accounts.session import Session
 from domain.accounts.values import AccountStatus, normalize_email
+from domain.shared.personal_data import ERASED
 
 
 class AccountsView(Protocol):
@@ -40,7 +46,7 @@ class AccountsProjection(EventHandlers[AccountsView]):
             e.originator_version,
             e.timestamp,
             email=e.email,
-            email_key=normalize_email(e.email),
+            email_key=_email_key(e.originator_id, e.email),
             first_name=e.first_name,
             last_name=e.last_name,
             phone_country_code=e.phone_country_code,
@@ -130,6 +136,21 @@ class AccountsProjection(EventHandlers[AccountsView]):
             e.originator_id, e.originator_version, e.timestamp, status=AccountStatus.CLOSED, closed_at=e.timestamp
         )
 
+    @handles(Account.Erased)
+    def erased(self, e: Account.Erased, view: AccountsView, meta: dict[str, Any]) -> None:
+        view.update_account(
+            e.originator_id,
+            e.originator_version,
+            e.timestamp,
+            email=ERASED,
+            email_key=_email_key(e.originator_id, ERASED),
+            first_name=ERASED,
+            last_name=ERASED,
+            phone_country_code=None,
+            phone_number=None,
+            birthday=None,
+        )
+
     @handles(Session.Started)
     def session_started(self, e: Session.Started, view: AccountsView, meta: dict[str, Any]) -> None:
         view.add_session(e.originator_id, e.account_id, e.timestamp, e.expires_at)
@@ -141,3 +162,8 @@ class AccountsProjection(EventHandlers[AccountsView]):
     @handles(Session.Revoked)
     def session_revoked(self, e: Session.Revoked, view: AccountsView, meta: dict[str, Any]) -> None:
         view.update_session(e.originator_id, e.timestamp, revoked=True, revoked_reason=e.reason)
+
+
+def _email_key(account_id: UUID, email: str) -> str:
+    """The row's unique email key; an erased address keeps every erased row distinct (and says nothing)."""
+    return f"{ERASED}{account_id}" if email == ERASED else normalize_email(email)

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from infrastructure.root import Chronicle
 from interfaces.cli import app
-from tests.conftest import TEST_JWT_SECRET, Clock
+from tests.conftest import TEST_JWT_SECRET, TEST_PII_MASTER_KEY, Clock
 from tests.integration.conftest import register
 
 
@@ -19,6 +19,7 @@ def test_projections_status_shows_each_projection_position_and_lag(
     head = container.head_position()
     monkeypatch.setenv("DATABASE_URL", postgres_url)
     monkeypatch.setenv("JWT_SECRET", TEST_JWT_SECRET)
+    monkeypatch.setenv("PII_MASTER_KEY", TEST_PII_MASTER_KEY)
     monkeypatch.setenv("SUPERADMIN_EMAIL", "")
 
     result = CliRunner().invoke(app, ["projections", "status"], terminal_width=200)

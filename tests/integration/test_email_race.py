@@ -64,3 +64,37 @@ def test_given_twenty_case_variants_of_one_email_when_registered_at_once_then_ex
         row = conn.execute(select(accounts.c.id, accounts.c.email_key)).one()
     assert row.id == winners[0].id
     assert row.email_key == "race@example.com"
+
+
+def test_given_an_erased_address_when_ten_register_it_again_at_once_then_exactly_one_takes_its_released_claim(
+    container: Chronicle, clock: Clock
+) -> None:
+    first = container.accounts.register_account(
+        context(clock), email="race@example.com", password=PASSWORD, profile=Profile("Race", "Car")
+    )
+    container.accounts.erase_account(context(clock), first.id)
+    racers = 10
+    barrier = threading.Barrier(racers)
+
+    def attempt(email: str) -> CommandResult | Exception:
+        barrier.wait(timeout=30)
+        try:
+            return container.accounts.register_account(
+                context(clock), email=email, password=PASSWORD, profile=Profile(first_name="Race", last_name="Again")
+            )
+        except Exception as error:
+            return error
+
+    with ThreadPoolExecutor(max_workers=racers) as pool:
+        outcomes = list(pool.map(attempt, _spellings(racers)))
+
+    winners = [o for o in outcomes if isinstance(o, CommandResult)]
+    assert len(winners) == 1, outcomes
+    assert all(isinstance(o, EmailTaken) for o in outcomes if o not in winners), outcomes
+    assert container.accounts.account_id_for("RACE@example.com") == winners[0].id
+    reclaimed = [
+        n
+        for n in container.accounts.recorder.select_notifications(start=1, limit=1000)
+        if "UniqueKey.Reclaimed" in n.topic
+    ]
+    assert len(reclaimed) == 1

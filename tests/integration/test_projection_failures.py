@@ -18,7 +18,7 @@ from infrastructure.root import Chronicle
 from infrastructure.shared.operations import ProjectionState
 from interfaces.cli import app as cli
 from interfaces.http.app import create_app
-from tests.conftest import SUPERADMIN, TEST_JWT_SECRET, Clock, eventually
+from tests.conftest import SUPERADMIN, TEST_JWT_SECRET, TEST_PII_MASTER_KEY, Clock, eventually
 from tests.integration.conftest import ContainerFactory, context, register
 
 POISON = "POISON-7"
@@ -149,6 +149,7 @@ def test_an_event_the_inventory_view_cannot_store_stops_that_projection_alone_vi
         monkeypatch.setenv("DATABASE_URL", postgres_url)
         monkeypatch.setenv("SUPERADMIN_EMAIL", "")
         monkeypatch.setenv("JWT_SECRET", TEST_JWT_SECRET)
+        monkeypatch.setenv("PII_MASTER_KEY", TEST_PII_MASTER_KEY)
         status = CliRunner().invoke(cli, ["projections", "status"], terminal_width=250)
         assert status.exit_code == 1, status.output
         lines = status.output.splitlines()

@@ -20,7 +20,7 @@ from infrastructure.accounts.writer import SqlAccountsView
 from infrastructure.root import Chronicle
 from infrastructure.shared.runner import EventNotApplied, Follower, ProjectionRunner
 from projections.accounts.projection import AccountsProjection
-from tests.conftest import Clock
+from tests.conftest import TEST_PII_MASTER_KEY, Clock
 from tests.integration.conftest import account_versions, context, register
 
 ACCOUNTS = 30
@@ -152,6 +152,7 @@ settings = Settings(
     superadmin_email=None,
     run_projections_in_process=False,
     jwt_secret="a-test-worker-secret-of-forty-bytes-0123",
+    pii_master_key=os.environ["CHRONICLE_TEST_PII_MASTER_KEY"],  # the parent's: it sealed what this worker opens
 )
 container = Chronicle(settings)
 container.open()
@@ -183,6 +184,7 @@ def test_given_a_worker_process_killed_with_sigkill_mid_run_then_a_resume_folds_
         **os.environ,
         "CHRONICLE_TEST_DATABASE_URL": postgres_url,
         "CHRONICLE_TEST_DATA_DIR": str(tmp_path / "worker"),
+        "CHRONICLE_TEST_PII_MASTER_KEY": TEST_PII_MASTER_KEY,
     }
     log_path = tmp_path / "worker.log"
     with log_path.open("w") as log_file:

@@ -14,7 +14,7 @@ from domain.accounts.errors import InvalidCredentials
 from domain.accounts.values import Profile
 from infrastructure.accounts.tables import accounts, sessions
 from infrastructure.root import Chronicle
-from tests.conftest import TEST_JWT_SECRET, Clock
+from tests.conftest import TEST_JWT_SECRET, TEST_PII_MASTER_KEY, Clock
 from tests.integration.conftest import PASSWORD, context, read_model_rows, register
 
 ROOT = Path(__file__).parents[2]
@@ -61,6 +61,7 @@ def chronicle(args: list[str], database_url: str, tmp_path: Path) -> subprocess.
         "HOME": str(tmp_path),
         "DATABASE_URL": database_url,
         "JWT_SECRET": TEST_JWT_SECRET,
+        "PII_MASTER_KEY": TEST_PII_MASTER_KEY,
         "DATA_DIR": str(tmp_path / "cli"),
         "COLUMNS": "200",
     }

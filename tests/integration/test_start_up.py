@@ -21,10 +21,10 @@ from typer.testing import CliRunner, Result
 
 from infrastructure.shared.settings import DEV_JWT_SECRET, Settings
 from interfaces.cli import app
-from tests.conftest import TEST_DATABASE_URL, TEST_JWT_SECRET
+from tests.conftest import TEST_DATABASE_URL, TEST_JWT_SECRET, TEST_PII_MASTER_KEY
 
 ROOT = Path(__file__).parents[2]
-STRONG = {"JWT_SECRET": TEST_JWT_SECRET}
+STRONG = {"JWT_SECRET": TEST_JWT_SECRET, "PII_MASTER_KEY": TEST_PII_MASTER_KEY}
 SERVER = {"DATABASE_URL": TEST_DATABASE_URL, **STRONG}
 
 # env -> the setting the refusal must name. Each row's process exits 2 before it connects anywhere.

@@ -18,6 +18,7 @@ from domain.inventory.item import InventoryItem
 from domain.shared.errors import DomainError
 from domain.shared.unique_key import UniqueKey
 from domain.work_orders.work_order import WorkOrder
+from infrastructure.shared.personal_data import MemoryKeyStore, PersonalDataKeys
 from tests.unit.builders import NOW
 
 POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
@@ -51,6 +52,8 @@ class Recorder:
 
     def __init__(self) -> None:
         self.app = InMemoryChronicle(env=POPO)
+        # Personal fields are sealed as in production (keys in memory), snapshots included.
+        self.app.metadata_mapper.personal = PersonalDataKeys("a-property-test-pii-master-key-0123", MemoryKeyStore())
         self.events: list[Any] = []
 
     def record(self, aggregate: Aggregate) -> None:

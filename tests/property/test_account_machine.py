@@ -17,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from domain.accounts.account import Account
 from domain.accounts.errors import (
+    AccountAlreadyErased,
     AccountAlreadySuspended,
     AccountClosed,
     AccountLocked,
@@ -40,6 +41,7 @@ from domain.accounts.two_factor import TwoFactor
 from domain.accounts.values import AccountStatus, LoginPolicy, PendingToken, Profile
 from domain.shared.access import DEFAULT_ROLE, ROLES
 from domain.shared.errors import DomainError
+from domain.shared.personal_data import ERASED
 from tests.property.replay import Recorder, rebuild, run_command
 from tests.unit.builders import ACCOUNT_ID, NOW, SESSION_ID
 
@@ -105,6 +107,7 @@ class Model:
     password_reset: PendingToken | None = None
     two_factor: TwoFactor = field(default_factory=TwoFactor)
     challenge: PendingToken | None = None
+    erased: bool = False
 
     def refusal_of_code(self, step: int | None) -> type[DomainError] | None:
         last = self.two_factor.last_step
@@ -452,6 +455,21 @@ class AccountMachine(RuleBasedStateMachine):
             m.status, m.verification, m.password_reset, m.challenge = AccountStatus.CLOSED, None, None, None
             self.ever_closed = True
 
+    @rule(by_owner=st.booleans())
+    def erase(self, by_owner: bool) -> None:
+        m = self.model
+        emitted = (Account.Erased,) if m.status == AccountStatus.CLOSED else (Account.Closed, Account.Erased)
+        refusal = AccountAlreadyErased if m.erased else None
+        if self.run(refusal, lambda: self.account.erase(by_owner=by_owner, now=self.now), *emitted):
+            m.status, m.verification, m.password_reset, m.challenge = AccountStatus.CLOSED, None, None, None
+            m.profile, m.password_hash, m.two_factor, m.erased = Profile(ERASED, ERASED), "", TwoFactor(), True
+            self.ever_closed = True
+            self.recovery_hashes_used = set()  # erasure drops the second factor with the rest
+            # As the application does once the event is saved: the store now reads every earlier event erased.
+            personal = self.recorder.app.metadata_mapper.personal
+            assert personal is not None
+            personal.destroy(self.account.id)
+
     # --- after every step ----------------------------------------------------------------------
 
     @invariant()
@@ -469,6 +487,8 @@ class AccountMachine(RuleBasedStateMachine):
         assert a.profile == m.profile
         assert a.two_factor == m.two_factor
         assert a.login_challenge == m.challenge
+        assert a.erased is m.erased
+        assert (a.email == ERASED) is m.erased
 
     @invariant()
     def two_factor_is_on_only_after_a_confirmation(self) -> None:

@@ -15,6 +15,7 @@ from domain.shared.errors import DomainError
 from infrastructure.accounts.login_failures import MemoryLoginFailures, RedisLoginFailures
 from infrastructure.accounts.two_factor import TotpKeys
 from infrastructure.shared.breaker import Breaker
+from infrastructure.shared.personal_data import MemoryKeyStore, PersonalDataKeys
 from tests.unit.builders import NOW
 
 
@@ -40,15 +41,23 @@ def hasher() -> CountingHasher:
     return CountingHasher()
 
 
+def memory_keys() -> PersonalDataKeys:
+    return PersonalDataKeys("a-test-pii-master-key-of-some-length", MemoryKeyStore())
+
+
 @pytest.fixture
 def app(hasher: CountingHasher) -> AccountsApplication:
-    return AccountsApplication(
+    keys = memory_keys()
+    app = AccountsApplication(
         hasher,
         AccountsConfig(auto_verify_email=True),
         env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
         second_factor=TotpKeys("a-test-master-key-of-some-length"),
         failures=MemoryLoginFailures(),
+        keys=keys,
     )
+    app.metadata_mapper.personal = keys
+    return app
 
 
 def test_a_login_with_an_unknown_email_spends_a_password_verification_like_a_known_one(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 COMPOSE = (Path(__file__).parents[2] / "docker-compose.yml").read_text()
-SECRETS = ("JWT_SECRET", "SUPERADMIN_EMAIL", "SUPERADMIN_PASSWORD", "POSTGRES_PASSWORD")
+SECRETS = ("JWT_SECRET", "PII_MASTER_KEY", "SUPERADMIN_EMAIL", "SUPERADMIN_PASSWORD", "POSTGRES_PASSWORD")
 
 
 @pytest.mark.parametrize("name", SECRETS)

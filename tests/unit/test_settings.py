@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from infrastructure.shared.settings import DEV_JWT_SECRET, SECRET_FILE, Settings
-from tests.conftest import TEST_JWT_SECRET
+from infrastructure.shared.settings import DEV_JWT_SECRET, PII_KEY_FILE, SECRET_FILE, Settings
+from tests.conftest import TEST_JWT_SECRET, TEST_PII_MASTER_KEY
 
 SERVER_URL = "postgresql://chronicle@db.example:5432/chronicle"
 
@@ -54,6 +54,7 @@ def test_a_server_with_a_strong_secret_and_superadmin_password_is_accepted() -> 
     settings = Settings(
         database_url=SERVER_URL,
         jwt_secret=TEST_JWT_SECRET,  # type: ignore[arg-type]
+        pii_master_key=TEST_PII_MASTER_KEY,  # type: ignore[arg-type]
         superadmin_email="boss@example.com",
         superadmin_password="a-long-Passphrase-42",  # type: ignore[arg-type]
         _env_file=None,  # type: ignore[call-arg]
@@ -68,6 +69,7 @@ def test_a_server_refuses_a_weak_or_published_superadmin_password(password: str)
         Settings(
             database_url=SERVER_URL,
             jwt_secret=TEST_JWT_SECRET,  # type: ignore[arg-type]
+            pii_master_key=TEST_PII_MASTER_KEY,  # type: ignore[arg-type]
             superadmin_email="boss@example.com",
             superadmin_password=password,  # type: ignore[arg-type]
             _env_file=None,  # type: ignore[call-arg]
@@ -80,6 +82,7 @@ def test_the_urls_connection_parameters_are_kept_for_the_event_store() -> None:
     settings = Settings(
         database_url=f"{SERVER_URL}?sslmode=verify-full&sslrootcert=/etc/ca.pem&application_name=api",
         jwt_secret=TEST_JWT_SECRET,  # type: ignore[arg-type]
+        pii_master_key=TEST_PII_MASTER_KEY,  # type: ignore[arg-type]
         _env_file=None,  # type: ignore[call-arg]
     )
 
@@ -90,3 +93,29 @@ def test_the_urls_connection_parameters_are_kept_for_the_event_store() -> None:
         assert kept in parameters
     assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == ("db.example", "5432", "chronicle")
     assert "sslmode=verify-full" in settings.read_store_url()
+
+
+def test_the_embedded_store_makes_its_own_pii_master_key_once_readable_only_by_its_owner(tmp_path: Path) -> None:
+    first = embedded(tmp_path / "data").personal_data_ready().personal_data_key()
+    again = embedded(tmp_path / "data").personal_data_ready().personal_data_key()
+
+    path = tmp_path / "data" / PII_KEY_FILE
+    assert path.read_text().strip() == first == again
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(first.encode()) >= 32
+    assert first != embedded(tmp_path / "other").personal_data_ready().personal_data_key()
+
+
+@pytest.mark.parametrize(
+    ("key", "code"), [(None, "secret_missing"), ("x" * 31, "secret_short"), (DEV_JWT_SECRET, "secret_published")]
+)
+def test_a_server_refuses_a_missing_short_or_published_pii_master_key(key: str | None, code: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(
+            database_url=SERVER_URL,
+            jwt_secret=TEST_JWT_SECRET,  # type: ignore[arg-type]
+            pii_master_key=key,  # type: ignore[arg-type]
+            _env_file=None,  # type: ignore[call-arg]
+        )
+
+    assert [(error["loc"], error["type"]) for error in refused.value.errors()] == [(("pii_master_key",), code)]

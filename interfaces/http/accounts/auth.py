@@ -212,8 +212,11 @@ def update_profile(body: ProfileFields, cmd: Cmd, accounts: Accounts, principal:
 def close_own_account(
     body: CloseOwnAccountRequest, ctx: Ctx, accounts: Accounts, principal: SelfService
 ) -> CommandAccepted:
-    """Close your own account (confirm with your password); every later command on it is refused."""
-    return accepted(accounts.close_own_account(ctx, principal.account_id, password=body.password))
+    """Close your own account (confirm with your password); every later command on it is refused.
+
+    With ``"erase": true`` your personal data is erased as well (crypto-shredding: its key is destroyed).
+    """
+    return accepted(accounts.close_own_account(ctx, principal.account_id, password=body.password, erase=body.erase))
 
 
 @router.post("/2fa/enrol", responses=problems(409))

@@ -1,4 +1,4 @@
-"""Admin commands on accounts: roles, suspension, reactivation, closing."""
+"""Admin commands on accounts: roles, suspension, reactivation, closing, erasure."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends
 
 from application.accounts.application import AccountsApplication
-from domain.accounts.permissions import ACCOUNTS_MANAGE, ROLES_ASSIGN
+from domain.accounts.permissions import ACCOUNTS_ERASE, ACCOUNTS_MANAGE, ROLES_ASSIGN
 from interfaces.http.accounts.schemas import RoleRequest
 from interfaces.http.shared.auth import Principal, require
 from interfaces.http.shared.commands import Cmd
@@ -20,6 +20,7 @@ router = APIRouter(prefix="/api/v1/accounts", tags=["accounts: commands"])
 Accounts = Annotated[AccountsApplication, provide(AccountsApplication)]
 RoleAdmin = Annotated[Principal, Depends(require(ROLES_ASSIGN))]
 AccountAdmin = Annotated[Principal, Depends(require(ACCOUNTS_MANAGE))]
+Eraser = Annotated[Principal, Depends(require(ACCOUNTS_ERASE))]
 
 
 @router.post("/{account_id}/roles")
@@ -52,3 +53,14 @@ def close(account_id: UUID, body: ReasonBody, cmd: Cmd, accounts: Accounts, _: A
     """Close an account for good; its history stays."""
     result = accounts.close_account(cmd.ctx, account_id, body.reason, expected_version=cmd.expected_version)
     return cmd.accepted(result)
+
+
+@router.post("/{account_id}/erase")
+def erase(account_id: UUID, cmd: Cmd, accounts: Accounts, _: Eraser) -> CommandAccepted:
+    """Erase an account's personal data for good (crypto-shredding), closing it if open.
+
+    Its key is destroyed: names, phone, birthday and email read as erased in every event, the audit
+    API and the read models; the ``Erased`` event records who did it and when. An account already
+    erased answers 409 ``account_erased``.
+    """
+    return cmd.accepted(accounts.erase_account(cmd.ctx, account_id, expected_version=cmd.expected_version))

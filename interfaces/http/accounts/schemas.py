@@ -159,9 +159,18 @@ class ChangePasswordRequest(Strict):
 
 
 class CloseOwnAccountRequest(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"password": _PASSWORD}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"password": _PASSWORD}, {"password": _PASSWORD, "erase": True}]},
+    )
 
     password: Annotated[str, Field(min_length=1, max_length=256)]
+    erase: bool = Field(
+        default=False,
+        strict=True,  # true or false only: "yes" or 1 is refused, not taken as a wish to erase
+        description="Also erase your personal data (names, phone, birthday, email) for good: it reads as erased "
+        "everywhere afterwards, and the address may register again",
+    )
 
 
 class RoleRequest(Strict):

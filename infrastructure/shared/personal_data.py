@@ -1,0 +1,219 @@
+"""Crypto-shredding: personal values sealed (AES-256-GCM) with a key per subject, the keys wrapped by a master key.
+
+- Each subject (an account: the stream whose events hold its personal data) gets a random 256-bit
+  key on first use, stored in the ``pii_keys`` table wrapped (sealed) under a key derived from
+  ``PII_MASTER_KEY``; the wrap's associated data is the subject id, so a wrapped key copied to another
+  row does not open.
+- A value is sealed as ``pii:v1:<subject id hex>:<base64url(nonce + ciphertext + tag)>`` with the
+  subject id and the field's path as associated data; its plaintext is tagged with its type
+  (``s`` text, ``d`` an ISO date), so it opens to what was sealed.
+- ``destroy`` replaces the wrapped key with NULL and stamps ``erased_at`` (the row stays as a
+  tombstone, so the subject never gets a new key): from then on its values open as ``None``, and
+  ``erased`` says so, which the mapper uses to hide the values older code stored in clear too. A
+  sealed value whose subject has no row (a key store lost) also opens as ``None``, never an error.
+- Opened keys are cached in the process for ``cache_seconds``: another process may still open a
+  destroyed subject's values for that long (this one forgets at once).
+
+The same mechanism (``infrastructure.shared.sealing``) seals TOTP seeds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Protocol
+from uuid import UUID
+
+from sqlalchemy import Column, DateTime, Engine, LargeBinary, MetaData, Table, insert, select, update
+from sqlalchemy import Uuid as SqlUuid
+from sqlalchemy.exc import IntegrityError
+
+from domain.shared.personal_data import PersonalDataErased
+from infrastructure.shared.sealing import Sealer, derive_key, new_key
+
+PREFIX = "pii:v1:"
+WRAP_INFO = b"chronicle/pii/key-wrap/v1"
+EMAIL_CLAIM_INFO = b"chronicle/accounts/email-claim/v1"
+_TEXT, _DATE = "s", "d"
+_CACHE_SWEEP_AT = 10_000
+
+# The keys' own table: never part of the read models (a rebuild must not touch it).
+key_metadata = MetaData()
+pii_keys = Table(
+    "pii_keys",
+    key_metadata,
+    Column("subject_id", SqlUuid, primary_key=True),
+    Column("wrapped_key", LargeBinary),  # NULL once destroyed
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("erased_at", DateTime(timezone=True)),
+)
+
+
+class KeyStore(Protocol):
+    """Where the wrapped keys live: ``SqlKeyStore`` (PostgreSQL, SQLite), ``MemoryKeyStore`` (in-memory stores)."""
+
+    def get(self, subject_id: UUID) -> tuple[bool, bytes | None]:
+        """(whether a row exists, the wrapped key or None once destroyed)."""
+        ...
+
+    def add(self, subject_id: UUID, wrapped: bytes) -> None:
+        """Store a new key; a key already there (another process made one first) is kept."""
+        ...
+
+    def destroy(self, subject_id: UUID) -> None: ...
+
+
+class SqlKeyStore:
+    """The ``pii_keys`` table through SQLAlchemy (created if missing)."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.engine = engine
+        self._clock = clock
+        key_metadata.create_all(engine)
+
+    def get(self, subject_id: UUID) -> tuple[bool, bytes | None]:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(pii_keys.c.wrapped_key).where(pii_keys.c.subject_id == subject_id)).first()
+        return (False, None) if row is None else (True, None if row[0] is None else bytes(row[0]))
+
+    def add(self, subject_id: UUID, wrapped: bytes) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(pii_keys).values(subject_id=subject_id, wrapped_key=wrapped, created_at=self._clock())
+                )
+        except IntegrityError:
+            pass  # another process made the subject's key first: theirs is the key
+
+    def destroy(self, subject_id: UUID) -> None:
+        now = self._clock()
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(pii_keys)
+                .where(pii_keys.c.subject_id == subject_id)
+                .values(wrapped_key=None, erased_at=now)
+                .returning(pii_keys.c.subject_id)
+            ).first()
+            if done is None:  # no key was ever made: a tombstone, so none is made later either
+                conn.execute(
+                    insert(pii_keys).values(subject_id=subject_id, wrapped_key=None, created_at=now, erased_at=now)
+                )
+
+
+class MemoryKeyStore:
+    """Keys in this process's memory, for the in-memory event store (tests, property machines)."""
+
+    def __init__(self) -> None:
+        self._keys: dict[UUID, bytes | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, subject_id: UUID) -> tuple[bool, bytes | None]:
+        with self._lock:
+            return (subject_id in self._keys, self._keys.get(subject_id))
+
+    def add(self, subject_id: UUID, wrapped: bytes) -> None:
+        with self._lock:
+            self._keys.setdefault(subject_id, wrapped)
+
+    def destroy(self, subject_id: UUID) -> None:
+        with self._lock:
+            self._keys[subject_id] = None
+
+
+class SubjectErased(PersonalDataErased):
+    """A value was to be sealed for a subject whose key was destroyed (fail closed: nothing is stored)."""
+
+
+class PersonalDataKeys:
+    """The ``PersonalDataCipher`` port, and the keyed hash that email claims are made of."""
+
+    def __init__(self, master_key: str, store: KeyStore, cache_seconds: float = 5.0) -> None:
+        self._wrap = Sealer(derive_key(master_key, WRAP_INFO))
+        self._claim_key = derive_key(master_key, EMAIL_CLAIM_INFO)
+        self.store = store
+        self._cache_seconds = cache_seconds
+        self._cache: dict[UUID, tuple[float, bool, Sealer | None]] = {}
+        self._lock = threading.Lock()
+
+    # --- the port ---------------------------------------------------------------------------
+
+    def is_sealed(self, value: object) -> bool:
+        return isinstance(value, str) and value.startswith(PREFIX)
+
+    def seal(self, subject_id: UUID, path: str, value: str | date) -> str:
+        if isinstance(value, str):
+            plaintext = _TEXT + value
+        elif isinstance(value, date) and not isinstance(value, datetime):
+            plaintext = _DATE + value.isoformat()
+        else:
+            raise TypeError(f"Personal field {path!r} holds a {type(value).__name__}: only text and dates are sealed")
+        sealer = self._sealer(subject_id, create=True)
+        if sealer is None:
+            raise SubjectErased(f"The personal data of {subject_id} was erased: nothing is sealed for it")
+        return f"{PREFIX}{subject_id.hex}:{sealer.seal(plaintext.encode(), _associated(subject_id, path))}"
+
+    def open(self, subject_id: UUID, path: str, sealed: str) -> str | date | None:
+        key_id, _, body = sealed.removeprefix(PREFIX).partition(":")
+        if not sealed.startswith(PREFIX) or not body or UUID(hex=key_id) != subject_id:
+            raise ValueError(f"Not a sealed value of {subject_id}'s {path!r}")
+        sealer = self._sealer(subject_id, create=False)
+        if sealer is None:
+            return None
+        plaintext = sealer.open(body, _associated(subject_id, path)).decode()
+        kind, text = plaintext[:1], plaintext[1:]
+        return date.fromisoformat(text) if kind == _DATE else text
+
+    def erased(self, subject_id: UUID) -> bool:
+        exists, sealer = self._key(subject_id, create=False)
+        return exists and sealer is None
+
+    def destroy(self, subject_id: UUID) -> None:
+        self.store.destroy(subject_id)
+        with self._lock:
+            self._cache[subject_id] = (time.monotonic(), True, None)
+
+    # --- email claims -----------------------------------------------------------------------
+
+    def email_claim_key(self, email_key: str) -> str:
+        """HMAC-SHA256 of a normalized address under a key derived from the master key: what the email's
+        unique claim is made of, so the log's uniqueness keys never hold the address itself."""
+        return hmac.new(self._claim_key, email_key.encode(), hashlib.sha256).hexdigest()
+
+    # --- keys -------------------------------------------------------------------------------
+
+    def _sealer(self, subject_id: UUID, *, create: bool) -> Sealer | None:
+        return self._key(subject_id, create=create)[1]
+
+    def _key(self, subject_id: UUID, *, create: bool) -> tuple[bool, Sealer | None]:
+        """(whether the subject has a key row, its opened key or None once destroyed), cached a while."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(subject_id)
+        if cached is not None and now - cached[0] < self._cache_seconds and (cached[1] or not create):
+            return cached[1], cached[2]
+        exists, wrapped = self.store.get(subject_id)
+        if not exists and create:
+            self.store.add(subject_id, self._wrap.seal(new_key(), _wrap_associated(subject_id)).encode())
+            exists, wrapped = self.store.get(subject_id)
+        sealer = None
+        if wrapped is not None:
+            sealer = Sealer(self._wrap.open(wrapped.decode(), _wrap_associated(subject_id)))
+        with self._lock:
+            if len(self._cache) >= _CACHE_SWEEP_AT:  # keep it bounded: forget what is stale anyway
+                stale = [k for k, (at, _, _) in self._cache.items() if now - at >= self._cache_seconds]
+                for k in stale:
+                    del self._cache[k]
+            self._cache[subject_id] = (now, exists, sealer)
+        return exists, sealer
+
+
+def _associated(subject_id: UUID, path: str) -> bytes:
+    return b"chronicle-pii:" + subject_id.bytes + b":" + path.encode()
+
+
+def _wrap_associated(subject_id: UUID) -> bytes:
+    return b"chronicle-pii-key:" + subject_id.bytes

@@ -1,0 +1,259 @@
+"""Crypto-shredding, unit: the cipher (seal, open, destroy), the key stores, and the mapper that seals events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import Engine, create_engine, select, text
+
+from application.accounts.application import register_account_transcodings
+from application.shared.application import ChronicleApplication
+from application.shared.metadata import PersonalDataUnprotected
+from domain.accounts.account import Account
+from domain.accounts.values import Profile
+from domain.shared.personal_data import ERASED
+from infrastructure.shared.personal_data import (
+    PREFIX,
+    MemoryKeyStore,
+    PersonalDataKeys,
+    SqlKeyStore,
+    SubjectErased,
+    pii_keys,
+)
+from tests.conftest import TEST_DATABASE_URL
+from tests.unit.builders import NOW
+
+MASTER = "a-unit-test-pii-master-key-0123456789"
+ADA = UUID("00000000-0000-4000-8000-00000000ada0")
+
+
+@pytest.fixture
+def keys() -> PersonalDataKeys:
+    return PersonalDataKeys(MASTER, MemoryKeyStore(), cache_seconds=0)
+
+
+def test_a_sealed_value_is_a_plain_string_naming_its_key_and_opens_to_what_was_sealed(keys: PersonalDataKeys) -> None:
+    name = keys.seal(ADA, "first_name", "Ada")
+    birthday = keys.seal(ADA, "birthday", date(1815, 12, 10))
+
+    assert name.startswith(f"{PREFIX}{ADA.hex}:") and "Ada" not in name
+    assert keys.is_sealed(name) and not keys.is_sealed("Ada")
+    assert keys.open(ADA, "first_name", name) == "Ada"
+    assert keys.open(ADA, "birthday", birthday) == date(1815, 12, 10)
+    assert keys.seal(ADA, "first_name", "Ada") != name  # a fresh nonce each time
+
+
+def test_a_sealed_value_moved_to_another_field_or_subject_or_altered_does_not_open(keys: PersonalDataKeys) -> None:
+    name = keys.seal(ADA, "first_name", "Ada")
+    other = uuid4()
+    keys.seal(other, "first_name", "Bob")
+
+    with pytest.raises(InvalidTag):
+        keys.open(ADA, "last_name", name)
+    with pytest.raises(ValueError, match="Not a sealed value"):
+        keys.open(other, "first_name", name)
+    altered = name[:-2] + ("A" if name[-2] != "A" else "B") + name[-1]
+    with pytest.raises(InvalidTag):
+        keys.open(ADA, "first_name", altered)
+
+
+def test_after_destroy_every_value_of_the_subject_opens_as_none_and_nothing_more_is_sealed(
+    keys: PersonalDataKeys,
+) -> None:
+    name = keys.seal(ADA, "first_name", "Ada")
+    bob = uuid4()
+    bobs = keys.seal(bob, "first_name", "Bob")
+
+    keys.destroy(ADA)
+    keys.destroy(ADA)  # idempotent
+
+    assert keys.open(ADA, "first_name", name) is None
+    assert keys.erased(ADA) and not keys.erased(bob)
+    assert keys.open(bob, "first_name", bobs) == "Bob"
+    with pytest.raises(SubjectErased):
+        keys.seal(ADA, "first_name", "Ada")
+
+
+def test_a_subject_never_sealed_for_is_not_erased_until_destroyed_and_then_never_gets_a_key(
+    keys: PersonalDataKeys,
+) -> None:
+    legacy = uuid4()
+    assert not keys.erased(legacy)
+
+    keys.destroy(legacy)
+
+    assert keys.erased(legacy)
+    with pytest.raises(SubjectErased):
+        keys.seal(legacy, "email", "old@example.com")
+
+
+def test_another_master_key_opens_no_wrapped_key(keys: PersonalDataKeys) -> None:
+    name = keys.seal(ADA, "first_name", "Ada")
+    thief = PersonalDataKeys("another-master-key-of-enough-length-42", keys.store, cache_seconds=0)
+
+    with pytest.raises(InvalidTag):
+        thief.open(ADA, "first_name", name)
+
+
+def test_only_text_and_dates_are_sealed(keys: PersonalDataKeys) -> None:
+    with pytest.raises(TypeError):
+        keys.seal(ADA, "age", 42)  # type: ignore[arg-type]
+
+
+def test_another_process_sees_a_destroyed_key_once_its_cache_expires() -> None:
+    store = MemoryKeyStore()
+    here = PersonalDataKeys(MASTER, store, cache_seconds=0)
+    there = PersonalDataKeys(MASTER, store, cache_seconds=3600)
+    name = here.seal(ADA, "first_name", "Ada")
+    assert there.open(ADA, "first_name", name) == "Ada"  # cached there
+
+    here.destroy(ADA)
+
+    assert here.open(ADA, "first_name", name) is None
+    assert there.open(ADA, "first_name", name) == "Ada"  # the documented bound: PII_KEY_CACHE_SECONDS
+    assert PersonalDataKeys(MASTER, store, cache_seconds=3600).open(ADA, "first_name", name) is None
+
+
+def test_email_claim_keys_are_a_keyed_hash_of_the_address_not_the_address(keys: PersonalDataKeys) -> None:
+    mac = keys.email_claim_key("ada@example.com")
+
+    assert mac == keys.email_claim_key("ada@example.com") and len(mac) == 64
+    assert "ada" not in mac and mac != keys.email_claim_key("ada@example.org")
+    assert (
+        PersonalDataKeys("another-master-key-of-enough-length-42", MemoryKeyStore()).email_claim_key("ada@example.com")
+        != mac
+    )
+
+
+# --- the SQL key store, on SQLite and PostgreSQL -------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        engine = create_engine(f"sqlite+pysqlite:///{tmp_path / 'keys.sqlite3'}")
+    else:
+        engine = create_engine(TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://"), pool_size=1)
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS pii_keys"))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def test_the_key_table_holds_each_key_wrapped_and_a_tombstone_after_destroy(engine: Engine) -> None:
+    keys = PersonalDataKeys(MASTER, SqlKeyStore(engine, lambda: NOW), cache_seconds=0)
+    name = keys.seal(ADA, "first_name", "Ada")
+    with engine.connect() as conn:
+        wrapped = conn.execute(select(pii_keys.c.wrapped_key).where(pii_keys.c.subject_id == ADA)).scalar_one()
+    assert wrapped is not None and len(bytes(wrapped)) > 32  # sealed: nonce, key and tag, base64
+
+    keys.destroy(ADA)
+
+    with engine.connect() as conn:
+        row = conn.execute(select(pii_keys).where(pii_keys.c.subject_id == ADA)).mappings().one()
+    assert row["wrapped_key"] is None and row["erased_at"] is not None
+    assert keys.open(ADA, "first_name", name) is None
+    # A second store over the same table (another process) agrees, and makes no new key for the subject.
+    again = PersonalDataKeys(MASTER, SqlKeyStore(engine), cache_seconds=0)
+    with pytest.raises(SubjectErased):
+        again.seal(ADA, "first_name", "Ada")
+
+
+def test_two_processes_making_a_subjects_first_key_at_once_end_with_one_key(engine: Engine) -> None:
+    one = PersonalDataKeys(MASTER, SqlKeyStore(engine), cache_seconds=0)
+    other = PersonalDataKeys(MASTER, SqlKeyStore(engine), cache_seconds=0)
+    # The other process inserted first: this one's insert loses and it uses theirs.
+    sealed_there = other.seal(ADA, "first_name", "Ada")
+    one.store.add(ADA, b"not-a-key")  # the losing insert is ignored
+
+    assert one.open(ADA, "first_name", sealed_there) == "Ada"
+    with engine.connect() as conn:
+        assert conn.execute(select(pii_keys.c.subject_id)).scalars().all() == [ADA]
+
+
+# --- the mapper: events and snapshots stored sealed, read opened or erased ------------------
+
+
+class App(ChronicleApplication):
+    def register_transcodings(self, transcoder: object) -> None:
+        super().register_transcodings(transcoder)  # type: ignore[arg-type]
+        register_account_transcodings(transcoder)  # type: ignore[arg-type]
+
+
+def an_account() -> Account:
+    return Account.register(
+        account_id=ADA,
+        email="Ada@Example.com",
+        profile=Profile("Ada", "Lovelace", "+44", "7700900123", date(1815, 12, 10)),
+        password_hash="argon2$x",
+        now=NOW,
+    )
+
+
+def test_the_mapper_stores_personal_fields_sealed_and_reads_them_in_clear(keys: PersonalDataKeys) -> None:
+    app = App(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app.metadata_mapper.personal = keys
+    app.save(an_account())
+
+    (stored,) = app.recorder.select_events(ADA)
+    for clear in (b"Ada", b"Lovelace", b"7700900123", b"1815", b"example.com"):
+        assert clear not in stored.state
+    account = app.repository.get(ADA)
+    assert (account.email, account.profile.last_name, account.profile.birthday) == (
+        "Ada@Example.com",
+        "Lovelace",
+        date(1815, 12, 10),
+    )
+    assert app.metadata_mapper.decode_state(stored)["birthday"] == "1815-12-10"
+
+
+def test_once_the_key_is_destroyed_the_mapper_reads_the_fields_as_erased_not_as_an_error(
+    keys: PersonalDataKeys,
+) -> None:
+    app = App(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app.metadata_mapper.personal = keys
+    app.save(an_account())
+
+    keys.destroy(ADA)
+
+    account = app.repository.get(ADA)
+    assert (account.email, account.profile.first_name, account.profile.phone_number) == (ERASED, ERASED, ERASED)
+    assert account.profile.birthday is None
+    (stored,) = app.recorder.select_events(ADA)
+    state = app.metadata_mapper.decode_state(stored)
+    assert {state[f] for f in ("email", "first_name", "last_name", "phone_number", "birthday")} == {ERASED}
+    assert state["roles"] == ["user"]  # what is not personal stays
+
+
+def test_an_account_snapshot_is_stored_sealed_and_loads_erased_after_destroy(keys: PersonalDataKeys) -> None:
+    app = App(env={"PERSISTENCE_MODULE": "eventsourcing.popo", "IS_SNAPSHOTTING_ENABLED": "y"})
+    app.metadata_mapper.personal = keys
+    app.save(an_account())
+    assert app.snapshots is not None
+    app.take_snapshot(ADA)
+
+    (snapshot,) = app.snapshots.recorder.select_events(ADA)
+    assert b"Lovelace" not in snapshot.state and b"example.com" not in snapshot.state
+    assert app.repository.get(ADA).profile.last_name == "Lovelace"
+
+    keys.destroy(ADA)
+
+    loaded = app.snapshots.get(ADA)
+    (event,) = list(loaded)
+    assert event.state["email"] == ERASED
+    assert event.state["profile"].last_name == ERASED and event.state["profile"].birthday is None
+
+
+def test_without_a_cipher_an_event_with_personal_fields_is_refused_not_stored_in_clear() -> None:
+    app = App(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+
+    with pytest.raises(PersonalDataUnprotected):
+        app.save(an_account())
+    assert app.recorder.select_events(ADA) == []
