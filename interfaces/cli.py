@@ -1,4 +1,4 @@
-"""The ``chronicle`` command line: serve, project, projections status / rebuild.
+"""The ``chronicle`` command line: serve, project, projections status / rebuild, audit export.
 
 It reaches the HTTP edge only by name (uvicorn imports the app factory), never by import.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -18,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from infrastructure.root import Chronicle
+from infrastructure.shared.export import AuditExporter
 from infrastructure.shared.log_format import configure_logging
 from infrastructure.shared.settings import Settings, StartupRefused
 from infrastructure.shared.startup import probe_database
@@ -27,6 +29,8 @@ APP_FACTORY = "interfaces.http.app:create_app"
 app = typer.Typer(help="Chronicle: event-sourced CQRS backend.", no_args_is_help=True, add_completion=False)
 projections_app = typer.Typer(help="Inspect and rebuild projections.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
+audit_app = typer.Typer(help="Auditors: export the log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 console = Console()
 
 
@@ -165,6 +169,25 @@ def rebuild(name: Annotated[str, typer.Argument(help="Projection to rebuild, e.g
             task = progress.add_task(f"rebuilding {name}", total=head)
             consumed = runner.catch_up(lambda n: progress.advance(task, n))
         console.print(f"Rebuilt {name}: {consumed} log entries folded, now at position {head}.")
+    finally:
+        chronicle.close()
+
+
+@audit_app.command("export")
+def audit_export(
+    after: Annotated[int, typer.Option(min=0, help="Events after this log position")] = 0,
+    until: Annotated[int | None, typer.Option(min=0, help="Up to and including this position (default: head)")] = None,
+) -> None:
+    """Write the log (or a position range) to stdout as NDJSON, one event a line (docs/auditing.md)."""
+    chronicle = Chronicle(checked_settings())
+    with refusals():
+        chronicle.open()
+    try:
+        exporter: AuditExporter = chronicle.services[AuditExporter]
+        out = sys.stdout.buffer
+        for line in exporter.lines(after, until):
+            out.write(line)
+        out.flush()
     finally:
         chronicle.close()
 

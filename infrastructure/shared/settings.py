@@ -201,6 +201,9 @@ class Settings(BaseSettings):
     database_connect_timeout_seconds: int = Field(
         default=3, ge=1, le=60, description="libpq connect_timeout, unless the URL gives one"
     )
+    audit_export_page_size: int = Field(
+        default=1000, ge=10, le=50_000, description="Events an audit export reads per query (memory holds one page)"
+    )
 
     # --- checks ---------------------------------------------------------------------------
 
