@@ -255,3 +255,18 @@ def test_only_auditors_and_admins_read_the_log(client: TestClient, container: Ch
     assert [r.status_code for r in anonymous] == [401] * len(routes)
     assert [r.status_code for r in as_auditor] == [200] * len(routes)
     assert [r.status_code for r in as_admin] == [200] * len(routes)
+
+
+def test_the_explorer_page_is_served_with_its_own_script_and_nothing_inline(client: TestClient) -> None:
+    page = client.get("/explorer")
+    script = client.get("/explorer/explorer.js")
+    style = client.get("/explorer/explorer.css")
+    other = client.get("/explorer/secrets.txt")
+
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "script-src 'self';" in page.headers["content-security-policy"]  # no inline script to allow
+    assert '<script src="/explorer/explorer.js"' in page.text and "<script>" not in page.text
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert "innerHTML" not in script.text  # event data is written as text, never parsed as HTML
+    assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
+    assert other.status_code == 404 and other.json()["code"] == "not_found"
