@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -32,13 +33,16 @@ _SECRET_MARKERS = ("password", "token", "nonce", "secret", "verification", "rese
 _ENVELOPE = (METADATA_KEY, "timestamp", "originator_topic", "originator_id", "originator_version")
 
 
+@lru_cache(maxsize=4096)
+def _names_a_secret(key: str) -> bool:
+    lowered = key.lower()
+    return any(marker in lowered for marker in _SECRET_MARKERS)
+
+
 def redact(value: Any) -> Any:
     """Credentials, hashes and pending tokens never leave through the audit API or an export."""
     if isinstance(value, dict):
-        return {
-            key: REDACTED if any(marker in str(key).lower() for marker in _SECRET_MARKERS) else redact(item)
-            for key, item in value.items()
-        }
+        return {key: REDACTED if _names_a_secret(str(key)) else redact(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [redact(item) for item in value]
     return value
