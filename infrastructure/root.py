@@ -33,6 +33,7 @@ from infrastructure.accounts.wiring import Accounts, wire_accounts
 from infrastructure.inventory.queries import InventoryQueries
 from infrastructure.inventory.wiring import Inventory, wire_inventory
 from infrastructure.shared.breaker import Breaker
+from infrastructure.shared.chain_log import ChainLog, Checkpoints
 from infrastructure.shared.eventlog import StreamReader
 from infrastructure.shared.logwatch import LogWatch
 from infrastructure.shared.operations import Operations
@@ -129,6 +130,7 @@ class Chronicle:
         services: dict[type, Any] = {
             EventLog: platform.log,
             StreamReader: StreamReader(platform.log.recorder),
+            Checkpoints: Checkpoints(ChainLog(platform.log.recorder), settings.checkpoint_signer(), self.clock),
             JwtTokens: tokens,
             AccessPolicy: ACCESS,
             Clock: self.clock,

@@ -203,3 +203,25 @@ class Readiness(BaseModel):
 
     status: str
     checks: dict[str, Any]
+
+
+class ChainCheckpoint(BaseModel):
+    """A signed checkpoint of the hash chain (docs/auditing.md, "What the chain proves")."""
+
+    format: str
+    position: int
+    chain: str
+    time: str
+    key_id: str
+    signature: str
+
+
+class ChainVerdict(BaseModel):
+    """What verifying a range of the stored chain found."""
+
+    ok: bool
+    checked: int
+    head_position: int | None
+    head: str | None
+    bad_position: int | None
+    problem: str | None
