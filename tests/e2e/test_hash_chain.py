@@ -144,7 +144,7 @@ def signed(client: TestClient, auditor: Member) -> tuple[Checkpoint, Any]:
     checkpoint = client.get("/api/v1/audit/checkpoint", headers=auditor.headers)
     key = client.get("/api/v1/audit/public-key", headers=auditor.headers)
     assert checkpoint.status_code == 200 and key.status_code == 200
-    return Checkpoint.from_dict(checkpoint.json()), public_key(key.text)
+    return Checkpoint.from_dict(checkpoint.json()), public_key(key.json()["public_key_pem"])
 
 
 def offline(log: StoredLog, checkpoint: Checkpoint, key: Any) -> dict[str, Any]:
@@ -290,7 +290,8 @@ def test_the_cli_verifies_an_export_file_against_a_checkpoint_and_the_public_key
 ) -> None:
     checkpoint = client.get("/api/v1/audit/checkpoint", headers=auditor.headers).json()
     (tmp_path / "checkpoint.json").write_text(json.dumps(checkpoint))
-    (tmp_path / "key.pem").write_text(client.get("/api/v1/audit/public-key", headers=auditor.headers).text)
+    pem = client.get("/api/v1/audit/public-key", headers=auditor.headers).json()["public_key_pem"]
+    (tmp_path / "key.pem").write_text(pem)
     (tmp_path / "log.ndjson").write_bytes(b"\n".join(export(log.rows())) + b"\n")
     args = ["audit", "verify", str(tmp_path / "log.ndjson")]
     args += ["--checkpoint", str(tmp_path / "checkpoint.json"), "--public-key", str(tmp_path / "key.pem")]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import PlainTextResponse
 
 from domain.shared.access import AUDIT_READ
+from infrastructure.shared import checkpoints as chain_keys
 from infrastructure.shared.chain_log import Checkpoints
-from interfaces.http.operations.schemas import ChainCheckpoint, ChainVerdict
+from infrastructure.shared.checkpoints import key_id
+from interfaces.http.operations.schemas import ChainCheckpoint, ChainPublicKey, ChainVerdict
 from interfaces.http.shared.auth import Principal, require
 from interfaces.http.shared.services import provide
 
@@ -20,10 +21,11 @@ Chain = Annotated[Checkpoints, provide(Checkpoints)]
 MAX_POSITION = 2**63 - 1
 
 
-@router.get("/public-key", response_class=PlainTextResponse)
-def public_key(_: Auditor, chain: Chain) -> PlainTextResponse:
+@router.get("/public-key")
+def public_key(_: Auditor, chain: Chain) -> ChainPublicKey:
     """The Ed25519 public key (PEM) that checkpoints are signed with: keep it beside them."""
-    return PlainTextResponse(chain.public_key_pem(), media_type="application/x-pem-file")
+    pem = chain.public_key_pem()
+    return ChainPublicKey(algorithm="Ed25519", key_id=key_id(chain_keys.public_key(pem)), public_key_pem=pem)
 
 
 @router.get("/checkpoint")
