@@ -217,7 +217,8 @@ class ChainCheckpoint(BaseModel):
                     "chain": "5f0c1d2e3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f",
                     "time": "2026-12-01T14:05:00.123456+00:00",
                     "key_id": "9c1b5e2d7a3f4c60",
-                    "signature": "q8N2m0Zr3Q5y9kF1vP7b3d2Lx0a8e4g6h1j5k9m3n7p2r6t0w4y8A2C6E0G4I8K1M5O9Q3S7U0W4Y8a2c6e0g",
+                    "signature": "q8N2m0Zr3Q5y9kF1vP7b3d2Lx0a8e4g6h1j5k9m3n7p2r6t0w4y8A2C6E0"
+                    "G4I8K1M5O9Q3S7U0W4Y8a2c6e0g0A==",
                 }
             ]
         }
