@@ -55,9 +55,9 @@ def without_chain(conn: psycopg.Connection[object], recorder: ChronicleRecorder)
             channel=Identifier(recorder.channel_name),
         )
     )
-    return SQL(
-        "SELECT {name}(%s::uuid[], %s::int8[], %s::text[], %s::bytea[]) AS positions"
-    ).format(name=Identifier(UNCHAINED))
+    return SQL("SELECT {name}(%s::uuid[], %s::int8[], %s::text[], %s::bytea[]) AS positions").format(
+        name=Identifier(UNCHAINED)
+    )
 
 
 def heal_head(conn: psycopg.Connection[object]) -> None:
