@@ -169,7 +169,8 @@ def scenario(writers: int) -> Callable[[BenchConfig], list[Result]]:
                     "Chronicle runs: " + ", ".join(f"{x:.0f}" for x in chronicle),
                     "baseline runs: " + ", ".join(f"{x:.0f}" for x in baseline),
                     f"floor: a command's own statements sent raw (snapshot SELECT, events SELECT, then the append "
-                    f"function's one call: lock, chain, insert, NOTIFY, commit), {writers} connection{plural}: {median(floor):.0f}/s = "
+                    f"function's one call: lock, chain, insert, NOTIFY, commit), {writers} connection{plural}: "
+                    f"{median(floor):.0f}/s = "
                     f"{median(floor) / base:.2f} x baseline (runs: {', '.join(f'{x:.0f}' for x in floor)})",
                     f"Python CPU per command in the bench process: {cpu / commands * 1e6:.0f} µs "
                     f"(one process: {writers} writer thread{plural} on one interpreter lock)",
