@@ -1,4 +1,4 @@
-"""The ``chronicle`` command line: serve, project, projections status / rebuild, audit (the hash chain).
+"""The ``chronicle`` command line: serve, project, projections status / rebuild, audit (export, the hash chain).
 
 It reaches the HTTP edge only by name (uvicorn imports the app factory), never by import.
 """
@@ -26,6 +26,7 @@ from infrastructure.root import Chronicle
 from infrastructure.shared import checkpoints as chain_keys
 from infrastructure.shared.chain import verify_export
 from infrastructure.shared.chain_log import Checkpoints
+from infrastructure.shared.export import AuditExporter
 from infrastructure.shared.log_format import configure_logging
 from infrastructure.shared.settings import Settings, StartupRefused
 from infrastructure.shared.startup import probe_database
@@ -35,6 +36,8 @@ APP_FACTORY = "interfaces.http.app:create_app"
 app = typer.Typer(help="Chronicle: event-sourced CQRS backend.", no_args_is_help=True, add_completion=False)
 projections_app = typer.Typer(help="Inspect and rebuild projections.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
+audit_app = typer.Typer(help="Auditors: export the log, sign and verify its hash chain.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 console = Console()
 
 
@@ -177,8 +180,23 @@ def rebuild(name: Annotated[str, typer.Argument(help="Projection to rebuild, e.g
         chronicle.close()
 
 
-audit_app = typer.Typer(help="The log for auditors: its hash chain, checkpoints, verification.", no_args_is_help=True)
-app.add_typer(audit_app, name="audit")
+@audit_app.command("export")
+def audit_export(
+    after: Annotated[int, typer.Option(min=0, help="Events after this log position")] = 0,
+    until: Annotated[int | None, typer.Option(min=0, help="Up to and including this position (default: head)")] = None,
+) -> None:
+    """Write the log (or a position range) to stdout as NDJSON, one event a line (docs/auditing.md)."""
+    chronicle = Chronicle(checked_settings())
+    with refusals():
+        chronicle.open()
+    try:
+        exporter: AuditExporter = chronicle.services[AuditExporter]
+        out = sys.stdout.buffer
+        for line in exporter.lines(after, until):
+            out.write(line)
+        out.flush()
+    finally:
+        chronicle.close()
 
 
 def _checkpoints() -> tuple[Chronicle, Checkpoints]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.core import Scenario
-from bench.scenarios import aggregates, append, chain, http, list_query, projection, read_your_writes
+from bench.scenarios import aggregates, append, audit_export, chain, http, list_query, projection, read_your_writes
 
 SCENARIOS: dict[str, Scenario] = {
     "append-1": append.append_1,
@@ -18,4 +18,5 @@ SCENARIOS: dict[str, Scenario] = {
     "aggregate-load": aggregates.aggregate_load,
     "list-query": list_query.list_query,
     "rebuild": projection.rebuild,
+    "audit-export": audit_export.audit_export,
 }

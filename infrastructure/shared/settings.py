@@ -210,6 +210,9 @@ class Settings(BaseSettings):
         description="Signs the hash chain's checkpoints (Ed25519): a PEM private key or the base64 of a raw 32-byte "
         "key; unset on the embedded store: made in DATA_DIR/chain_signing_key; unset with PostgreSQL: no checkpoints",
     )
+    audit_export_page_size: int = Field(
+        default=1000, ge=10, le=50_000, description="Events an audit export reads per query (memory holds one page)"
+    )
 
     # --- checks ---------------------------------------------------------------------------
 

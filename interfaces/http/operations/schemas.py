@@ -58,6 +58,53 @@ class AuditEvent(BaseModel):
     payload: dict[str, Any]
 
 
+_LOG_EVENT: dict[str, Any] = {
+    "stream_id": _ORDER_ID,
+    **{key: value for key, value in _EVENTS[1].items() if key != "payload"},
+    "timestamp": "2026-12-01T08:15:09.412077+00:00",
+    "data": _EVENTS[1]["payload"],
+}
+
+
+class AuditLogEvent(BaseModel):
+    """An event of the global log, as an export line has it (without ``stored_state``; secrets redacted)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_LOG_EVENT]})
+
+    position: int
+    stream_id: UUID
+    version: int
+    type: str
+    timestamp: str | None
+    actor: str | None
+    correlation_id: str | None
+    causation_id: str | None
+    data: dict[str, Any]
+
+
+class AuditLog(BaseModel):
+    """A page of the global log: pass ``next_after`` as ``after`` for the next one while ``has_more``.
+
+    ``indexed_to`` is the position the audit index has reached when a filter was given (the page
+    holds nothing beyond it; ``min_position`` waits for it), and null for the log read directly.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"items": [_LOG_EVENT], "after": 33, "limit": 1, "next_after": 34, "has_more": True, "indexed_to": 1210}
+            ]
+        }
+    )
+
+    items: list[AuditLogEvent]
+    after: int
+    limit: int
+    next_after: int
+    has_more: bool
+    indexed_to: int | None
+
+
 class AuditStream(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"stream_id": _ORDER_ID, "events": _EVENTS}]})
 
