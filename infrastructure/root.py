@@ -34,6 +34,7 @@ from infrastructure.inventory.queries import InventoryQueries
 from infrastructure.inventory.wiring import Inventory, wire_inventory
 from infrastructure.shared.audit_index import wire_audit
 from infrastructure.shared.breaker import Breaker
+from infrastructure.shared.chain_log import ChainLog, Checkpoints
 from infrastructure.shared.eventlog import StreamReader
 from infrastructure.shared.logwatch import LogWatch
 from infrastructure.shared.operations import Operations
@@ -131,6 +132,7 @@ class Chronicle:
         services: dict[type, Any] = {
             EventLog: platform.log,
             StreamReader: StreamReader(platform.log.recorder),
+            Checkpoints: Checkpoints(ChainLog(platform.log.recorder), settings.checkpoint_signer(), self.clock),
             JwtTokens: tokens,
             AccessPolicy: ACCESS,
             Clock: self.clock,

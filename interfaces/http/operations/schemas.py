@@ -250,3 +250,78 @@ class Readiness(BaseModel):
 
     status: str
     checks: dict[str, Any]
+
+
+class ChainCheckpoint(BaseModel):
+    """A signed checkpoint of the hash chain (docs/auditing.md, "What the chain proves")."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "format": "chronicle-checkpoint:v1",
+                    "position": 1042,
+                    "chain": "5f0c1d2e3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f",
+                    "time": "2026-12-01T14:05:00.123456+00:00",
+                    "key_id": "9c1b5e2d7a3f4c60",
+                    "signature": "q8N2m0Zr3Q5y9kF1vP7b3d2Lx0a8e4g6h1j5k9m3n7p2r6t0w4y8A2C6E0"
+                    "G4I8K1M5O9Q3S7U0W4Y8a2c6e0g0A==",
+                }
+            ]
+        }
+    )
+
+    format: str
+    position: int
+    chain: str
+    time: str
+    key_id: str
+    signature: str
+
+
+class ChainVerdict(BaseModel):
+    """What verifying a range of the stored chain found."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ok": False,
+                    "checked": 311,
+                    "head_position": 311,
+                    "head": "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9",
+                    "bad_position": 312,
+                    "problem": "the event's link does not follow from the one before it: this event was altered, "
+                    "or an event before it was removed, inserted or moved",
+                }
+            ]
+        }
+    )
+
+    ok: bool
+    checked: int
+    head_position: int | None
+    head: str | None
+    bad_position: int | None
+    problem: str | None
+
+
+class ChainPublicKey(BaseModel):
+    """The key checkpoints are signed with; ``public_key_pem`` is what ``chronicle audit verify --public-key`` reads."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "algorithm": "Ed25519",
+                    "key_id": "9c1b5e2d7a3f4c60",
+                    "public_key_pem": "-----BEGIN PUBLIC KEY-----\n"
+                    "MCowBQYDK2VwAyEATbmWTHGZ+aze9KHaJgP2AL/Ja3/XJO52Vth7bbnPIB8=\n-----END PUBLIC KEY-----\n",
+                }
+            ]
+        }
+    )
+
+    algorithm: Literal["Ed25519"]
+    key_id: str
+    public_key_pem: str
