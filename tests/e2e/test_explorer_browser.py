@@ -1,16 +1,19 @@
 """The event explorer in a real headless Chromium (Debian's chromium and chromedriver, through Selenium).
 
 An auditor signs in, finds what one request did by its correlation id, opens the stream and steps it
-back a version. The page runs under the API's content security policy: a refused script would leave it
-dead, and the browser's log is checked for refusals. A screenshot is written to tests/artifacts/
-(git-ignored) and to the test's tmp dir.
+back a version, and sees the chain's status change when a stored event is altered. The page runs
+under the API's content security policy: a refused script would leave it dead, and the browser's
+log is checked for refusals. A screenshot is written to tests/artifacts/ (git-ignored) and to the
+test's tmp dir.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -70,6 +73,17 @@ def _seed(base: str) -> str:
         )
         assert renamed.status_code == 200, renamed.text
         return str(registered.json()["id"])
+
+
+def _alter_stored_event(database: Path, old: bytes, new: bytes) -> int:
+    """Change ``old`` to ``new`` in the first stored event holding it, with SQL: answers its position."""
+    with closing(sqlite3.connect(database)) as conn, conn:
+        position, state = conn.execute(
+            "SELECT rowid, state FROM stored_events WHERE instr(state, ?) > 0 ORDER BY rowid LIMIT 1", (old,)
+        ).fetchone()
+        altered = bytes(state).replace(old, new)
+        conn.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (altered, position))
+    return int(position)
 
 
 def test_an_auditor_finds_a_request_by_correlation_id_and_steps_its_stream_back(
@@ -136,11 +150,17 @@ def test_an_auditor_finds_a_request_by_correlation_id_and_steps_its_stream_back(
         assert before["version"] == latest - 1
         assert before["profile"]["first_name"] == "Ada"
         assert before["password_hash"] == "[redacted]"
-        assert browser.find_element(By.ID, "chain-status").text.startswith("chain")
+        # The chain's badge: the server recomputed every link of the log (GET /api/v1/audit/verify).
+        wait.until(ec.text_to_be_present_in_element((By.ID, "chain-status"), "chain verified"))
 
         ARTIFACTS.mkdir(exist_ok=True)
         assert browser.save_screenshot(str(tmp_path / "explorer.png"))
         assert browser.save_screenshot(str(ARTIFACTS / "explorer.png"))
+
+        # Someone with the database file alters a stored event: the badge, checked again, says where.
+        altered = _alter_stored_event(tmp_path / "data" / "events.sqlite3", b"Lovelace", b"Lovelacf")
+        browser.find_element(By.ID, "chain-status").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "chain-status"), f"chain broken at position {altered}"))
 
         logged = browser.get_log("browser")
     refused = [entry["message"] for entry in logged if "Content Security Policy" in entry["message"]]

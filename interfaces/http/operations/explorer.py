@@ -17,8 +17,10 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from domain.shared.errors import NotFound
+from interfaces.http.shared.auth import Public
 
-router = APIRouter(prefix="/explorer", include_in_schema=False)
+# Public: the page and its script hold no data; every call they make is authorized by the audit API.
+router = APIRouter(prefix="/explorer", include_in_schema=False, dependencies=[Public])
 
 _FILES = Path(__file__).with_name("explorer")
 _TYPES = {"explorer.js": "text/javascript; charset=utf-8", "explorer.css": "text/css; charset=utf-8"}

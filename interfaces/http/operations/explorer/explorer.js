@@ -86,11 +86,13 @@
     badge.className = "chain";
     badge.textContent = "chain: checking…";
     try {
-      const result = await api("/api/v1/audit/verify");
-      const good = result.ok ?? result.valid ?? result.status === "ok";
-      badge.className = good ? "chain ok" : "chain bad";
-      const where = result.first_bad_position ?? result.position ?? result.head;
-      badge.textContent = good ? `chain verified${where ? ` to ${where}` : ""}` : `chain broken${where ? ` at ${where}` : ""}`;
+      // The whole stored chain, recomputed by the server: ok, how many links, or the first bad position.
+      const verdict = await api("/api/v1/audit/verify");
+      badge.className = verdict.ok ? "chain ok" : "chain bad";
+      badge.textContent = verdict.ok
+        ? `chain verified: ${verdict.checked} events${verdict.head_position ? ` to position ${verdict.head_position}` : ""}`
+        : `chain broken at position ${verdict.bad_position}`;
+      badge.title = verdict.problem || "GET /api/v1/audit/verify";
     } catch (error) {
       badge.textContent = error.status === 404 ? "chain: not available on this server" : `chain: ${error.message}`;
     }
@@ -237,6 +239,7 @@
   document.addEventListener("DOMContentLoaded", () => {
     $("login-form").addEventListener("submit", signIn);
     $("signout").addEventListener("click", () => signOut());
+    $("chain-status").addEventListener("click", checkChain);
     $("filters").addEventListener("submit", (event) => {
       event.preventDefault();
       showLog(Number($("f-after").value) || 0);
