@@ -37,6 +37,8 @@ from eventsourcing.postgres import (
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
+from infrastructure.shared.chain import ChainedNotification
+
 log = logging.getLogger("chronicle.store")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -115,6 +117,7 @@ class ChronicleRecorder(PostgresApplicationRecorder):
                 "chained_rows bigint NOT NULL, head_position bigint, at timestamptz NOT NULL DEFAULT now())"
             ).format(schema=schema, backfill=Identifier(self.backfill_function_name))
         )
+        self._notification_statements: dict[tuple[bool, bool, bool, bool], Composed] = {}
         # The hot path: one statement, composed once, prepared on each connection at its first use.
         self.append_statement = SQL(
             "SELECT {schema}.{function}(%s::uuid[], %s::int8[], %s::text[], %s::bytea[]) AS positions"
@@ -246,11 +249,57 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         return events
 
     @retry_lost_connections
-    def select_notifications(self, *args: Any, **kwargs: Any) -> Sequence[Notification]:
-        found: Sequence[Notification] = _library(PostgresApplicationRecorder.select_notifications)(
-            self, *args, **kwargs
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        """The library's query, each notification with its chain link; one statement per shape, composed once."""
+        shape = (start is not None, inclusive_of_start, stop is not None, bool(topics))
+        statement = self._notification_statements.get(shape)
+        if statement is None:
+            statement = self._notification_statements[shape] = self._notification_statement(*shape)
+        params: list[Any] = []
+        if start is not None:
+            params.append(start)
+        if stop is not None:
+            params.append(stop)
+        if topics:
+            params.append(list(topics))
+        params.append(limit)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params, prepare=True)
+            return [
+                ChainedNotification(
+                    id=row["notification_id"],
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                    chain=bytes(row["chain"]) if row["chain"] is not None else None,
+                )
+                for row in curs.fetchall()
+            ]
+
+    def _notification_statement(self, start: bool, inclusive: bool, stop: bool, topics: bool) -> Composed:
+        where = []
+        if start:
+            where.append(SQL("notification_id >= %s") if inclusive else SQL("notification_id > %s"))
+        if stop:
+            where.append(SQL("notification_id <= %s"))
+        if topics:
+            where.append(SQL("topic = ANY(%s)"))
+        condition = SQL(" WHERE ") + SQL(" AND ").join(where) if where else SQL("")
+        return SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state, chain FROM {schema}.{table}"
+            "{condition} ORDER BY notification_id LIMIT %s"
+        ).format(
+            schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name), condition=condition
         )
-        return found
 
     @retry_lost_connections
     def max_notification_id(self) -> int | None:

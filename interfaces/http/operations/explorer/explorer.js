@@ -89,7 +89,7 @@
       const result = await api("/api/v1/audit/verify");
       const good = result.ok ?? result.valid ?? result.status === "ok";
       badge.className = good ? "chain ok" : "chain bad";
-      const where = result.first_bad_position ?? result.position ?? result.head;
+      const where = good ? result.head_position : result.first_bad_position;
       badge.textContent = good ? `chain verified${where ? ` to ${where}` : ""}` : `chain broken${where ? ` at ${where}` : ""}`;
     } catch (error) {
       badge.textContent = error.status === 404 ? "chain: not available on this server" : `chain: ${error.message}`;
