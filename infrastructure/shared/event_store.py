@@ -77,6 +77,18 @@ def discard_broken_connections(datastore: PostgresDatastore) -> None:
         datastore.pool.check()
 
 
+# A stream's latest snapshot and the events after it: one round trip for a load instead of two.
+_LOAD = (
+    "WITH snap AS (SELECT originator_version, topic, state FROM {schema}.{snapshots} "
+    "WHERE originator_id = %(id)s ORDER BY originator_version DESC LIMIT 1) "
+    "SELECT true AS snapshot, originator_version, topic, state FROM snap "
+    "UNION ALL "
+    "SELECT false, originator_version, topic, state FROM {schema}.{events} "
+    "WHERE originator_id = %(id)s AND originator_version > COALESCE((SELECT originator_version FROM snap), 0) "
+    "ORDER BY 1 DESC, 2"
+)
+
+
 class ChronicleRecorder(PostgresApplicationRecorder):
     """The library's application recorder, appending in one round trip with a hash chain, and a bounded retry.
 
@@ -102,6 +114,7 @@ class ChronicleRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        self._load_statements: dict[str, Composed] = {}
         schema = Identifier(self.datastore.schema)
         table = Identifier(self.events_table_name)
         self.append_function_name = f"{self.events_table_name}_append"
@@ -305,6 +318,36 @@ class ChronicleRecorder(PostgresApplicationRecorder):
     def max_notification_id(self) -> int | None:
         head: int | None = _library(PostgresApplicationRecorder.max_notification_id)(self)
         return head
+
+    @retry_lost_connections
+    def select_snapshot_and_events(
+        self, originator_id: UUID, snapshots: PostgresAggregateRecorder
+    ) -> tuple[StoredEvent | None, Sequence[StoredEvent]]:
+        """The stream's latest snapshot (if any) and its events after it, in one prepared statement."""
+        statement = self._load_statements.get(snapshots.events_table_name)
+        if statement is None:
+            statement = self._load_statements[snapshots.events_table_name] = SQL(_LOAD).format(
+                schema=Identifier(self.datastore.schema),
+                snapshots=Identifier(snapshots.events_table_name),
+                events=Identifier(self.events_table_name),
+            )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, {"id": originator_id}, prepare=True)
+            rows = curs.fetchall()
+        snapshot: StoredEvent | None = None
+        events: list[StoredEvent] = []
+        for row in rows:
+            stored = StoredEvent(
+                originator_id=originator_id,
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
+            )
+            if row["snapshot"]:
+                snapshot = stored
+            else:
+                events.append(stored)
+        return snapshot, events
 
     @retry_lost_connections
     def existing_originators(self, originator_ids: Collection[UUID]) -> set[UUID]:
