@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     ApplicationRecorder,
@@ -20,6 +20,7 @@ from eventsourcing.utils import Environment, EnvType
 
 from application.shared.commands import CommandContext, CommandResult
 from application.shared.metadata import DateAsISO, MetadataMapper, recording_metadata
+from application.shared.repository import ChronicleRepository
 from domain.shared.errors import ConcurrencyConflict, NotFound, VersionMismatch
 from domain.shared.idempotency import IdempotencyKey, IdempotencyKeyInFlight, RecordedAnswer, idempotency_key_id
 
@@ -61,6 +62,37 @@ class ChronicleApplication(Application[UUID]):
         if self._log_owner is not None:
             return self._log_owner.factory
         return super().construct_factory(env)
+
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's repository (its cache settings from the env), loading in one query where it can."""
+        library = super().construct_repository()
+        return ChronicleRepository(
+            event_store=library.event_store,
+            snapshot_store=library.snapshot_store,
+            cache_maxsize=self._cache_maxsize(),
+            fastforward=library.fastforward,
+            fastforward_skipping=library.fastforward_skipping,
+            deepcopy_from_cache=library.deepcopy_from_cache,
+        )
+
+    def _cache_maxsize(self) -> int | None:
+        value = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return int(value) if value else None
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """The library's ``save``, collecting an aggregate's events without two runtime protocol checks each."""
+        processing = ProcessingEvent[UUID]()
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                processing.events.extend(obj.collect_events())
+                processing.aggregates[obj.id] = obj
+            else:
+                processing.collect_events(obj)
+        processing.saved_kwargs.update(kwargs)
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        return recordings
 
     def construct_recorder(self) -> ApplicationRecorder:
         if self._log_owner is not None:

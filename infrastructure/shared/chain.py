@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 import orjson
+from eventsourcing.persistence import Notification
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -51,6 +52,13 @@ def link(previous: bytes, position: int, stream_id: UUID, version: int, topic: s
             )
         )
     ).digest()
+
+
+@dataclass(frozen=True)
+class ChainedNotification(Notification):
+    """A notification as Chronicle's recorders read it: with the event's stored link (None where it has none)."""
+
+    chain: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +90,7 @@ class Verdict:
             "checked": self.checked,
             "head_position": self.head_position,
             "head": self.head.hex() if self.head is not None else None,
-            "bad_position": self.bad_position,
+            "first_bad_position": self.bad_position,
             "problem": self.problem,
         }
 

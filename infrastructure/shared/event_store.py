@@ -37,6 +37,8 @@ from eventsourcing.postgres import (
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
+from infrastructure.shared.chain import ChainedNotification
+
 log = logging.getLogger("chronicle.store")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,6 +77,18 @@ def discard_broken_connections(datastore: PostgresDatastore) -> None:
         datastore.pool.check()
 
 
+# A stream's latest snapshot and the events after it: one round trip for a load instead of two.
+_LOAD = (
+    "WITH snap AS (SELECT originator_version, topic, state FROM {schema}.{snapshots} "
+    "WHERE originator_id = %(id)s ORDER BY originator_version DESC LIMIT 1) "
+    "SELECT true AS snapshot, originator_version, topic, state FROM snap "
+    "UNION ALL "
+    "SELECT false, originator_version, topic, state FROM {schema}.{events} "
+    "WHERE originator_id = %(id)s AND originator_version > COALESCE((SELECT originator_version FROM snap), 0) "
+    "ORDER BY 1 DESC, 2"
+)
+
+
 class ChronicleRecorder(PostgresApplicationRecorder):
     """The library's application recorder, appending in one round trip with a hash chain, and a bounded retry.
 
@@ -100,6 +114,7 @@ class ChronicleRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        self._load_statements: dict[str, Composed] = {}
         schema = Identifier(self.datastore.schema)
         table = Identifier(self.events_table_name)
         self.append_function_name = f"{self.events_table_name}_append"
@@ -115,6 +130,7 @@ class ChronicleRecorder(PostgresApplicationRecorder):
                 "chained_rows bigint NOT NULL, head_position bigint, at timestamptz NOT NULL DEFAULT now())"
             ).format(schema=schema, backfill=Identifier(self.backfill_function_name))
         )
+        self._notification_statements: dict[tuple[bool, bool, bool, bool], Composed] = {}
         # The hot path: one statement, composed once, prepared on each connection at its first use.
         self.append_statement = SQL(
             "SELECT {schema}.{function}(%s::uuid[], %s::int8[], %s::text[], %s::bytea[]) AS positions"
@@ -246,16 +262,92 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         return events
 
     @retry_lost_connections
-    def select_notifications(self, *args: Any, **kwargs: Any) -> Sequence[Notification]:
-        found: Sequence[Notification] = _library(PostgresApplicationRecorder.select_notifications)(
-            self, *args, **kwargs
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        """The library's query, each notification with its chain link; one statement per shape, composed once."""
+        shape = (start is not None, inclusive_of_start, stop is not None, bool(topics))
+        statement = self._notification_statements.get(shape)
+        if statement is None:
+            statement = self._notification_statements[shape] = self._notification_statement(*shape)
+        params: list[Any] = []
+        if start is not None:
+            params.append(start)
+        if stop is not None:
+            params.append(stop)
+        if topics:
+            params.append(list(topics))
+        params.append(limit)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params, prepare=True)
+            return [
+                ChainedNotification(
+                    id=row["notification_id"],
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                    chain=bytes(row["chain"]) if row["chain"] is not None else None,
+                )
+                for row in curs.fetchall()
+            ]
+
+    def _notification_statement(self, start: bool, inclusive: bool, stop: bool, topics: bool) -> Composed:
+        where = []
+        if start:
+            where.append(SQL("notification_id >= %s") if inclusive else SQL("notification_id > %s"))
+        if stop:
+            where.append(SQL("notification_id <= %s"))
+        if topics:
+            where.append(SQL("topic = ANY(%s)"))
+        condition = SQL(" WHERE ") + SQL(" AND ").join(where) if where else SQL("")
+        return SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state, chain FROM {schema}.{table}"
+            "{condition} ORDER BY notification_id LIMIT %s"
+        ).format(
+            schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name), condition=condition
         )
-        return found
 
     @retry_lost_connections
     def max_notification_id(self) -> int | None:
         head: int | None = _library(PostgresApplicationRecorder.max_notification_id)(self)
         return head
+
+    @retry_lost_connections
+    def select_snapshot_and_events(
+        self, originator_id: UUID, snapshots: PostgresAggregateRecorder
+    ) -> tuple[StoredEvent | None, Sequence[StoredEvent]]:
+        """The stream's latest snapshot (if any) and its events after it, in one prepared statement."""
+        statement = self._load_statements.get(snapshots.events_table_name)
+        if statement is None:
+            statement = self._load_statements[snapshots.events_table_name] = SQL(_LOAD).format(
+                schema=Identifier(self.datastore.schema),
+                snapshots=Identifier(snapshots.events_table_name),
+                events=Identifier(self.events_table_name),
+            )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, {"id": originator_id}, prepare=True)
+            rows = curs.fetchall()
+        snapshot: StoredEvent | None = None
+        events: list[StoredEvent] = []
+        for row in rows:
+            stored = StoredEvent(
+                originator_id=originator_id,
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
+            )
+            if row["snapshot"]:
+                snapshot = stored
+            else:
+                events.append(stored)
+        return snapshot, events
 
     @retry_lost_connections
     def existing_originators(self, originator_ids: Collection[UUID]) -> set[UUID]:

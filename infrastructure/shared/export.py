@@ -3,8 +3,9 @@ NDJSON line per event (the export), built in one place each.
 
 THE LINE FORMAT IS A CONTRACT (docs/auditing.md): one JSON object per line with the keys
 ``position, stream_id, version, type, timestamp, actor, correlation_id, causation_id, data,
-stored_state``; ``stored_state`` is the base64 of the exact bytes stored for the event's state, so
-that the log can be checked offline against what the database holds. ``export_line`` is the only
+stored_state, topic, chain``; ``stored_state`` is the base64 of the exact bytes stored for the event's
+state, ``topic`` the stored topic and ``chain`` the event's hash-chain link (hex), so that the log can
+be checked offline against what the database holds (``chronicle audit verify``). ``export_line`` is the only
 place a line is built: a key added there is in every export.
 """
 
@@ -99,6 +100,11 @@ def export_line(notification: Notification, mapper: MetadataMapper) -> bytes:
     """THE export line of one stored event (see the module's docstring), newline included."""
     line = audit_entry(notification, mapper)
     line["stored_state"] = base64.b64encode(notification.state).decode()
+    # The hash chain's inputs beside the stored bytes (docs/auditing.md, "What the chain proves"): the stored
+    # topic (``type`` is its class part only) and the event's link, hex (null where the store has none).
+    line["topic"] = notification.topic
+    chain = getattr(notification, "chain", None)
+    line["chain"] = chain.hex() if chain is not None else None
     return orjson.dumps(line) + b"\n"
 
 

@@ -125,6 +125,13 @@ class Settings(BaseSettings):
     group_commit: bool = Field(
         default=True, description="Concurrent commands share one insert transaction and commit (PostgreSQL)"
     )
+    aggregate_cache_size: int = Field(
+        default=10_000,
+        ge=0,
+        le=1_000_000,
+        description="Aggregates each process keeps in memory between commands (0: none). A cached aggregate is "
+        "always brought up to date from the store before a command decides on it",
+    )
     postgres_pre_ping: bool = Field(
         default=False,
         description="Ping each pooled connection before use (a round trip per checkout); the recorder already "
@@ -372,7 +379,11 @@ class Settings(BaseSettings):
 
     def event_store_env(self) -> dict[str, str]:
         """The eventsourcing library's environment for this store."""
-        env = {"AGGREGATE_CACHE_MAXSIZE": "", "POSTGRES_ENABLE_DB_FUNCTIONS": "no"}
+        # The library's cache (an LRU of this size) fast-forwards every cached aggregate from the store before it
+        # is used, and hands out a deep copy: another process's writes are always seen, a failed command
+        # leaves nothing behind. The library reads "" as no cache (and "0" as an unbounded one).
+        cache = str(self.aggregate_cache_size) if self.aggregate_cache_size else ""
+        env = {"AGGREGATE_CACHE_MAXSIZE": cache, "POSTGRES_ENABLE_DB_FUNCTIONS": "no"}
         if self.embedded:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=str(self.data_dir / "events.sqlite3"))

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import DataError, StoredEvent
+from eventsourcing.persistence import DataError, Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
-from infrastructure.shared.chain import GENESIS, link
+from infrastructure.shared.chain import GENESIS, ChainedNotification, link
 
 
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
@@ -69,6 +69,47 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             f"INSERT INTO {self.backfill_table_name} (only_row, chained_rows, head_position) VALUES (1, ?, ?)",  # noqa: S608
             (chained, last),
         )
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        """The library's query, each notification with its chain link."""
+        where: list[str] = []
+        params: list[Any] = []
+        if start is not None:
+            where.append("rowid >= ?" if inclusive_of_start else "rowid > ?")
+            params.append(start)
+        if stop is not None:
+            where.append("rowid <= ?")
+            params.append(stop)
+        if topics:
+            where.append(f"topic IN ({','.join('?' * len(topics))})")
+            params += list(topics)
+        params.append(limit)
+        condition = f" WHERE {' AND '.join(where)}" if where else ""
+        statement = (
+            "SELECT rowid, originator_id, originator_version, topic, state, chain "  # noqa: S608 - our own names
+            f"FROM {self.events_table_name}{condition} ORDER BY rowid LIMIT ?"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [
+                ChainedNotification(
+                    id=row["rowid"],
+                    originator_id=self.convert_originator_id(row["originator_id"]),
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=row["state"],
+                    chain=bytes(row["chain"]) if row["chain"] is not None else None,
+                )
+                for row in c.fetchall()
+            ]
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
         positions = list(super()._insert_events(c, stored_events, **kwargs) or [])

@@ -10,11 +10,9 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID, uuid4
 
-import orjson
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -84,27 +82,6 @@ class StoredLog:
         )
 
 
-def export(rows: list[Row]) -> Iterator[bytes]:
-    """Export lines with the contract's keys (what ``chronicle audit export`` writes) and the chain's."""
-    for position, stream, version, topic, state, chain in rows:
-        yield orjson.dumps(
-            {
-                "position": position,
-                "stream_id": str(stream),
-                "version": version,
-                "type": topic.rpartition(":")[2],
-                "topic": topic,
-                "timestamp": None,
-                "actor": None,
-                "correlation_id": None,
-                "causation_id": None,
-                "data": {},
-                "stored_state": base64.b64encode(state).decode(),
-                "chain": chain.hex() if chain is not None else None,
-            }
-        )
-
-
 # A fixed test key (base64 of 32 bytes); a server is given its own in CHAIN_SIGNING_KEY.
 TEST_CHAIN_KEY = base64.b64encode(bytes(range(32))).decode()
 
@@ -147,8 +124,15 @@ def signed(client: TestClient, auditor: Member) -> tuple[Checkpoint, Any]:
     return Checkpoint.from_dict(checkpoint.json()), public_key(key.json()["public_key_pem"])
 
 
-def offline(log: StoredLog, checkpoint: Checkpoint, key: Any) -> dict[str, Any]:
-    return verify_export(export(log.rows()), checkpoint, key).as_dict()
+def exported(client: TestClient, auditor: Member) -> bytes:
+    """The log as ``GET /api/v1/audit/export`` gives it (the lines ``chronicle audit export`` writes)."""
+    answer = client.get("/api/v1/audit/export", headers=auditor.headers)
+    assert answer.status_code == 200
+    return answer.content
+
+
+def offline(client: TestClient, auditor: Member, checkpoint: Checkpoint, key: Any) -> dict[str, Any]:
+    return verify_export(exported(client, auditor).splitlines(), checkpoint, key).as_dict()
 
 
 def test_every_stored_event_carries_the_link_of_the_chain_as_the_python_definition_computes_it(
@@ -163,7 +147,7 @@ def test_every_stored_event_carries_the_link_of_the_chain_as_the_python_definiti
     assert verdict["ok"] is True and verdict["checked"] == len(rows) and verdict["head"] == head.hex()
     checkpoint, key = signed(client, auditor)
     assert checkpoint.position == rows[-1][0] and checkpoint.chain == head
-    assert offline(log, checkpoint, key)["ok"] is True
+    assert offline(client, auditor, checkpoint, key)["ok"] is True
 
 
 def test_a_range_is_verified_from_the_link_before_it(client: TestClient, auditor: Member, log: StoredLog) -> None:
@@ -182,9 +166,9 @@ def test_an_altered_state_is_found_at_its_position_by_the_api_and_offline(
     log.set_state(position, state + b" ")
 
     verdict = verify(client, auditor)
-    assert verdict["ok"] is False and verdict["bad_position"] == position and verdict["problem"] == BROKEN_LINK
+    assert verdict["ok"] is False and verdict["first_bad_position"] == position and verdict["problem"] == BROKEN_LINK
     assert verdict["checked"] == 4
-    assert offline(log, checkpoint, key)["bad_position"] == position
+    assert offline(client, auditor, checkpoint, key)["first_bad_position"] == position
 
 
 def test_a_deleted_event_is_found_at_the_event_after_it(client: TestClient, auditor: Member, log: StoredLog) -> None:
@@ -193,8 +177,8 @@ def test_a_deleted_event_is_found_at_the_event_after_it(client: TestClient, audi
     log.delete(rows[3][0])
 
     verdict = verify(client, auditor)
-    assert verdict["ok"] is False and verdict["bad_position"] == rows[4][0]
-    assert offline(log, checkpoint, key)["bad_position"] == rows[4][0]
+    assert verdict["ok"] is False and verdict["first_bad_position"] == rows[4][0]
+    assert offline(client, auditor, checkpoint, key)["first_bad_position"] == rows[4][0]
 
 
 def test_the_last_events_deleted_are_found_by_the_checkpoint_offline(
@@ -205,8 +189,8 @@ def test_the_last_events_deleted_are_found_by_the_checkpoint_offline(
     log.delete(rows[-1][0])
 
     assert verify(client, auditor)["ok"] is True  # the stored chain alone cannot tell a shorter log
-    verdict = offline(log, checkpoint, key)
-    assert verdict["ok"] is False and verdict["bad_position"] == checkpoint.position
+    verdict = offline(client, auditor, checkpoint, key)
+    assert verdict["ok"] is False and verdict["first_bad_position"] == checkpoint.position
     assert "ends before the checkpoint" in verdict["problem"]
 
 
@@ -218,8 +202,8 @@ def test_two_swapped_states_are_found_at_the_first_of_them(client: TestClient, a
     log.set_state(second[0], first[4])
 
     verdict = verify(client, auditor)
-    assert verdict["ok"] is False and verdict["bad_position"] == first[0]
-    assert offline(log, checkpoint, key)["bad_position"] == first[0]
+    assert verdict["ok"] is False and verdict["first_bad_position"] == first[0]
+    assert offline(client, auditor, checkpoint, key)["first_bad_position"] == first[0]
 
 
 def test_two_swapped_positions_are_found_at_the_first_of_them(
@@ -233,8 +217,8 @@ def test_two_swapped_positions_are_found_at_the_first_of_them(
     log.move(-1, second)
 
     verdict = verify(client, auditor)
-    assert verdict["ok"] is False and verdict["bad_position"] == first
-    assert offline(log, checkpoint, key)["bad_position"] == first
+    assert verdict["ok"] is False and verdict["first_bad_position"] == first
+    assert offline(client, auditor, checkpoint, key)["first_bad_position"] == first
 
 
 def test_an_event_inserted_with_sql_is_found_at_its_position(
@@ -246,8 +230,10 @@ def test_an_event_inserted_with_sql_is_found_at_its_position(
     log.insert((position + 1, uuid4(), 1, topic, state, None))
 
     verdict = verify(client, auditor)
-    assert verdict["ok"] is False and verdict["bad_position"] == position + 1 and verdict["problem"] == MISSING_LINK
-    assert offline(log, checkpoint, key)["bad_position"] == position + 1
+    assert (
+        verdict["ok"] is False and verdict["first_bad_position"] == position + 1 and verdict["problem"] == MISSING_LINK
+    )
+    assert offline(client, auditor, checkpoint, key)["first_bad_position"] == position + 1
 
 
 def test_an_event_inserted_between_two_others_with_a_forged_link_breaks_the_next_link(
@@ -264,8 +250,8 @@ def test_an_event_inserted_between_two_others_with_a_forged_link_breaks_the_next
     log.insert((gap, stream, 1, topic, state, link(before[5] or b"", gap, stream, 1, topic, state)))
 
     verdict = verify(client, auditor)
-    assert verdict["ok"] is False and verdict["bad_position"] == gap + 1
-    assert offline(log, checkpoint, key)["bad_position"] == gap + 1
+    assert verdict["ok"] is False and verdict["first_bad_position"] == gap + 1
+    assert offline(client, auditor, checkpoint, key)["first_bad_position"] == gap + 1
 
 
 def test_a_log_rewritten_whole_with_valid_links_passes_the_database_check_but_not_the_checkpoint(
@@ -280,8 +266,8 @@ def test_a_log_rewritten_whole_with_valid_links_passes_the_database_check_but_no
         log.run("UPDATE chronicle_events SET chain = ? WHERE {pos} = ?", (head, position))
 
     assert verify(client, auditor)["ok"] is True
-    verdict = offline(log, checkpoint, key)
-    assert verdict["ok"] is False and verdict["bad_position"] == checkpoint.position
+    verdict = offline(client, auditor, checkpoint, key)
+    assert verdict["ok"] is False and verdict["first_bad_position"] == checkpoint.position
     assert "rewritten" in verdict["problem"]
 
 
@@ -292,7 +278,7 @@ def test_the_cli_verifies_an_export_file_against_a_checkpoint_and_the_public_key
     (tmp_path / "checkpoint.json").write_text(json.dumps(checkpoint))
     pem = client.get("/api/v1/audit/public-key", headers=auditor.headers).json()["public_key_pem"]
     (tmp_path / "key.pem").write_text(pem)
-    (tmp_path / "log.ndjson").write_bytes(b"\n".join(export(log.rows())) + b"\n")
+    (tmp_path / "log.ndjson").write_bytes(exported(client, auditor))
     args = ["audit", "verify", str(tmp_path / "log.ndjson")]
     args += ["--checkpoint", str(tmp_path / "checkpoint.json"), "--public-key", str(tmp_path / "key.pem")]
 
@@ -302,10 +288,10 @@ def test_the_cli_verifies_an_export_file_against_a_checkpoint_and_the_public_key
 
     rows = log.rows()
     log.set_state(rows[1][0], rows[1][4] + b" ")
-    (tmp_path / "log.ndjson").write_bytes(b"\n".join(export(log.rows())) + b"\n")
+    (tmp_path / "log.ndjson").write_bytes(exported(client, auditor))
     bad = CliRunner().invoke(cli, args)
     assert bad.exit_code == 1
-    assert json.loads(bad.output)["bad_position"] == rows[1][0]
+    assert json.loads(bad.output)["first_bad_position"] == rows[1][0]
 
 
 def test_only_auditors_read_the_chain(client: TestClient, container: Chronicle, log: StoredLog) -> None:

@@ -290,7 +290,7 @@ class ChainVerdict(BaseModel):
                     "checked": 311,
                     "head_position": 311,
                     "head": "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9",
-                    "bad_position": 312,
+                    "first_bad_position": 312,
                     "problem": "the event's link does not follow from the one before it: this event was altered, "
                     "or an event before it was removed, inserted or moved",
                 }
@@ -302,7 +302,7 @@ class ChainVerdict(BaseModel):
     checked: int
     head_position: int | None
     head: str | None
-    bad_position: int | None
+    first_bad_position: int | None
     problem: str | None
 
 

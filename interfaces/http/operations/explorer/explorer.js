@@ -91,7 +91,7 @@
       badge.className = verdict.ok ? "chain ok" : "chain bad";
       badge.textContent = verdict.ok
         ? `chain verified: ${verdict.checked} events${verdict.head_position ? ` to position ${verdict.head_position}` : ""}`
-        : `chain broken at position ${verdict.bad_position}`;
+        : `chain broken at position ${verdict.first_bad_position}`;
       badge.title = verdict.problem || "GET /api/v1/audit/verify";
     } catch (error) {
       badge.textContent = error.status === 404 ? "chain: not available on this server" : `chain: ${error.message}`;
