@@ -150,6 +150,18 @@ def test_an_auditor_finds_a_request_by_correlation_id_and_steps_its_stream_back(
         assert before["version"] == latest - 1
         assert before["profile"]["first_name"] == "Ada"
         assert before["password_hash"] == "[redacted]"
+
+        # Jump to an instant: before the stream existed (refused, said so), then long after (its latest version).
+        def jump(moment: str) -> None:
+            browser.execute_script("document.getElementById('at-input').value = arguments[0];", moment)
+            browser.find_element(By.ID, "at-go").click()
+
+        jump("2000-01-01T00:00:00")
+        wait.until(ec.text_to_be_present_in_element((By.ID, "stream-error"), "begins after"))
+        jump("2999-01-01T00:00:00")
+        wait.until(ec.text_to_be_present_in_element((By.ID, "state-version"), str(latest)))
+        browser.find_element(By.ID, "prev-version").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "state-version"), str(latest - 1)))
         # The chain's badge: the server recomputed every link of the log (GET /api/v1/audit/verify).
         wait.until(ec.text_to_be_present_in_element((By.ID, "chain-status"), "chain verified"))
 
