@@ -1,5 +1,6 @@
 """Big logs without running a million commands: real Account events, encoded by the application's own mapper,
-bulk-loaded with COPY into ``chronicle_events`` at consecutive positions.
+bulk-loaded with COPY into ``chronicle_events`` at consecutive positions, each with its hash-chain link
+(computed here as the append function would, so that appends after the backlog extend a valid chain).
 
 Each account contributes five events (Registered, EmailVerified, three ProfileUpdated), produced by the
 aggregate's own methods and carrying command metadata, so a projection folding the log folds real events.
@@ -19,6 +20,7 @@ from application.shared.commands import CommandContext
 from application.shared.metadata import recording_metadata
 from domain.accounts.account import Account
 from domain.accounts.values import Profile
+from infrastructure.shared.chain import GENESIS, link
 
 EVENTS_PER_ACCOUNT = 5
 PASSWORD_HASH = "$argon2id$v=19$m=1024,t=1,p=1$YmVuY2htYXJrc2FsdA$0123456789abcdefghijklmnopqrstuv"  # noqa: S105 - a fixed, fake hash
@@ -61,16 +63,20 @@ def load_backlog(app: ChronicleApplication, database_url: str, events: int) -> i
         head = int(conn.execute("SELECT coalesce(max(notification_id), 0) FROM chronicle_events").fetchone()[0])  # type: ignore[index]
         first_account = int(conn.execute("SELECT count(*) FROM chronicle_events").fetchone()[0]) // EVENTS_PER_ACCOUNT  # type: ignore[index]
         accounts = range(first_account, first_account + -(-events // EVENTS_PER_ACCOUNT))
+        last = conn.execute("SELECT chain FROM chronicle_events ORDER BY notification_id DESC LIMIT 1").fetchone()
+        previous = bytes(last[0]) if last else GENESIS
         position = head
         with (
             conn.cursor() as cur,
             cur.copy(
-                "COPY chronicle_events (notification_id, originator_id, originator_version, topic, state) FROM STDIN"
+                "COPY chronicle_events (notification_id, originator_id, originator_version, topic, state, chain) "
+                "FROM STDIN"
             ) as copy,
         ):
             for originator_id, version, topic, state in encoded_rows(app, accounts):
                 position += 1
-                copy.write_row((position, originator_id, version, topic, state))
+                previous = link(previous, position, originator_id, version, topic, state)
+                copy.write_row((position, originator_id, version, topic, state, previous))
         conn.execute("SELECT setval(pg_get_serial_sequence('chronicle_events', 'notification_id'), %s)", (position,))
         conn.commit()
         conn.execute("ANALYZE chronicle_events")

@@ -32,7 +32,9 @@ from infrastructure.accounts.queries import AccountsQueries
 from infrastructure.accounts.wiring import Accounts, wire_accounts
 from infrastructure.inventory.queries import InventoryQueries
 from infrastructure.inventory.wiring import Inventory, wire_inventory
+from infrastructure.shared.audit_index import wire_audit
 from infrastructure.shared.breaker import Breaker
+from infrastructure.shared.chain_log import ChainLog, Checkpoints
 from infrastructure.shared.eventlog import StreamReader
 from infrastructure.shared.logwatch import LogWatch
 from infrastructure.shared.operations import Operations
@@ -115,7 +117,8 @@ class Chronicle:
         )
         inventory = wire_inventory(platform)
         work_orders = wire_work_orders(platform, accounts=accounts.app, stock=inventory.app, tables=adapters.tables)
-        contexts = (accounts, inventory, work_orders)
+        # The audit index follows the whole log beside the contexts (infrastructure/shared/audit_index.py).
+        contexts = (accounts, inventory, work_orders, wire_audit(platform))
         metadata.create_all(platform.write_engine)
         runners = {
             follower.name: self._runner(platform, follower) for context in contexts for follower in context.followers
@@ -129,6 +132,7 @@ class Chronicle:
         services: dict[type, Any] = {
             EventLog: platform.log,
             StreamReader: StreamReader(platform.log.recorder),
+            Checkpoints: Checkpoints(ChainLog(platform.log.recorder), settings.checkpoint_signer(), self.clock),
             JwtTokens: tokens,
             AccessPolicy: ACCESS,
             Clock: self.clock,

@@ -1,14 +1,18 @@
-"""The ``chronicle`` command line: serve, project, projections status / rebuild.
+"""The ``chronicle`` command line: serve, project, projections status / rebuild, audit (export, the hash chain).
 
 It reaches the HTTP edge only by name (uvicorn imports the app factory), never by import.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import signal
 import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,7 +21,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from domain.shared.errors import DomainError
 from infrastructure.root import Chronicle
+from infrastructure.shared import checkpoints as chain_keys
+from infrastructure.shared.chain import verify_export
+from infrastructure.shared.chain_log import Checkpoints
+from infrastructure.shared.export import AuditExporter
 from infrastructure.shared.log_format import configure_logging
 from infrastructure.shared.settings import Settings, StartupRefused
 from infrastructure.shared.startup import probe_database
@@ -27,6 +36,8 @@ APP_FACTORY = "interfaces.http.app:create_app"
 app = typer.Typer(help="Chronicle: event-sourced CQRS backend.", no_args_is_help=True, add_completion=False)
 projections_app = typer.Typer(help="Inspect and rebuild projections.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
+audit_app = typer.Typer(help="Auditors: export the log, sign and verify its hash chain.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 console = Console()
 
 
@@ -167,6 +178,82 @@ def rebuild(name: Annotated[str, typer.Argument(help="Projection to rebuild, e.g
         console.print(f"Rebuilt {name}: {consumed} log entries folded, now at position {head}.")
     finally:
         chronicle.close()
+
+
+@audit_app.command("export")
+def audit_export(
+    after: Annotated[int, typer.Option(min=0, help="Events after this log position")] = 0,
+    until: Annotated[int | None, typer.Option(min=0, help="Up to and including this position (default: head)")] = None,
+) -> None:
+    """Write the log (or a position range) to stdout as NDJSON, one event a line (docs/auditing.md)."""
+    chronicle = Chronicle(checked_settings())
+    with refusals():
+        chronicle.open()
+    try:
+        exporter: AuditExporter = chronicle.services[AuditExporter]
+        out = sys.stdout.buffer
+        for line in exporter.lines(after, until):
+            out.write(line)
+        out.flush()
+    finally:
+        chronicle.close()
+
+
+def _checkpoints() -> tuple[Chronicle, Checkpoints]:
+    chronicle = Chronicle(checked_settings())
+    with refusals():
+        chronicle.open()
+    checkpoints: Checkpoints = chronicle.services[Checkpoints]
+    return chronicle, checkpoints
+
+
+@audit_app.command("public-key")
+def audit_public_key() -> None:
+    """Print the Ed25519 public key (PEM) the chain's checkpoints are signed with."""
+    chronicle, checkpoints = _checkpoints()
+    try:
+        typer.echo(checkpoints.public_key_pem(), nl=False)
+    except DomainError as error:
+        typer.echo(error.detail, err=True)
+        raise typer.Exit(1) from None
+    finally:
+        chronicle.close()
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Print a signed checkpoint of the chain's head now (JSON): keep it to verify exports later."""
+    chronicle, checkpoints = _checkpoints()
+    try:
+        typer.echo(json.dumps(checkpoints.take().as_dict(), indent=2))
+    except DomainError as error:
+        typer.echo(error.detail, err=True)
+        raise typer.Exit(1) from None
+    finally:
+        chronicle.close()
+
+
+@audit_app.command("verify")
+def audit_verify(
+    export: Annotated[Path, typer.Argument(help="NDJSON export (chronicle audit export), '-' for stdin")],
+    checkpoint: Annotated[Path, typer.Option(help="Signed checkpoint (JSON) the export must reach")],
+    public_key: Annotated[Path, typer.Option(help="The log's public key (PEM), from chronicle audit public-key")],
+    since: Annotated[Path | None, typer.Option(help="An earlier checkpoint, when the export starts after it")] = None,
+) -> None:
+    """Check an export offline: every link, and the checkpoint's head at its position. Exit 1 if altered."""
+    try:
+        key = chain_keys.public_key(public_key.read_text())
+        until = chain_keys.Checkpoint.from_dict(json.loads(checkpoint.read_text()))
+        after = chain_keys.Checkpoint.from_dict(json.loads(since.read_text())) if since else None
+    except (OSError, ValueError) as error:
+        typer.echo(f"cannot read the inputs: {error}", err=True)
+        raise typer.Exit(2) from None
+    with contextlib.ExitStack() as stack:
+        lines = sys.stdin.buffer if str(export) == "-" else stack.enter_context(export.open("rb"))
+        verdict = verify_export(lines, until, key, since=after)
+    typer.echo(json.dumps(verdict.as_dict(), indent=2))
+    if not verdict.ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import TopicError, get_topic, resolve_topic
+
+from application.shared.metadata import MetadataMapper
 
 TView = TypeVar("TView")
 Handler = Callable[..., None]
@@ -58,6 +61,14 @@ class EventHandlers(Generic[TView]):
                 wanted = False
             self._wanted[stored_topic] = wanted
         return wanted
+
+    def take(self, notification: Notification, mapper: MetadataMapper, view: TView) -> None:
+        """Apply one stored event this follower wants: decoded, with its metadata, by its handler.
+
+        A follower of the log itself rather than of its events (the audit index) overrides this and
+        ``wants``, and reads the stored record as it is."""
+        event, metadata = mapper.to_event_and_metadata(notification)
+        self.process(event, view, metadata)
 
     def process(self, event: Any, view: TView, meta: dict[str, Any]) -> None:
         handler = self._handlers.get(get_topic(type(event)))

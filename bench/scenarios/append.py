@@ -22,6 +22,8 @@ from bench.core import (
     median,
     wipe,
 )
+from bench.library import command as library_commands
+from bench.library import open_library, seed
 from domain.accounts.account import Account
 from domain.accounts.values import Profile
 from infrastructure.root import Chronicle
@@ -68,10 +70,8 @@ class RawStatements:
 
     SNAPSHOT = "SELECT * FROM chronicle_snapshots WHERE originator_id = %s ORDER BY originator_version DESC LIMIT 1"
     EVENTS = "SELECT * FROM chronicle_events WHERE originator_id = %s ORDER BY originator_version"
-    APPEND = (
-        "INSERT INTO chronicle_events (originator_id, originator_version, topic, state) "
-        "VALUES (%s, 1, %s, %s) RETURNING notification_id"
-    )
+    # What the recorder sends for a save: one call of its append function (lock, chain, insert, NOTIFY).
+    APPEND = "SELECT chronicle_events_append(%s::uuid[], %s::int8[], %s::text[], %s::bytea[])"
 
     def __init__(self, database_url: str, writers: int, table: str, topic: str, state: bytes) -> None:
         self.connections = [psycopg.connect(database_url, autocommit=True) for _ in range(writers)]
@@ -83,15 +83,12 @@ class RawStatements:
         self.connections[writer].execute(self.insert, (uuid4(), self.topic, self.state), prepare=True)
 
     def floor(self, writer: int, n: int) -> None:
-        """What a command sends, without the application: two reads, then lock + notify + insert + commit."""
+        """What a command sends, without the application: two reads, then the append function's one call."""
         conn = self.connections[writer]
         stream = account_id(n)
         conn.execute(self.SNAPSHOT, (stream,), prepare=True).fetchall()
         conn.execute(self.EVENTS, (stream,), prepare=True).fetchall()
-        with conn.pipeline(), conn.transaction():
-            conn.execute("LOCK TABLE chronicle_events IN EXCLUSIVE MODE", prepare=True)
-            conn.execute("NOTIFY chronicle_events")
-            conn.execute(self.APPEND, (uuid4(), self.topic, self.state), prepare=True)
+        conn.execute(self.APPEND, ([uuid4()], [1], [self.topic], [self.state]), prepare=True).fetchall()
 
     def close(self) -> None:
         for conn in self.connections:
@@ -110,6 +107,9 @@ def scenario(writers: int) -> Callable[[BenchConfig], list[Result]]:
             container.accounts, config.database_url, EVENTS_PER_ACCOUNT * writers * (warm + per_writer * config.runs)
         )
         sent = [0] * writers
+        peer = open_library(config.database_url)
+        peer_ids = seed(peer, writers * (warm + per_writer * config.runs))
+        peer_sent = [0] * writers
         try:
             topic, state = profile_payload(container, account_id(0))
             with psycopg.connect(config.database_url, autocommit=True) as conn:
@@ -122,10 +122,18 @@ def scenario(writers: int) -> Callable[[BenchConfig], list[Result]]:
                     sent[writer] += 1
                     container.accounts.update_profile(context(), stream, Profile("Ada", f"Run{n}"))
 
+                def library_command(writer: int, n: int) -> None:
+                    profile_id = peer_ids[writer + writers * peer_sent[writer]]
+                    peer_sent[writer] += 1
+                    library_commands(peer, profile_id, n)
+
                 run_writers(writers, warm, command)  # warm pools and caches
                 run_writers(writers, warm, raw.baseline)
-                chronicle, baseline, floor, latencies, cpu = [], [], [], [], 0.0
+                run_writers(writers, warm, library_command)
+                chronicle, baseline, floor, latencies, cpu, library = [], [], [], [], 0.0, []
                 for _ in range(config.runs):
+                    elapsed, _ = run_writers(writers, per_writer, library_command)
+                    library.append(writers * per_writer / elapsed)
                     elapsed, _ = run_writers(writers, per_writer, raw.baseline)
                     baseline.append(writers * per_writer / elapsed)
                     elapsed, _ = run_writers(writers, per_writer, raw.floor)
@@ -139,7 +147,9 @@ def scenario(writers: int) -> Callable[[BenchConfig], list[Result]]:
                 raw.close()
         finally:
             container.close()
+            peer.close()
         ratio_target = 0.5 if writers == 1 else 1.0
+        peer_target = 2.0 if writers == 1 else 4.0
         value, base = median(chronicle), median(baseline)
         commands = writers * per_writer * config.runs
         plural = "s" if writers > 1 else ""
@@ -158,14 +168,31 @@ def scenario(writers: int) -> Callable[[BenchConfig], list[Result]]:
                     "accounts of six events at most, written beforehand with COPY",
                     "Chronicle runs: " + ", ".join(f"{x:.0f}" for x in chronicle),
                     "baseline runs: " + ", ".join(f"{x:.0f}" for x in baseline),
-                    f"floor: a command's own statements sent raw (snapshot SELECT, events SELECT, then LOCK + NOTIFY + "
-                    f"INSERT + COMMIT pipelined), {writers} connection{plural}: {median(floor):.0f}/s = "
+                    f"floor: a command's own statements sent raw (snapshot SELECT, events SELECT, then the append "
+                    f"function's one call: lock, chain, insert, NOTIFY, commit), {writers} connection{plural}: "
+                    f"{median(floor):.0f}/s = "
                     f"{median(floor) / base:.2f} x baseline (runs: {', '.join(f'{x:.0f}' for x in floor)})",
                     f"Python CPU per command in the bench process: {cpu / commands * 1e6:.0f} µs "
                     f"(one process: {writers} writer thread{plural} on one interpreter lock)",
                     latency_note("command latency", latencies),
                 ],
-            )
+            ),
+            Result(
+                scenario=f"append-{writers}",
+                figure=f"append, {writers} writer{plural}, against the plain eventsourcing library (commands/s)",
+                value=value,
+                unit="commands/s",
+                baseline=median(library),
+                baseline_label=f"the eventsourcing library's own load → decide → save of one event, default "
+                f"settings, its own database, {writers} thread{plural} (commands/s)",
+                target=f"≥ {peer_target:g} x baseline",
+                met=value >= peer_target * median(library),
+                notes=[
+                    "the peer: bench/library.py (an Aggregate with registration and updates, Application with "
+                    "eventsourcing.postgres, nothing changed); same run, interleaved with Chronicle's runs",
+                    "library runs: " + ", ".join(f"{x:.0f}" for x in library),
+                ],
+            ),
         ]
 
     return run

@@ -11,6 +11,7 @@ import psycopg
 
 from bench.backlog import load_backlog
 from bench.core import BenchConfig, Result, bench_settings, median, wipe
+from bench.library import ProfilesView, library_catch_up, open_library, seed
 from infrastructure.accounts.tables import ACCOUNT_TABLES
 from infrastructure.root import Chronicle
 from infrastructure.shared.readstore import metadata
@@ -75,15 +76,24 @@ def prepare(config: BenchConfig, events: int) -> Chronicle:
 def catch_up(config: BenchConfig) -> list[Result]:
     events = config.scale(100_000, 5_000)
     container = prepare(config, events)
+    peer = open_library(config.database_url)
+    # The peer's log: as many events as Chronicle's backlog, five per profile (registration, four updates).
+    seed(peer, -(-events // 5), updates=4)
+    view = ProfilesView(peer.factory.datastore)  # type: ignore[attr-defined]
+    view.create_table()
     try:
-        chronicle, baseline, decoding = [], [], []
+        chronicle, baseline, decoding, library = [], [], [], []
         for _ in range(config.runs):
             baseline.append(cursor_read_rate(config.database_url))
             decoding.append(decode_rate(container))
             rate, consumed = fold_rate(container)
             chronicle.append(rate)
+            began = time.perf_counter()
+            folded = library_catch_up(peer, view)
+            library.append(folded / (time.perf_counter() - began))
     finally:
         container.close()
+        peer.close()
     value, base = median(chronicle), median(baseline)
     return [
         Result(
@@ -104,7 +114,23 @@ def catch_up(config: BenchConfig) -> list[Result]:
                 f"writes) runs at {median(decoding):,.0f} events/s = {median(decoding) / base:.2f} x baseline "
                 f"(runs: {', '.join(f'{x:,.0f}' for x in decoding)})",
             ],
-        )
+        ),
+        Result(
+            scenario="catch-up",
+            figure=f"projection catch-up, {consumed:,}-event backlog, against the plain eventsourcing library "
+            "(events/s)",
+            value=value,
+            unit="events/s",
+            baseline=median(library),
+            baseline_label="the library's recorder, mapper and tracking recorder folding the same number of "
+            "events into a PostgreSQL table, a batch per transaction (events/s)",
+            target="measured (no target)",
+            met=None,
+            notes=[
+                "the peer: bench/library.py (library_catch_up over its own log in its own database)",
+                "library runs: " + ", ".join(f"{x:,.0f}" for x in library),
+            ],
+        ),
     ]
 
 

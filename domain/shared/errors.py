@@ -78,3 +78,18 @@ class VersionMismatch(DomainError):
         self.actual = actual
         self.current_version = actual
         super().__init__(f"Expected version {expected}, but the current version is {actual}")
+
+
+class CheckpointsUnavailable(NotFound):
+    """No key signs the hash chain's checkpoints here (``CHAIN_SIGNING_KEY`` is unset on a server)."""
+
+    code = "checkpoints_unconfigured"
+    title = "This deployment signs no checkpoints: CHAIN_SIGNING_KEY is not set"
+
+
+class ChainBroken(DomainError):
+    """The log's last event has no chain link, so no checkpoint can vouch for it; verifying says why."""
+
+    code = "chain_broken"
+    title = "The stored hash chain is broken at its head: verify the log"
+    category = Category.CONFLICT

@@ -35,7 +35,9 @@ from eventsourcing.postgres import (
     PostgresFactory,
 )
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
+
+from infrastructure.shared.chain import ChainedNotification
 
 log = logging.getLogger("chronicle.store")
 
@@ -88,9 +90,24 @@ _LOAD = (
 
 
 class ChronicleRecorder(PostgresApplicationRecorder):
-    """The library's application recorder, with a non-pipelined path for large saves and a bounded retry."""
+    """The library's application recorder, appending in one round trip with a hash chain, and a bounded retry.
 
-    PIPELINE_LIMIT = 1000
+    An append is one prepared statement, ``SELECT <table>_append(ids, versions, topics, states)``:
+    a server-side function (created once at start) takes the EXCLUSIVE table lock (the library's:
+    positions commit in the order they are issued, so followers never pass over a gap that fills
+    in later), reads the chain head, draws each event's position from the sequence in order,
+    computes its link (``infrastructure/shared/chain.py``), inserts every event of the save with
+    one INSERT, queues the NOTIFY and answers the positions. A (stream, version) already stored
+    violates the primary key as before (``IntegrityError``, a 409 at the edge). A save larger than
+    ``CHUNK`` events is sent as several such calls in one transaction (the lock is taken once, the
+    positions stay consecutive).
+
+    A log written before the chain existed is chained once at start (``create_table``): the
+    ``<table>_chain_backfill()`` function links every event without a link, in position order,
+    under the table lock, and records that it ran in ``<table>_chain_backfill``; it never runs
+    again, so an event inserted later without a link stays without one and verification finds it.
+    """
+
     CHUNK = 1000
     # How long a statement is retried after losing its connection (the platform sets it from settings).
     retry_seconds = 2.0
@@ -98,27 +115,146 @@ class ChronicleRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         self._load_statements: dict[str, Composed] = {}
+        schema = Identifier(self.datastore.schema)
+        table = Identifier(self.events_table_name)
+        self.append_function_name = f"{self.events_table_name}_append"
+        self.backfill_function_name = f"{self.events_table_name}_chain_backfill"
+        self.check_identifier_length(self.backfill_function_name)
+        self.sql_create_statements.append(
+            SQL("ALTER TABLE {schema}.{table} ADD COLUMN IF NOT EXISTS chain bytea").format(schema=schema, table=table)
+        )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{backfill} ("
+                "only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), "
+                "chained_rows bigint NOT NULL, head_position bigint, at timestamptz NOT NULL DEFAULT now())"
+            ).format(schema=schema, backfill=Identifier(self.backfill_function_name))
+        )
+        self._notification_statements: dict[tuple[bool, bool, bool, bool], Composed] = {}
+        # The hot path: one statement, composed once, prepared on each connection at its first use.
+        self.append_statement = SQL(
+            "SELECT {schema}.{function}(%s::uuid[], %s::int8[], %s::text[], %s::bytea[]) AS positions"
+        ).format(schema=schema, function=Identifier(self.append_function_name))
+
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.transaction(commit=True) as curs:
+            for statement in self._chain_functions(curs):
+                curs.execute(statement, prepare=False)
+            curs.execute(
+                SQL("SELECT {schema}.{function}() AS chained").format(
+                    schema=Identifier(self.datastore.schema), function=Identifier(self.backfill_function_name)
+                )
+            )
+            row = curs.fetchone()
+        chained = int(row["chained"]) if row else 0
+        if chained:
+            log.info("hash chain: linked %d events stored before the chain existed", chained)
+
+    def _chain_functions(self, curs: Any) -> list[Composed]:
+        """The append and backfill functions, for this table and its sequence."""
+        schema = Identifier(self.datastore.schema)
+        table = Identifier(self.events_table_name)
+        qualified = f"{self.datastore.schema}.{self.events_table_name}"
+        curs.execute("SELECT pg_get_serial_sequence(%s, 'notification_id') AS seq", (qualified,))
+        row = curs.fetchone()
+        sequence = str(row["seq"])
+        names = {
+            "schema": schema,
+            "table": table,
+            "sequence": Literal(sequence),
+            "channel": Identifier(self.channel_name),
+            "lock_timeout": Literal(f"{self.datastore.lock_timeout}s"),
+            "append": Identifier(self.append_function_name),
+            "backfill": Identifier(self.backfill_function_name),
+            "link": Identifier(f"{self.events_table_name}_link"),
+        }
+        link = SQL(
+            "CREATE OR REPLACE FUNCTION {schema}.{link}(previous bytea, pos bigint, stream uuid, version bigint, "
+            "topic text, state bytea) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS "
+            "$$ SELECT sha256(previous || int8send(pos) || uuid_send(stream) || int8send(version) "
+            "|| int4send(octet_length(convert_to(topic, 'UTF8'))) || convert_to(topic, 'UTF8') || state) $$"
+        ).format(**names)
+        append = SQL(
+            "CREATE OR REPLACE FUNCTION {schema}.{append}(ids uuid[], versions bigint[], topics text[], "
+            "states bytea[]) RETURNS bigint[] LANGUAGE plpgsql AS $body$\n"
+            "DECLARE\n"
+            "  head bytea; head_position bigint; n int := cardinality(ids);\n"
+            "  positions bigint[] := array_fill(0::bigint, ARRAY[n]);\n"
+            "  chains bytea[] := array_fill(NULL::bytea, ARRAY[n]);\n"
+            "BEGIN\n"
+            "  PERFORM set_config('lock_timeout', {lock_timeout}, true);\n"
+            "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE;\n"
+            "  SELECT e.chain, e.notification_id INTO head, head_position FROM {schema}.{table} e\n"
+            "    ORDER BY e.notification_id DESC LIMIT 1;\n"
+            "  IF head_position IS NULL THEN head := '\\x' || repeat('00', 32);\n"
+            "  ELSIF head IS NULL THEN\n"
+            "    RAISE EXCEPTION 'the event at position % has no chain link', head_position\n"
+            "      USING ERRCODE = 'data_corrupted';\n"
+            "  END IF;\n"
+            "  FOR i IN 1 .. n LOOP\n"
+            "    positions[i] := nextval({sequence});\n"
+            "    head := {schema}.{link}(head, positions[i], ids[i], versions[i], topics[i], states[i]);\n"
+            "    chains[i] := head;\n"
+            "  END LOOP;\n"
+            "  INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state, notification_id, chain)\n"
+            "    SELECT * FROM unnest(ids, versions, topics, states, positions, chains);\n"
+            "  NOTIFY {channel};\n"
+            "  RETURN positions;\n"
+            "END $body$"
+        ).format(**names)
+        backfill = SQL(
+            "CREATE OR REPLACE FUNCTION {schema}.{backfill}() RETURNS bigint LANGUAGE plpgsql AS $body$\n"
+            "DECLARE\n"
+            "  head bytea := '\\x' || repeat('00', 32); chained bigint := 0; last bigint; r record;\n"
+            "BEGIN\n"
+            "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE;\n"
+            "  IF EXISTS (SELECT FROM {schema}.{backfill}) THEN RETURN 0; END IF;\n"
+            "  FOR r IN SELECT notification_id, originator_id, originator_version, topic, state, chain\n"
+            "      FROM {schema}.{table} ORDER BY notification_id LOOP\n"
+            "    IF r.chain IS NULL THEN\n"
+            "      head := {schema}.{link}(head, r.notification_id, r.originator_id, r.originator_version, r.topic, "
+            "r.state);\n"
+            "      UPDATE {schema}.{table} SET chain = head WHERE notification_id = r.notification_id;\n"
+            "      chained := chained + 1;\n"
+            "    ELSE\n"
+            "      head := r.chain;\n"
+            "    END IF;\n"
+            "    last := r.notification_id;\n"
+            "  END LOOP;\n"
+            "  INSERT INTO {schema}.{backfill} (chained_rows, head_position) VALUES (chained, last);\n"
+            "  RETURN chained;\n"
+            "END $body$"
+        ).format(**names)
+        return [link, append, backfill]
 
     @retry_lost_connections
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        if len(stored_events) <= self.PIPELINE_LIMIT:
-            ids: Sequence[int] | None = _library(PostgresApplicationRecorder.insert_events)(
-                self, stored_events, **kwargs
-            )
-            return ids
-        notification_ids: list[int] = []
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            self._lock_table(curs)
-            self._notify_channel(curs)
-            for start in range(0, len(stored_events), self.CHUNK):
-                chunk = stored_events[start : start + self.CHUNK]
-                rows = [
-                    self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
-                    for e in chunk
-                ]
-                curs.execute(self.insert_events_statement, (rows,))
-                notification_ids += [row["notification_id"] for row in curs.fetchall()]
-        return notification_ids
+        if not stored_events:
+            return []
+        with self.datastore.get_connection() as conn:
+            if len(stored_events) <= self.CHUNK:
+                return self._append(conn, stored_events)
+            positions: list[int] = []
+            with conn.transaction():
+                for start in range(0, len(stored_events), self.CHUNK):
+                    positions += self._append(conn, stored_events[start : start + self.CHUNK])
+            return positions
+
+    def _append(self, conn: Any, events: Sequence[StoredEvent]) -> list[int]:
+        """One call of the append function (its own transaction unless ``conn`` is in one)."""
+        cursor = conn.execute(
+            self.append_statement,
+            (
+                [e.originator_id for e in events],
+                [e.originator_version for e in events],
+                [e.topic for e in events],
+                [e.state for e in events],
+            ),
+            prepare=True,
+        )
+        positions: list[int] = cursor.fetchone()["positions"]
+        return positions
 
     @retry_lost_connections
     def select_events(self, *args: Any, **kwargs: Any) -> Sequence[StoredEvent]:
@@ -126,11 +262,57 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         return events
 
     @retry_lost_connections
-    def select_notifications(self, *args: Any, **kwargs: Any) -> Sequence[Notification]:
-        found: Sequence[Notification] = _library(PostgresApplicationRecorder.select_notifications)(
-            self, *args, **kwargs
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        """The library's query, each notification with its chain link; one statement per shape, composed once."""
+        shape = (start is not None, inclusive_of_start, stop is not None, bool(topics))
+        statement = self._notification_statements.get(shape)
+        if statement is None:
+            statement = self._notification_statements[shape] = self._notification_statement(*shape)
+        params: list[Any] = []
+        if start is not None:
+            params.append(start)
+        if stop is not None:
+            params.append(stop)
+        if topics:
+            params.append(list(topics))
+        params.append(limit)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params, prepare=True)
+            return [
+                ChainedNotification(
+                    id=row["notification_id"],
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                    chain=bytes(row["chain"]) if row["chain"] is not None else None,
+                )
+                for row in curs.fetchall()
+            ]
+
+    def _notification_statement(self, start: bool, inclusive: bool, stop: bool, topics: bool) -> Composed:
+        where = []
+        if start:
+            where.append(SQL("notification_id >= %s") if inclusive else SQL("notification_id > %s"))
+        if stop:
+            where.append(SQL("notification_id <= %s"))
+        if topics:
+            where.append(SQL("topic = ANY(%s)"))
+        condition = SQL(" WHERE ") + SQL(" AND ").join(where) if where else SQL("")
+        return SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state, chain FROM {schema}.{table}"
+            "{condition} ORDER BY notification_id LIMIT %s"
+        ).format(
+            schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name), condition=condition
         )
-        return found
 
     @retry_lost_connections
     def max_notification_id(self) -> int | None:

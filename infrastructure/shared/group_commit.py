@@ -7,8 +7,9 @@ each paying its own round trips and its own commit (WAL flush).
 
 ``GroupCommitRecorder`` keeps the lock and the ordering, and lets the waiting commands share the
 work: a caller that finds no write in progress becomes the leader, takes every insert queued so
-far, writes them with one INSERT in one transaction (lock, NOTIFY, insert, commit) and hands each
-caller its own notification ids. Callers that arrive meanwhile queue up for the next group.
+far, writes them with one call of the recorder's append function (one round trip: lock, chain,
+insert, NOTIFY, commit) and hands each caller its own notification ids. Callers that arrive
+meanwhile queue up for the next group.
 
 An optimistic-concurrency conflict of one caller must not fail the others: when the group's
 INSERT violates a unique key, the group is written again: under the lock the conflicting callers
@@ -25,7 +26,7 @@ from typing import Any
 
 import psycopg
 from eventsourcing.persistence import IntegrityError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
 from infrastructure.shared.event_store import ChronicleRecorder
@@ -65,8 +66,8 @@ class GroupCommitRecorder(ChronicleRecorder):
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         # The event store always passes ``tracking`` (None for commands); anything more keeps the library's way.
         tracked = any(value is not None for value in kwargs.values())
-        if tracked or not stored_events or self.datastore.enable_db_functions:
-            # Tracking records (process applications) and the stored-function path keep the library's way.
+        if tracked or not stored_events:
+            # Tracking records (process applications) are written alone.
             ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
             return ids
         mine = _Insert(stored_events)
@@ -120,10 +121,8 @@ class GroupCommitRecorder(ChronicleRecorder):
         with a savepoint each (in case of a violation the check cannot see) and, since nothing was
         rolled back, take consecutive positions.
         """
-        insert_rows = super(PostgresApplicationRecorder, self)._insert_stored_events
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._lock_table(curs)
-            self._notify_channel(curs)
             taken = self._stored_versions(curs, [event for insert in group for event in insert.events])
             for insert in group:
                 wanted = {(event.originator_id, event.originator_version) for event in insert.events}
@@ -133,8 +132,7 @@ class GroupCommitRecorder(ChronicleRecorder):
                     continue
                 try:
                     with conn.transaction():
-                        insert_rows(curs, insert.events)
-                        insert.ids = [row["notification_id"] for row in curs.fetchall()]
+                        insert.ids = self._append(conn, insert.events)
                 except psycopg.IntegrityError as error:
                     insert.ids = []
                     insert.error = IntegrityError(str(error))

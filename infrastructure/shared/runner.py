@@ -237,8 +237,7 @@ class ProjectionRunner:
                 for notification in notifications:
                     if handlers.wants(notification.topic):
                         event_type = notification.topic.rpartition(":")[2]
-                        event, metadata = mapper.to_event_and_metadata(notification)
-                        handlers.process(event, view, metadata)
+                        handlers.take(notification, mapper, view)
                 # The view gathered the batch's writes: they go out before the position, in the same transaction.
                 if view is not None:
                     view.flush()

@@ -12,6 +12,7 @@ import contextlib
 import os
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from infrastructure.shared.checkpoints import CheckpointSigner, KeyUnusable, new_signing_key_text, signing_key
 
 # The development secret older versions signed with: published in this repository, so refused.
 DEV_JWT_SECRET = "chronicle-dev-secret-change-me-0123456789"  # noqa: S105 - published, hence refused
@@ -33,6 +36,7 @@ MIN_SECRET_BYTES = 32
 MIN_SUPERADMIN_PASSWORD = 12
 SECRET_FILE = "jwt_secret"  # noqa: S105 - the file name, not a secret
 PII_KEY_FILE = "pii_master_key"
+CHAIN_KEY_FILE = "chain_signing_key"
 # The libpq parameters the eventsourcing library has POSTGRES_* names for; the rest of the URL's
 # parameters (sslmode, sslrootcert, application_name, ...) go to its pool by ChronicleFactory.
 _LIBRARY_PARAMS = ("host", "port", "dbname", "user", "password")
@@ -224,6 +228,14 @@ class Settings(BaseSettings):
     database_connect_timeout_seconds: int = Field(
         default=3, ge=1, le=60, description="libpq connect_timeout, unless the URL gives one"
     )
+    chain_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Signs the hash chain's checkpoints (Ed25519): a PEM private key or the base64 of a raw 32-byte "
+        "key; unset on the embedded store: made in DATA_DIR/chain_signing_key; unset with PostgreSQL: no checkpoints",
+    )
+    audit_export_page_size: int = Field(
+        default=1000, ge=10, le=50_000, description="Events an audit export reads per query (memory holds one page)"
+    )
 
     # --- checks ---------------------------------------------------------------------------
 
@@ -311,6 +323,17 @@ class Settings(BaseSettings):
             raise _refuse("secret_short", f"is too short: at least {MIN_SECRET_BYTES} bytes of random text")
         return value
 
+    @field_validator("chain_signing_key")
+    @classmethod
+    def _usable_signing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        try:
+            signing_key(value.get_secret_value())
+        except KeyUnusable as error:
+            raise _refuse("key_unusable", str(error)) from None
+        return value
+
     @field_validator("refresh_token_ttl_seconds")
     @classmethod
     def _refresh_outlives_access(cls, value: int, info: ValidationInfo) -> int:
@@ -363,7 +386,7 @@ class Settings(BaseSettings):
             return self
         if not self.embedded:
             raise StartupRefused("PII_MASTER_KEY: is required with PostgreSQL")
-        kept = _kept_secret(self.data_dir / PII_KEY_FILE, "PII_MASTER_KEY")
+        kept = _kept_secret(self.data_dir / PII_KEY_FILE, name="PII_MASTER_KEY")
         return self.model_copy(update={"pii_master_key": SecretStr(kept)})
 
     def personal_data_key(self) -> str:
@@ -377,6 +400,19 @@ class Settings(BaseSettings):
         if self.jwt_secret is None:
             raise StartupRefused("JWT_SECRET: not resolved; call signing_ready() first")
         return self.jwt_secret.get_secret_value()
+
+    def checkpoint_signer(self) -> CheckpointSigner | None:
+        """The signer of the chain's checkpoints: ``CHAIN_SIGNING_KEY``, on the embedded store without one the
+        key kept in the data folder (made on first run, mode 0600), with PostgreSQL without one none."""
+        if self.chain_signing_key is not None:
+            return CheckpointSigner(signing_key(self.chain_signing_key.get_secret_value()))
+        if not self.embedded:
+            return None
+        kept = _kept_secret(self.data_dir / CHAIN_KEY_FILE, make=new_signing_key_text, name="CHAIN_SIGNING_KEY")
+        try:
+            return CheckpointSigner(signing_key(kept))
+        except KeyUnusable as error:
+            raise StartupRefused(f"CHAIN_SIGNING_KEY: {self.data_dir / CHAIN_KEY_FILE} {error}") from None
 
     def postgres_params(self) -> dict[str, str]:
         """The libpq parameters of ``DATABASE_URL`` (host, port, dbname, user, password, sslmode, ...)."""
@@ -402,6 +438,7 @@ class Settings(BaseSettings):
             self.data_dir.mkdir(parents=True, exist_ok=True)
             env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=str(self.data_dir / "events.sqlite3"))
             env["SQLITE_LOCK_TIMEOUT"] = "10"
+            env["APPLICATION_RECORDER_TOPIC"] = "infrastructure.shared.sqlite_store:ChainedSQLiteRecorder"
             return env
         params = self.postgres_params()
         library = {name: params.pop(name, "") for name in _LIBRARY_PARAMS}
@@ -452,14 +489,14 @@ def _weakness(password: str) -> str:
     return ""
 
 
-def _kept_secret(path: Path, setting: str = "JWT_SECRET") -> str:
+def _kept_secret(path: Path, make: Callable[[], str] | None = None, name: str = "JWT_SECRET") -> str:
     """The secret in ``path``, made (random, mode 0600) if missing; two processes starting at once agree."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_urlsafe(48) + "\n")
+            out.write((make() if make else secrets.token_urlsafe(48)) + "\n")
         try:
             os.link(draft, path)  # atomic, and refuses to replace one another process made meanwhile
         except FileExistsError:
@@ -469,5 +506,5 @@ def _kept_secret(path: Path, setting: str = "JWT_SECRET") -> str:
                 draft.unlink()
     secret = path.read_text().strip()
     if len(secret.encode()) < MIN_SECRET_BYTES:
-        raise StartupRefused(f"{setting}: {path} holds no usable secret; remove it and a new one is made")
+        raise StartupRefused(f"{name}: {path} holds no usable secret; remove it and a new one is made")
     return secret

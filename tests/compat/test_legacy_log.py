@@ -27,6 +27,7 @@ from domain.accounts.account import Account
 from domain.accounts.values import email_claim_id
 from domain.shared.unique_key import EMAIL_SCOPE, UniqueKey
 from infrastructure.root import Chronicle
+from infrastructure.shared.chain_log import ChainLog
 from infrastructure.shared.readstore import metadata
 from interfaces.http.app import create_app
 from tests.conftest import Clock, make_settings
@@ -224,3 +225,15 @@ def _typed(table: Any, row: dict[str, Any]) -> dict[str, Any]:
                 value = Decimal(value)
         typed[name] = value
     return typed
+
+
+def test_the_legacy_log_is_chained_once_at_start_and_verifies(legacy: Chronicle) -> None:
+    """The log written before the hash chain gets its links at the first start (the backfill), all of them."""
+    chain = ChainLog(legacy.log.recorder)
+    verdict = chain.verify()
+    assert verdict.ok and verdict.checked == HEAD, verdict
+    assert chain.head() == (HEAD, verdict.head)
+    table = legacy.log.recorder.events_table_name
+    with legacy.log.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+        cursor.execute(f"SELECT chained_rows, head_position FROM {table}_chain_backfill")  # noqa: S608
+        assert [tuple(row) for row in cursor.fetchall()] == [(HEAD, HEAD)]

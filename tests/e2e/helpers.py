@@ -70,12 +70,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def embedded_server(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """A real uvicorn process serving the app on the embedded store, on 127.0.0.1; answers (port, process)."""
+def embedded_server(
+    tmp_path: Path, settings: dict[str, str] | None = None
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """A real uvicorn process serving the app on the embedded store, on 127.0.0.1; answers (port, process).
+
+    ``settings`` are environment variables for it, applied last."""
     port = free_port()
     env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "ARGON2_MEMORY_COST_KIB": "1024", "ARGON2_TIME_COST": "1"}
     for name in ("DATABASE_URL", "REDIS_URL", "SUPERADMIN_EMAIL", "SUPERADMIN_PASSWORD"):
         env.pop(name, None)
+    env.update(settings or {})
     command = [sys.executable, "-m", "uvicorn", "interfaces.http.app:create_app", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own interpreter and app

@@ -1,5 +1,5 @@
-"""Routes for auditors and operators: the audit log, liveness, readiness and projection positions."""
+"""Routes for auditors and operators: the audit log, the explorer page, liveness, readiness and projection positions."""
 
-from interfaces.http.operations import audit, health
+from interfaces.http.operations import audit, chain, explorer, health
 
-routers = (audit.router, health.router)
+routers = (audit.router, explorer.router, health.router, chain.router)

@@ -1,22 +1,30 @@
-"""Audit: a stream's stored events with who, when and why, and its state at any version."""
+"""Audit: the global log (filtered through the audit index), its NDJSON export, a stream's stored
+events with who, when and why, and its state at any version or instant."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from fastapi import APIRouter, Depends, Query
 from fastapi.encoders import jsonable_encoder
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
 
 from application.shared.application import EventLog
 from application.shared.metadata import METADATA_KEY
 from domain.shared.access import AUDIT_READ
 from domain.shared.errors import NotFound
+from infrastructure.shared.audit_index import AuditFilter, AuditIndexQueries
 from infrastructure.shared.eventlog import StreamReader
-from interfaces.http.operations.schemas import AuditEvent, AuditState, AuditStream
+from infrastructure.shared.export import REDACTED, AuditExporter, audit_entry, redact
+from interfaces.http.operations.schemas import AuditEvent, AuditLog, AuditLogEvent, AuditState, AuditStream
 from interfaces.http.shared.auth import Principal, require
+from interfaces.http.shared.problems import Problem
+from interfaces.http.shared.queries import waits_for
 from interfaces.http.shared.services import provide
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -25,24 +33,89 @@ Auditor = Annotated[Principal, Depends(require(AUDIT_READ))]
 Log = Annotated[EventLog, provide(EventLog)]
 Streams = Annotated[StreamReader, provide(StreamReader)]
 
-REDACTED = "[redacted]"
-_SECRET_MARKERS = ("password", "token", "nonce", "secret", "verification", "reset", "recovery")
+Index = Annotated[AuditIndexQueries, provide(AuditIndexQueries)]
+Exporter = Annotated[AuditExporter, provide(AuditExporter)]
 
+__all__ = ["REDACTED", "redact", "router"]
 
-def redact(value: Any) -> Any:
-    """Credentials, hashes and pending tokens never leave through the audit API."""
-    if isinstance(value, dict):
-        return {
-            key: REDACTED if any(marker in str(key).lower() for marker in _SECRET_MARKERS) else redact(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [redact(item) for item in value]
-    return value
+MAX_PAGE = 500
 
 
 def _event_type(topic: str) -> str:
     return topic.rpartition(":")[2]
+
+
+def _version_at(stream_id: UUID, at: datetime, log: EventLog, streams: Streams) -> int:
+    """The stream's last version written at or before ``at`` (read from its stored events)."""
+    notifications = streams.read(stream_id)
+    if not notifications:
+        raise NotFound(f"No stream with id {stream_id}")
+    version = None
+    for notification in notifications:
+        timestamp = log.metadata_mapper.decode_state(notification).get("timestamp")
+        if isinstance(timestamp, datetime) and timestamp <= at:
+            version = notification.originator_version
+    if version is None:
+        raise Problem(
+            404, "stream_not_yet_written", "The stream did not exist yet", f"Stream {stream_id} begins after {at}"
+        )
+    return version
+
+
+@router.get("/events", dependencies=[waits_for("audit_index")])
+def log_events(
+    _: Auditor,
+    log: Log,
+    streams: Streams,
+    index: Index,
+    after: Annotated[int, Query(ge=0, description="Events after this log position")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    stream_id: Annotated[UUID | None, Query(description="One stream's events")] = None,
+    type: Annotated[str | None, Query(max_length=200, description="e.g. Account.Registered")] = None,
+    actor: Annotated[str | None, Query(max_length=200, description="The account id that acted")] = None,
+    correlation_id: Annotated[
+        str | None, Query(max_length=200, description="Everything one request did (its request id)")
+    ] = None,
+    since: Annotated[AwareDatetime | None, Query(description="Written at or after (with a timezone)")] = None,
+    before: Annotated[AwareDatetime | None, Query(description="Written before (with a timezone)")] = None,
+) -> AuditLog:
+    """The global log in position order, a page at a time (``next_after``), filtered through the audit index."""
+    where = AuditFilter(stream_id, type, actor, correlation_id, since, before)
+    if where.empty:
+        # The log itself, by position: nothing to look up, and never behind.
+        page = log.recorder.select_notifications(start=after, limit=limit + 1, inclusive_of_start=False)
+        notifications, has_more, indexed_to = list(page[:limit]), len(page) > limit, None
+    else:
+        found = index.page(where, after, limit)
+        notifications, has_more, indexed_to = streams.at_positions(found.positions), found.has_more, found.indexed_to
+    items = [AuditLogEvent.model_validate(audit_entry(n, log.metadata_mapper)) for n in notifications]
+    return AuditLog(
+        items=items,
+        after=after,
+        limit=limit,
+        next_after=items[-1].position if items else after,
+        has_more=has_more,
+        indexed_to=indexed_to,
+    )
+
+
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}, "description": "One JSON object per line"}},
+)
+def export(
+    _: Auditor,
+    exporter: Exporter,
+    after: Annotated[int, Query(ge=0, description="Events after this log position")] = 0,
+    until: Annotated[int | None, Query(ge=0, description="Up to and including this position (default: head)")] = None,
+) -> StreamingResponse:
+    """The log (or the range after < position <= until) as NDJSON, streamed a page at a time (docs/auditing.md)."""
+    return StreamingResponse(
+        exporter.lines(after, until),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": 'attachment; filename="chronicle-log.ndjson"'},
+    )
 
 
 @router.get("/streams/{stream_id}/events")
@@ -78,9 +151,17 @@ def stream_state(
     stream_id: UUID,
     _: Auditor,
     log: Log,
+    streams: Streams,
     version: Annotated[int | None, Query(ge=1, description="Default: the latest version")] = None,
+    at: Annotated[
+        AwareDatetime | None, Query(description="The last version written at or before this instant (with a timezone)")
+    ] = None,
 ) -> AuditState:
-    """The aggregate's state as of a version, rebuilt from its events."""
+    """The aggregate's state as of a version or an instant, rebuilt from its events."""
+    if at is not None:
+        if version is not None:
+            raise Problem(422, "version_and_at", "Give a version or an instant, not both")
+        version = _version_at(stream_id, at, log, streams)
     try:
         aggregate: Aggregate = log.repository.get(stream_id, version=version)
     except AggregateNotFoundError:

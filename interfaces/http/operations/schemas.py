@@ -58,6 +58,53 @@ class AuditEvent(BaseModel):
     payload: dict[str, Any]
 
 
+_LOG_EVENT: dict[str, Any] = {
+    "stream_id": _ORDER_ID,
+    **{key: value for key, value in _EVENTS[1].items() if key != "payload"},
+    "timestamp": "2026-12-01T08:15:09.412077+00:00",
+    "data": _EVENTS[1]["payload"],
+}
+
+
+class AuditLogEvent(BaseModel):
+    """An event of the global log, as an export line has it (without ``stored_state``; secrets redacted)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_LOG_EVENT]})
+
+    position: int
+    stream_id: UUID
+    version: int
+    type: str
+    timestamp: str | None
+    actor: str | None
+    correlation_id: str | None
+    causation_id: str | None
+    data: dict[str, Any]
+
+
+class AuditLog(BaseModel):
+    """A page of the global log: pass ``next_after`` as ``after`` for the next one while ``has_more``.
+
+    ``indexed_to`` is the position the audit index has reached when a filter was given (the page
+    holds nothing beyond it; ``min_position`` waits for it), and null for the log read directly.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"items": [_LOG_EVENT], "after": 33, "limit": 1, "next_after": 34, "has_more": True, "indexed_to": 1210}
+            ]
+        }
+    )
+
+    items: list[AuditLogEvent]
+    after: int
+    limit: int
+    next_after: int
+    has_more: bool
+    indexed_to: int | None
+
+
 class AuditStream(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"stream_id": _ORDER_ID, "events": _EVENTS}]})
 
@@ -203,3 +250,78 @@ class Readiness(BaseModel):
 
     status: str
     checks: dict[str, Any]
+
+
+class ChainCheckpoint(BaseModel):
+    """A signed checkpoint of the hash chain (docs/auditing.md, "What the chain proves")."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "format": "chronicle-checkpoint:v1",
+                    "position": 1042,
+                    "chain": "5f0c1d2e3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f",
+                    "time": "2026-12-01T14:05:00.123456+00:00",
+                    "key_id": "9c1b5e2d7a3f4c60",
+                    "signature": "q8N2m0Zr3Q5y9kF1vP7b3d2Lx0a8e4g6h1j5k9m3n7p2r6t0w4y8A2C6E0"
+                    "G4I8K1M5O9Q3S7U0W4Y8a2c6e0g0A==",
+                }
+            ]
+        }
+    )
+
+    format: str
+    position: int
+    chain: str
+    time: str
+    key_id: str
+    signature: str
+
+
+class ChainVerdict(BaseModel):
+    """What verifying a range of the stored chain found."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ok": False,
+                    "checked": 311,
+                    "head_position": 311,
+                    "head": "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9",
+                    "first_bad_position": 312,
+                    "problem": "the event's link does not follow from the one before it: this event was altered, "
+                    "or an event before it was removed, inserted or moved",
+                }
+            ]
+        }
+    )
+
+    ok: bool
+    checked: int
+    head_position: int | None
+    head: str | None
+    first_bad_position: int | None
+    problem: str | None
+
+
+class ChainPublicKey(BaseModel):
+    """The key checkpoints are signed with; ``public_key_pem`` is what ``chronicle audit verify --public-key`` reads."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "algorithm": "Ed25519",
+                    "key_id": "9c1b5e2d7a3f4c60",
+                    "public_key_pem": "-----BEGIN PUBLIC KEY-----\n"
+                    "MCowBQYDK2VwAyEATbmWTHGZ+aze9KHaJgP2AL/Ja3/XJO52Vth7bbnPIB8=\n-----END PUBLIC KEY-----\n",
+                }
+            ]
+        }
+    )
+
+    algorithm: Literal["Ed25519"]
+    key_id: str
+    public_key_pem: str
