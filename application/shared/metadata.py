@@ -21,7 +21,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import Mapper, Notification, StoredEvent, Transcoding
-from eventsourcing.utils import resolve_topic
+from eventsourcing.utils import TopicError, resolve_topic
 
 from application.shared.commands import CommandContext
 from application.shared.ports import PersonalDataCipher
@@ -82,7 +82,11 @@ class MetadataMapper(Mapper[UUID]):
         if self.compressor:
             state = self.compressor.decompress(state)
         decoded: dict[str, Any] = self.transcoder.decode(state)
-        self._open(resolve_topic(stored_event.topic), decoded, _uuid(stored_event.originator_id), typed=False)
+        try:
+            cls = resolve_topic(stored_event.topic)
+        except TopicError:
+            return decoded  # a class no module defines any more: no declared personal fields to open
+        self._open(cls, decoded, _uuid(stored_event.originator_id), typed=False)
         return decoded
 
     # --- personal fields ------------------------------------------------------------------

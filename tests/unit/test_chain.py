@@ -140,5 +140,7 @@ def test_the_embedded_store_makes_its_signing_key_once_private_to_its_owner(tmp_
     assert first is not None and again is not None
     assert first.public_key_pem() == again.public_key_pem()
     assert (tmp_path / "chain_signing_key").stat().st_mode & 0o777 == 0o600
-    server = Settings(data_dir=tmp_path, database_url="postgresql://u@h/db", jwt_secret="x" * 40)
+    server = Settings(
+        data_dir=tmp_path, database_url="postgresql://u@h/db", jwt_secret="x" * 40, pii_master_key="p" * 40
+    )
     assert server.checkpoint_signer() is None

@@ -99,10 +99,23 @@ def log_events(
     )
 
 
+NDJSON_EXAMPLE = (
+    '{"position":1,"stream_id":"5f0c1a9e-3b7d-4c2a-9e8f-1d2c3b4a5f60","version":1,"type":"Account.Registered",'
+    '"timestamp":"2026-01-01T09:00:00+00:00","actor":"anonymous","correlation_id":"req-1","causation_id":"req-1",'
+    '"data":{"email":"ada@example.com"},"topic":"domain.accounts.account:Account.Registered",'
+    '"stored_state":"eyJ...","chain":"9f2c..."}\n'
+)
+
+
 @router.get(
     "/export",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/x-ndjson": {}}, "description": "One JSON object per line"}},
+    responses={
+        200: {
+            "content": {"application/x-ndjson": {"example": NDJSON_EXAMPLE}},
+            "description": "One JSON object per line (docs/auditing.md, the line format)",
+        }
+    },
 )
 def export(
     _: Auditor,
