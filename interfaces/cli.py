@@ -19,6 +19,8 @@ from rich.table import Table
 
 from infrastructure.root import Chronicle
 from infrastructure.shared.log_format import configure_logging
+from infrastructure.shared.rebuild import RebuildRefused, RebuildReport, RebuildRunning
+from infrastructure.shared.runner import EventNotApplied
 from infrastructure.shared.settings import Settings, StartupRefused
 from infrastructure.shared.startup import probe_database
 
@@ -117,7 +119,7 @@ def status() -> None:
     with refusals():
         chronicle.open()
     try:
-        table = Table("projection", "position", "head", "lag", "state", "failed at", "retries")
+        table = Table("projection", "position", "head", "lag", "state", "failed at", "retries", "active", "rebuild")
         states = chronicle.operations.projections()
         for item in states:
             failure = item.failure
@@ -129,6 +131,8 @@ def status() -> None:
                 f"[red]{item.state}[/red]" if failure else item.state,
                 str(failure.position) if failure else "",
                 str(failure.retries) if failure else "",
+                f"{item.active.pid}@{item.active.host}" if item.active else "",
+                f"{item.rebuild.state} {item.rebuild.position}/{item.rebuild.head}" if item.rebuild else "",
             )
         console.print(table)
         for item in states:
@@ -147,26 +151,58 @@ def status() -> None:
 
 
 @projections_app.command("rebuild")
-def rebuild(name: Annotated[str, typer.Argument(help="Projection to rebuild, e.g. accounts")]) -> None:
-    """Rebuild a projection from position zero, with a progress bar."""
+def rebuild(
+    name: Annotated[str, typer.Argument(help="Projection to rebuild, e.g. accounts")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Swap even when the rows differ and the projection code did not change")
+    ] = False,
+) -> None:
+    """Rebuild a projection beside the live one (queries keep being served), report the differences, swap."""
     chronicle = Chronicle(checked_settings())
     with refusals():
         chronicle.open()
     try:
-        runner = chronicle.runners.get(name)
-        if runner is None or not runner.follower.tables:
-            rebuildable = [n for n, r in chronicle.runners.items() if r.follower.tables]
-            console.print(f"[red]No read model named {name!r}[/red]; rebuildable: {', '.join(rebuildable)}")
+        rebuilds = chronicle.rebuilds
+        if name not in rebuilds.rebuildable():
+            console.print(
+                f"No read model named {name!r}; rebuildable: {', '.join(rebuilds.rebuildable())}",
+                style="red",
+                highlight=False,
+                markup=False,
+            )
             raise typer.Exit(2)
-        head = chronicle.head_position()
-        runner.reset()
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console) as progress:
-            task = progress.add_task(f"rebuilding {name}", total=head)
-            consumed = runner.catch_up(lambda n: progress.advance(task, n))
-        console.print(f"Rebuilt {name}: {consumed} log entries folded, now at position {head}.")
+            task = progress.add_task(f"rebuilding {name}", total=chronicle.head_position())
+
+            def step(position: int, head: int) -> None:
+                progress.update(task, completed=position, total=max(head, position))
+
+            try:
+                report = rebuilds.run(name, force=force, progress=step)
+            except RebuildRefused as refused:
+                progress.stop()
+                _print_report(refused.report)
+                console.print(f"[red]Not swapped[/red]: {refused.detail}", highlight=False)
+                raise typer.Exit(1) from None
+            except (RebuildRunning, EventNotApplied) as failed:
+                progress.stop()
+                console.print(f"[red]Not rebuilt[/red]: {failed}", highlight=False, markup=False)
+                raise typer.Exit(1) from None
+        _print_report(report)
+        console.print(f"Rebuilt {name}: swapped in at position {report.position}.")
     finally:
         chronicle.close()
+
+
+def _print_report(report: RebuildReport) -> None:
+    """The differences between the live and the rebuilt tables, found before the swap."""
+    table = Table("table", "live rows", "new rows", "same")
+    for diff in report.tables:
+        table.add_row(diff.table, str(diff.live_rows), str(diff.new_rows), "yes" if diff.same else "[red]no[/red]")
+    console.print(table)
+    changed = "changed" if report.code_changed else "unknown" if report.live_fingerprint is None else "unchanged"
+    console.print(f"projection code: {changed}; compared at position {report.position}", highlight=False)
 
 
 def main() -> None:
