@@ -265,14 +265,13 @@ class SqliteShadow(Shadow):
         self._create_tables(self.engine)
 
     def checksums(self, conn: Connection, table: Table, shadow: bool) -> tuple[int, str]:
-        total, count = 0, 0
-        statement = select(table)
-        if shadow:
-            statement = statement.execution_options(schema_translate_map={None: self.schema})
-        for row in conn.execute(statement):
-            total += int.from_bytes(hashlib.blake2b(repr(tuple(row)).encode(), digest_size=8).digest(), "big")
-            count += 1
-        return count, str(total)
+        # Each row hashed, the hashes summed: the same rows give the same sum in any order.
+        with _translated(conn, self.schema if shadow else "main"):
+            found = conn.execute(select(table)).all()
+        total = sum(
+            int.from_bytes(hashlib.blake2b(repr(tuple(row)).encode(), digest_size=8).digest(), "big") for row in found
+        )
+        return len(found), str(total)
 
     def swap(self, conn: Connection) -> None:
         for table in self.tables:  # quoted names of our own tables only

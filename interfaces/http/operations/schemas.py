@@ -115,6 +115,61 @@ class ProjectionError(BaseModel):
     message: str
 
 
+class ActiveWorkerStatus(BaseModel):
+    """The process running a projection (the one holding its PostgreSQL advisory lock)."""
+
+    pid: int | None
+    host: str
+
+
+class TableDifference(BaseModel):
+    """One table of the live and the rebuilt model, compared before the swap."""
+
+    table: str
+    live_rows: int
+    new_rows: int
+    live_checksum: str
+    new_checksum: str
+    same: bool
+
+
+class RebuildReportOut(BaseModel):
+    """What a rebuild found before the swap: per-table counts and checksums, and whether the code changed."""
+
+    position: int
+    live_position: int
+    tables: list[TableDifference]
+    code_changed: bool
+    differs: bool
+    forced: bool
+    swapped: bool
+
+
+class RebuildStatus(BaseModel):
+    """A projection's last rebuild job: ``running`` (with its position and the head), ``swapped``,
+    ``refused`` (rows differ, code unchanged, not forced) or ``failed``."""
+
+    job_id: str
+    state: Literal["running", "swapped", "refused", "failed"]
+    position: int
+    head: int
+    worker: str
+    error: str | None = None
+    report: RebuildReportOut | None = None
+
+
+class RebuildAccepted(BaseModel):
+    """A rebuild job was started; ``GET /api/v1/projections`` shows its progress."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"job_id": "5b0c6c1e-8a53-4b0e-9d77-0f0e0b8c2a11", "name": "work_orders"}]}
+    )
+
+    job_id: str
+    name: str
+    state: Literal["running"] = "running"
+
+
 class ProjectionStatus(BaseModel):
     """A projection's position and lag; ``failed`` (with the position it stopped at) while it cannot apply an event."""
 
@@ -162,6 +217,8 @@ class ProjectionStatus(BaseModel):
     retries: int = 0
     failed_since: datetime | None = None
     last_attempt_at: datetime | None = None
+    active_worker: ActiveWorkerStatus | None = None
+    rebuild: RebuildStatus | None = None
 
 
 class Liveness(BaseModel):

@@ -1,0 +1,219 @@
+"""Zero-downtime rebuilds: shadow tables built beside the live ones, compared, swapped in one transaction."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import delete, text, update
+
+from domain.work_orders.new_order import NewWorkOrder
+from infrastructure.accounts.tables import accounts, sessions
+from infrastructure.root import Chronicle
+from infrastructure.shared.leases import Leases, active_workers
+from infrastructure.shared.readstore import projection_versions
+from infrastructure.shared.rebuild import RebuildRefused, RebuildRunning
+from infrastructure.work_orders.tables import work_orders
+from tests.conftest import Clock, make_settings
+from tests.integration.conftest import ContainerFactory, context, read_model_rows
+from tests.integration.test_rebuild import varied_history
+from tests.integration.test_work_order_rebuild import rows, workshop_history
+
+pytestmark = pytest.mark.usefixtures("redis_url")
+
+
+def new_order(clock: Clock, number: str) -> NewWorkOrder:
+    return NewWorkOrder(number, "Client", "Job", "M-1", clock().date(), "normal")
+
+
+def schemas(postgres_url: str) -> set[str]:
+    with psycopg.connect(postgres_url) as conn:
+        return {row[0] for row in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'chronicle_%'")}
+
+
+def test_given_live_workers_and_new_events_when_work_orders_are_rebuilt_then_the_swapped_model_is_a_full_replay(
+    container: Chronicle, clock: Clock, postgres_url: str
+) -> None:
+    workshop_history(container, clock)
+    names = ("work_orders", "work_order_timeline", "workshop_dashboard", "inventory")
+    for name in names:
+        container.runners[name].catch_up()
+    live = container.runners["work_orders"]
+    live.batch_size = 5  # the live worker moves in small steps while the rebuild runs
+    stop = threading.Event()
+    worker = threading.Thread(target=live.run, args=(stop,))
+    worker.start()
+    seen: list[tuple[int, int]] = []
+
+    def progress(position: int, head: int) -> None:
+        seen.append((position, head))
+        if len(seen) == 1:  # events written while the shadow is being built are in the swapped model too
+            for n in range(3):
+                container.work_orders.create_work_order(context(clock), new_order(clock, f"LATE-{n}"))
+
+    try:
+        report = container.rebuilds.run("work_orders", progress=progress)
+    finally:
+        stop.set()
+        live.wake.set()
+        worker.join(10)
+
+    assert report.swapped
+    assert not report.differs, report.as_dict()
+    assert {diff.table for diff in report.tables} == {"rm_work_orders", "rm_work_order_materials"}
+    assert len(seen) > 2
+    live.batch_size = 2000
+    live.catch_up()
+    assert container.stored_position("work_orders") == container.head_position()
+    swapped = rows(container)
+    assert len(swapped["rm_work_orders"]) == 6 + 3
+    live.reset()
+    live.catch_up()
+    assert rows(container) == swapped
+    assert not schemas(postgres_url)  # the shadow and the retired tables are gone
+
+
+def test_given_a_damaged_model_and_unchanged_code_when_rebuilt_then_it_is_refused_and_the_live_model_stays(
+    container: Chronicle, clock: Clock, postgres_url: str
+) -> None:
+    varied_history(container, clock)
+    container.runners["accounts"].catch_up()
+    live = read_model_rows(container)
+    with container.write_engine.begin() as conn:
+        conn.execute(delete(sessions))
+    damaged = read_model_rows(container)
+
+    with pytest.raises(RebuildRefused) as refused:
+        container.rebuilds.run("accounts")
+
+    report = refused.value.report
+    assert not report.swapped and not report.code_changed
+    by_table = {diff.table: diff for diff in report.tables}
+    assert by_table["rm_sessions"].live_rows == 0
+    assert by_table["rm_sessions"].new_rows == 2
+    assert by_table["rm_accounts"].same
+    assert read_model_rows(container) == damaged
+    assert not schemas(postgres_url)
+
+    forced = container.rebuilds.run("accounts", force=True)
+
+    assert forced.swapped and forced.forced
+    assert read_model_rows(container) == live
+
+
+def test_given_changed_projection_code_when_rebuilt_then_differing_rows_are_swapped_without_force(
+    container: Chronicle, clock: Clock
+) -> None:
+    varied_history(container, clock)
+    container.runners["accounts"].catch_up()
+    live = read_model_rows(container)
+    with container.write_engine.begin() as conn:
+        conn.execute(update(accounts).values(status="as-the-old-code-wrote-it"))
+        conn.execute(update(projection_versions).values(fingerprint="built-by-an-older-version"))
+
+    report = container.rebuilds.run("accounts")
+
+    assert report.swapped and report.code_changed and report.differs
+    assert read_model_rows(container) == live
+    with container.read_engine.connect() as conn:
+        fingerprint = conn.execute(text("SELECT fingerprint FROM projection_versions WHERE name = 'accounts'")).scalar()
+    assert fingerprint == container.runners["accounts"].follower.fingerprint
+
+
+def test_given_a_rebuild_running_in_another_process_when_one_more_starts_then_it_is_refused(
+    make_container: ContainerFactory,
+) -> None:
+    first, second = make_container(), make_container()
+    exclusive = first.rebuilds._exclusive
+
+    with exclusive("accounts"):
+        with pytest.raises(RebuildRunning):
+            second.rebuilds.run("accounts")
+        with pytest.raises(RebuildRunning):
+            second.rebuilds.start("accounts")
+        second.rebuilds.run("inventory")  # another projection is not held
+
+    assert second.rebuilds.run("accounts").swapped
+
+
+def test_given_the_embedded_store_when_a_damaged_model_is_rebuilt_then_it_refuses_unless_forced(
+    tmp_path: Path, clock: Clock, redis_url: str
+) -> None:
+    container = Chronicle(
+        make_settings(tmp_path, None, redis_url, run_projections_in_process=False, superadmin_email=None),
+        clock=clock,
+    )
+    container.open()
+    try:
+        varied_history(container, clock)
+        container.runners["accounts"].catch_up()
+        live = read_model_rows(container)
+        with container.write_engine.begin() as conn:
+            conn.execute(delete(sessions))
+        damaged = read_model_rows(container)
+
+        with pytest.raises(RebuildRefused):
+            container.rebuilds.run("accounts")
+        assert read_model_rows(container) == damaged
+        report = container.rebuilds.run("accounts", force=True)
+
+        assert report.swapped
+        assert read_model_rows(container) == live
+        assert container.stored_position("accounts") == container.head_position()
+        assert not list(tmp_path.glob("data/*.rebuild-*"))  # the attached shadow file is gone
+    finally:
+        container.close()
+
+
+def test_given_two_lease_holders_when_the_first_closes_then_the_second_takes_the_projection(
+    container: Chronicle, postgres_url: str
+) -> None:
+    conninfo = container.settings.postgres_conninfo()
+    first, second = Leases(conninfo), Leases(conninfo)
+    try:
+        assert first.holds("work_orders")
+        assert first.holds("work_orders")  # held: asked again, still held
+        assert not second.holds("work_orders")
+        assert second.holds("inventory")
+        with container.read_engine.connect() as conn:
+            workers: dict[str, Any] = active_workers(conn, ["work_orders", "inventory", "accounts"])
+        assert set(workers) == {"work_orders", "inventory"}
+        assert workers["work_orders"].pid == os.getpid()
+
+        first.close()
+
+        assert second.holds("work_orders")
+    finally:
+        first.close()
+        second.close()
+
+
+def test_given_a_rebuild_when_queries_run_during_it_then_the_live_table_is_never_empty(
+    container: Chronicle, clock: Clock
+) -> None:
+    orders = [(n + 2, new_order(clock, f"BULK-{n}")) for n in range(300)]
+    container.work_orders.import_work_orders(context(clock), orders)
+    container.runners["work_orders"].catch_up()
+    container.rebuilds.runner("work_orders").batch_size = 20
+    counts: list[int] = []
+    stop = threading.Event()
+
+    def query() -> None:
+        while not stop.is_set():
+            with container.read_engine.connect() as conn:
+                counts.append(conn.execute(text(f"SELECT count(*) FROM {work_orders.name}")).scalar_one())  # noqa: S608
+
+    reader = threading.Thread(target=query)
+    reader.start()
+    try:
+        report = container.rebuilds.run("work_orders")
+    finally:
+        stop.set()
+        reader.join(10)
+
+    assert report.swapped and not report.differs
+    assert counts and min(counts) == 300
