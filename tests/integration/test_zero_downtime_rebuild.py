@@ -18,7 +18,7 @@ from infrastructure.shared.leases import Leases, active_workers
 from infrastructure.shared.readstore import projection_versions
 from infrastructure.shared.rebuild import RebuildRefused, RebuildRunning
 from infrastructure.work_orders.tables import work_orders
-from tests.conftest import Clock, make_settings
+from tests.conftest import Clock, eventually, make_settings
 from tests.integration.conftest import ContainerFactory, context, read_model_rows
 from tests.integration.test_rebuild import varied_history
 from tests.integration.test_work_order_rebuild import rows, workshop_history
@@ -35,10 +35,17 @@ def schemas(postgres_url: str) -> set[str]:
         return {row[0] for row in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'chronicle_%'")}
 
 
+def indexes(postgres_url: str) -> set[tuple[str, str]]:
+    with psycopg.connect(postgres_url) as conn:
+        found = conn.execute("SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'public'").fetchall()
+        return {(table, definition) for table, definition in found}
+
+
 def test_given_live_workers_and_new_events_when_work_orders_are_rebuilt_then_the_swapped_model_is_a_full_replay(
     container: Chronicle, clock: Clock, postgres_url: str
 ) -> None:
     workshop_history(container, clock)
+    before = indexes(postgres_url)
     names = ("work_orders", "work_order_timeline", "workshop_dashboard", "inventory")
     for name in names:
         container.runners[name].catch_up()
@@ -75,6 +82,9 @@ def test_given_live_workers_and_new_events_when_work_orders_are_rebuilt_then_the
     live.catch_up()
     assert rows(container) == swapped
     assert not schemas(postgres_url)  # the shadow and the retired tables are gone
+    after = indexes(postgres_url)
+    assert before <= after  # every index came with the new tables, the trigram one too
+    assert any("ix_rm_work_orders_client_trgm" in definition for _, definition in after)
 
 
 def test_given_a_damaged_model_and_unchanged_code_when_rebuilt_then_it_is_refused_and_the_live_model_stays(
@@ -184,9 +194,9 @@ def test_given_two_lease_holders_when_the_first_closes_then_the_second_takes_the
         assert set(workers) == {"work_orders", "inventory"}
         assert workers["work_orders"].pid == os.getpid()
 
-        first.close()
+        first.close()  # the server ends the session (and its locks) a moment later
 
-        assert second.holds("work_orders")
+        assert eventually(lambda: second.holds("work_orders"), timeout=10)
     finally:
         first.close()
         second.close()
