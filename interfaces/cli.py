@@ -119,7 +119,7 @@ def status() -> None:
     with refusals():
         chronicle.open()
     try:
-        table = Table("projection", "position", "head", "lag", "state", "failed at", "retries", "active", "rebuild")
+        table = Table("projection", "position", "head", "lag", "state", "failed at", "retries")
         states = chronicle.operations.projections()
         for item in states:
             failure = item.failure
@@ -131,10 +131,17 @@ def status() -> None:
                 f"[red]{item.state}[/red]" if failure else item.state,
                 str(failure.position) if failure else "",
                 str(failure.retries) if failure else "",
-                f"{item.active.pid}@{item.active.host}" if item.active else "",
-                f"{item.rebuild.state} {item.rebuild.position}/{item.rebuild.head}" if item.rebuild else "",
             )
         console.print(table)
+        for item in states:  # beside the table (it keeps to 80 columns): who runs it, its last rebuild
+            notes = []
+            if item.active is not None:
+                notes.append(f"active worker: pid {item.active.pid or '?'} on {item.active.host}")
+            if item.rebuild is not None:
+                job = item.rebuild
+                notes.append(f"rebuild {job.state} at position {job.position} of {job.head} (job {job.job_id})")
+            if notes:
+                console.print(f"{item.name}: {'; '.join(notes)}", highlight=False, markup=False, soft_wrap=True)
         for item in states:
             if item.failure is not None:
                 since = item.failure.first_failed_at.isoformat(timespec="seconds")

@@ -96,7 +96,7 @@ def test_given_100k_events_when_work_orders_are_rebuilt_over_http_then_queries_n
             highest = 0
             with httpx.Client(base_url=base, timeout=30, headers=headers) as client:
                 while not stop.is_set():
-                    offset = random.randrange(0, ORDERS - 50)  # noqa: S311
+                    offset = random.randrange(0, ORDERS - 50)
                     page = client.get("/api/v1/work-orders", params={"limit": 50, "offset": offset})
                     requests[0] += 1
                     if page.status_code != 200:
