@@ -130,8 +130,9 @@ class Leases:
             conn.close()
 
 
-def active_workers(conn: Connection, names: Sequence[str]) -> dict[str, ActiveWorker]:
-    """Which process holds each of ``names``' lease, read from ``pg_locks`` (PostgreSQL only)."""
+def active_workers(conn: Connection, names: Sequence[str], namespace: int = LEASE_NAMESPACE) -> dict[str, ActiveWorker]:
+    """Which process holds each of ``names``' lease (or, with ``REBUILD_NAMESPACE``, runs its rebuild),
+    read from ``pg_locks`` (PostgreSQL only)."""
     if conn.dialect.name != "postgresql":
         return {}
     by_key = {lease_key(name): name for name in names}
@@ -141,7 +142,7 @@ def active_workers(conn: Connection, names: Sequence[str]) -> dict[str, ActiveWo
             "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :namespace AND l.objsubid = 2 "
             "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         ),
-        {"namespace": LEASE_NAMESPACE},
+        {"namespace": namespace},
     )
     found: dict[str, ActiveWorker] = {}
     for objid, application_name in rows:

@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from infrastructure.shared.leases import ActiveWorker, active_workers
+from infrastructure.shared.leases import REBUILD_NAMESPACE, ActiveWorker, active_workers
 from infrastructure.shared.platform import Platform
 from infrastructure.shared.readstore import Failure, read_failures, read_positions
 from infrastructure.shared.rebuild import RebuildJob, RebuildJobs
@@ -74,6 +74,15 @@ class Operations:
             failures = read_failures(conn, names)
             workers = active_workers(conn, names)
             jobs = self._rebuilds.read(conn, names) if self._rebuilds is not None else {}
+            if conn.dialect.name == "postgresql":
+                # A running job's process holds its rebuild lock; without one, that process died mid-rebuild.
+                rebuilding = active_workers(conn, names, REBUILD_NAMESPACE)
+                jobs = {
+                    name: replace(job, state="interrupted")
+                    if job.state == "running" and name not in rebuilding
+                    else job
+                    for name, job in jobs.items()
+                }
         return [
             ProjectionState(name, positions[name], head, failures.get(name), workers.get(name), jobs.get(name))
             for name in names

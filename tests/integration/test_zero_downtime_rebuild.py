@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import threading
 from pathlib import Path
 from typing import Any
@@ -18,12 +20,13 @@ from infrastructure.shared.leases import Leases, active_workers
 from infrastructure.shared.readstore import projection_versions
 from infrastructure.shared.rebuild import RebuildRefused, RebuildRunning
 from infrastructure.work_orders.tables import work_orders
-from tests.conftest import Clock, eventually, make_settings
+from tests.conftest import TEST_JWT_SECRET, Clock, eventually, make_settings
 from tests.integration.conftest import ContainerFactory, context, read_model_rows
 from tests.integration.test_rebuild import varied_history
 from tests.integration.test_work_order_rebuild import rows, workshop_history
 
 pytestmark = pytest.mark.usefixtures("redis_url")
+ROOT = Path(__file__).parents[2]
 
 
 def new_order(clock: Clock, number: str) -> NewWorkOrder:
@@ -227,3 +230,51 @@ def test_given_a_rebuild_when_queries_run_during_it_then_the_live_table_is_never
 
     assert report.swapped and not report.differs
     assert counts and min(counts) == 300
+
+
+def test_given_a_cli_rebuild_killed_midway_when_status_is_read_then_it_is_interrupted_and_the_live_model_stayed(
+    container: Chronicle, clock: Clock, postgres_url: str, tmp_path: Path
+) -> None:
+    orders = [(n + 2, new_order(clock, f"BULK-{n}")) for n in range(3000)]
+    container.work_orders.import_work_orders(context(clock), orders)
+    container.runners["work_orders"].catch_up()
+    live = rows(container)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "HOME": str(tmp_path),
+        "DATABASE_URL": postgres_url,
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "DATA_DIR": str(tmp_path / "cli"),
+        "PROJECTION_BATCH_SIZE": "10",  # a slow rebuild, to be killed in the middle
+    }
+    command = [str(ROOT / ".venv/bin/chronicle"), "projections", "rebuild", "work_orders"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    try:
+
+        def midway() -> bool:
+            job = {state.name: state for state in container.operations.projections()}["work_orders"].rebuild
+            return job is not None and job.state == "running" and job.position > 0
+
+        eventually(midway, timeout=60)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(10)
+
+    job = eventually(
+        lambda: (
+            (found := {s.name: s for s in container.operations.projections()}["work_orders"].rebuild)
+            and found.state == "interrupted"
+            and found
+        ),
+        timeout=15,
+    )
+    assert 0 < job.position < container.head_position()
+    assert rows(container) == live
+    assert "chronicle_rebuild_work_orders" in schemas(postgres_url)  # half-built, left behind
+
+    report = container.rebuilds.run("work_orders")
+
+    assert report.swapped and not report.differs
+    assert rows(container) == live
+    assert not schemas(postgres_url)

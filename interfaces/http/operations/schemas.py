@@ -190,12 +190,13 @@ class RebuildReportOut(BaseModel):
 
 class RebuildStatus(BaseModel):
     """A projection's last rebuild job: ``running`` (with its position and the head), ``swapped``,
-    ``refused`` (rows differ, code unchanged, not forced) or ``failed``."""
+    ``refused`` (rows differ, code unchanged, not forced), ``failed``, or ``interrupted`` (its process
+    ended mid-rebuild: the live model stayed as it was)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_REBUILD_RUNNING, _REBUILD_SWAPPED]})
 
     job_id: str
-    state: Literal["running", "swapped", "refused", "failed"]
+    state: Literal["running", "swapped", "refused", "failed", "interrupted"]
     position: int
     head: int
     worker: str
