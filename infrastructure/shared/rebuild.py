@@ -13,7 +13,8 @@ live worker waits), brings whichever model is behind to the other's position, an
 two table by table (row counts and an order-independent checksum of the rows). When the rows are
 the same, or the projection's code changed (its ``Follower.fingerprint`` is not the one the live
 model was built by), or the operator forces it, the same transaction swaps the tables (PostgreSQL:
-``ALTER TABLE ... SET SCHEMA``, live out, shadow in; SQLite: the live rows replaced by the shadow's)
+``ALTER TABLE ... SET SCHEMA``, live out, shadow in; SQLite: the live tables dropped, created and
+filled from the shadow's)
 and moves the tracking position; otherwise it rolls back and the live model stays as it was.
 Queries see the old model until the commit and the whole new one after it, never a part.
 """
@@ -233,8 +234,9 @@ class PostgresShadow(Shadow):
 
 class SqliteShadow(Shadow):
     """The shadow tables in a database file attached beside the read models (``<file>.rebuild-<name>``);
-    the swap replaces the live rows with the shadow's in one transaction (SQLite cannot move a table
-    between database files; readers of the WAL database see the old rows until the commit)."""
+    the swap drops the live tables, creates them again and fills them from the shadow's, in one
+    transaction (SQLite cannot move a table between database files; readers of the WAL database see
+    the old tables until the commit)."""
 
     def __init__(self, name: str, tables: Sequence[Table], url: str) -> None:
         super().__init__(name, tables)
@@ -274,10 +276,15 @@ class SqliteShadow(Shadow):
         return len(found), str(total)
 
     def swap(self, conn: Connection) -> None:
+        # SQLite's DDL is transactional: the live tables are dropped and created again from the current
+        # definitions (a changed column or index comes in with them), then filled from the shadow's.
+        with _translated(conn, "main"):
+            metadata.drop_all(conn, tables=list(self.tables), checkfirst=False)
+            metadata.create_all(conn, tables=list(self.tables), checkfirst=False)
         for table in self.tables:  # quoted names of our own tables only
             live, new = _quoted(conn, "main", table.name), _quoted(conn, self.schema, table.name)
-            conn.execute(text(f"DELETE FROM {live}"))  # noqa: S608
-            conn.execute(text(f"INSERT INTO {live} SELECT * FROM {new}"))  # noqa: S608
+            columns = ", ".join(_quoted(conn, column.name) for column in table.columns)
+            conn.execute(text(f"INSERT INTO {live} ({columns}) SELECT {columns} FROM {new}"))  # noqa: S608
 
     def drop(self) -> None:
         if self._engine is not None:
