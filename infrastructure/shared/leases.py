@@ -67,7 +67,15 @@ class Leases:
         self._lock = threading.Lock()
 
     def holds(self, name: str) -> bool:
-        """True when this process holds ``name``'s lease (taken now if it is free); never waits for it."""
+        """True when this process holds ``name``'s lease (taken now if it is free); never waits for it.
+        A server that cannot be asked: False (stand by; the next call connects again)."""
+        try:
+            return self.take(name)
+        except psycopg.Error:
+            return False
+
+    def take(self, name: str) -> bool:
+        """``holds``, but a server that cannot be asked raises (``psycopg.Error``: an outage, 503 on the API)."""
         with self._lock:
             try:
                 conn = self._connection()
@@ -76,10 +84,11 @@ class Leases:
                 row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (self._namespace, lease_key(name))).fetchone()
             except psycopg.Error as error:
                 self._lost(error)
-                return False
+                raise
             if row is not None and row[0]:
                 self._held.add(name)
-                log.info("projection %s: this process (%s) is now the active worker", name, process_identity())
+                role = "the active worker" if self._namespace == LEASE_NAMESPACE else "the one rebuilding it"
+                log.info("projection %s: this process (%s) is now %s", name, process_identity(), role)
                 return True
             return False
 

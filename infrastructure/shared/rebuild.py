@@ -511,7 +511,7 @@ class Exclusive:
                 raise RebuildRunning()
             self._local.add(name)
         try:
-            if self._leases is not None and not self._leases.holds(name):
+            if self._leases is not None and not self._leases.take(name):
                 raise RebuildRunning()
             yield
         finally:
