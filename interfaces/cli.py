@@ -204,12 +204,12 @@ def rebuild(
 
 def _print_report(report: RebuildReport) -> None:
     """The differences between the live and the rebuilt tables, found before the swap."""
-    table = Table("table", "live rows", "new rows", "live checksum", "new checksum", "same")
+    table = Table("table", "rows live → new", "checksum live → new", "same")
     for diff in report.tables:
         same = "yes" if diff.same else "[red]no[/red]"
         # The checksums' first digits: enough to tell them apart on screen (the job keeps them whole).
-        checksums = (diff.live_checksum[:10], diff.new_checksum[:10])
-        table.add_row(diff.table, str(diff.live_rows), str(diff.new_rows), *checksums, same)
+        checksums = f"{diff.live_checksum[:8]} → {diff.new_checksum[:8]}"
+        table.add_row(diff.table, f"{diff.live_rows} → {diff.new_rows}", checksums, same)
     console.print(table)
     changed = "changed" if report.code_changed else "unknown" if report.live_fingerprint is None else "unchanged"
     console.print(f"projection code: {changed}; compared at position {report.position}", highlight=False)
