@@ -1,4 +1,4 @@
-"""Routes for auditors and operators: the audit log, liveness, readiness and projection positions."""
+"""Routes for auditors and operators: the audit log, liveness, readiness, projection positions and rebuilds."""
 
 from interfaces.http.operations import audit, health
 
