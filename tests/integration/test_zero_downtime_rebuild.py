@@ -297,3 +297,26 @@ def test_given_a_workshop_history_when_every_read_model_is_rebuilt_then_none_dif
 
     assert {name: report.differing for name, report in reports.items()} == {name: [] for name in rebuildable}
     assert rows(container) == live
+
+
+def test_given_a_query_holding_the_live_table_when_the_swap_waits_past_its_timeout_then_it_fails_and_the_model_stays(
+    make_container: ContainerFactory, clock: Clock, postgres_url: str
+) -> None:
+    container = make_container(rebuild_lock_timeout_seconds=1)
+    varied_history(container, clock)
+    container.runners["accounts"].catch_up()
+    live = read_model_rows(container)
+
+    with psycopg.connect(postgres_url) as reader:  # a long report: its transaction holds rm_accounts
+        reader.execute("SELECT count(*) FROM rm_accounts").fetchone()
+        with pytest.raises(Exception) as failed:
+            container.rebuilds.run("accounts")
+        reader.rollback()
+
+    assert isinstance(failed.value.__cause__ or failed.value, psycopg.errors.LockNotAvailable)
+    job = {state.name: state for state in container.operations.projections()}["accounts"].rebuild
+    assert job is not None and job.state == "failed"
+    assert job.error == "the rebuild failed (OperationalError)"
+    assert read_model_rows(container) == live
+    assert not schemas(postgres_url)
+    assert container.rebuilds.run("accounts").swapped  # once the query is over
