@@ -434,6 +434,7 @@ class Rebuilds:
         runner = self.runner(name)
         job_id = str(uuid.uuid4())
         with self._exclusive(name):
+            self._jobs.started(name, job_id, self._head())
             return self._job(runner, job_id, force, progress)
 
     def start(self, name: str, *, force: bool = False) -> str:
@@ -442,6 +443,11 @@ class Rebuilds:
         job_id = str(uuid.uuid4())
         holding = self._exclusive(name)
         holding.__enter__()  # raises RebuildRunning before any thread starts
+        try:  # the job is visible as running before its id is answered
+            self._jobs.started(name, job_id, self._head())
+        except BaseException:
+            holding.__exit__(None, None, None)
+            raise
 
         def work() -> None:
             try:
@@ -457,9 +463,6 @@ class Rebuilds:
         return job_id
 
     def _job(self, runner: ProjectionRunner, job_id: str, force: bool, progress: Progress | None) -> RebuildReport:
-        head = self._head()
-        self._jobs.started(runner.name, job_id, head)
-
         def step(position: int, now_head: int) -> None:
             self._jobs.progressed(runner.name, job_id, position, now_head)
             if progress is not None:

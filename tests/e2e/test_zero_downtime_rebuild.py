@@ -122,6 +122,8 @@ def test_given_100k_events_when_work_orders_are_rebuilt_over_http_then_queries_n
             started = http.post("/api/v1/projections/work_orders/rebuild", headers=headers)
             assert started.status_code == 202, started.text
             job = started.json()["job_id"]
+            shown = http.get("/api/v1/projections", headers=headers).json()
+            assert next(item for item in shown if item["name"] == "work_orders")["rebuild"]["job_id"] == job
             again = http.post("/api/v1/projections/work_orders/rebuild", headers=headers)
             assert again.status_code == 409, again.text
             assert again.json()["code"] == "rebuild_running"
