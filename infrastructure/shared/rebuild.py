@@ -458,7 +458,7 @@ class Rebuilds:
                 holding.__exit__(None, None, None)
 
         thread = threading.Thread(target=work, name=f"rebuild-{name}", daemon=True)
-        self._threads.append(thread)
+        self._threads = [*(running for running in self._threads if running.is_alive()), thread]
         thread.start()
         return job_id
 
