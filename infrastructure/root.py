@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -36,11 +37,13 @@ from infrastructure.shared.audit_index import wire_audit
 from infrastructure.shared.breaker import Breaker
 from infrastructure.shared.chain_log import ChainLog, Checkpoints
 from infrastructure.shared.eventlog import StreamReader
+from infrastructure.shared.leases import REBUILD_NAMESPACE, Leases
 from infrastructure.shared.logwatch import LogWatch
 from infrastructure.shared.operations import Operations
 from infrastructure.shared.platform import Platform, open_platform, utc_now
 from infrastructure.shared.ratelimit import AccountQuotas, RateLimiter, RequestQuotas, SettingsQuotas
 from infrastructure.shared.readstore import metadata, read_position
+from infrastructure.shared.rebuild import Exclusive, PostgresShadow, RebuildJobs, Rebuilds, Shadow, SqliteShadow
 from infrastructure.shared.runner import Follower, Freshness, PositionBoard, PostgresListener, ProjectionRunner
 from infrastructure.shared.settings import Settings
 from infrastructure.shared.startup import probe_database
@@ -87,6 +90,7 @@ class Chronicle:
         self._listener: PostgresListener | None = None
         self._redis: Any = None
         self._request_redis: Any = None
+        self._leases: Leases | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -140,7 +144,8 @@ class Chronicle:
                 platform.board, settings.read_your_writes_timeout_seconds, settings.read_your_writes_max_waiting
             ),
             LogWatch: logwatch,
-            Operations: Operations(platform, list(runners), self.redis),
+            Operations: Operations(platform, list(runners), self.redis, RebuildJobs(platform.write_engine)),
+            Rebuilds: self._rebuilds(platform, runners),
             RateLimiter: RateLimiter.from_settings(settings, breaker),
             RequestQuotas: RequestQuotas.from_settings(settings),
             AccountQuotas: adapters.quotas or SettingsQuotas(settings.rate_limit_account_per_minute),
@@ -161,6 +166,11 @@ class Chronicle:
             self._listener.start()
         wired.logwatch.start()
         if self.settings.projections_in_process if run_projections is None else run_projections:
+            if isinstance(recorder, PostgresApplicationRecorder):
+                # One active worker per projection across processes: the others stand by (leases.py).
+                leases = self._leases = Leases(wired.platform.postgres_conninfo())
+                for runner in wired.runners.values():
+                    runner.lease = partial(leases.holds, runner.name)
             for runner in wired.runners.values():
                 thread = threading.Thread(target=runner.run, args=(self._stop,), name=f"projection-{runner.name}")
                 thread.daemon = True
@@ -192,6 +202,11 @@ class Chronicle:
             runner.wake.set()
         for thread in self._threads:
             thread.join(timeout=10)
+        rebuilds: Rebuilds = wired.services[Rebuilds]
+        rebuilds.close()
+        if self._leases is not None:
+            self._leases.close()
+            self._leases = None
         if self._listener is not None:
             self._listener.stop()
         for client in (self._redis, self._request_redis):
@@ -268,6 +283,11 @@ class Chronicle:
         return self._opened.platform.write_engine
 
     @property
+    def rebuilds(self) -> Rebuilds:
+        rebuilds: Rebuilds = self.services[Rebuilds]
+        return rebuilds
+
+    @property
     def operations(self) -> Operations:
         ops: Operations = self.services[Operations]
         return ops
@@ -302,6 +322,23 @@ class Chronicle:
             )
         return self._request_redis
 
+    def _rebuilds(self, platform: Platform, runners: dict[str, ProjectionRunner]) -> Rebuilds:
+        """Zero-downtime rebuilds (rebuild.py): shadow tables in a schema of their own on PostgreSQL, in an
+        attached file on the embedded store; one rebuild per projection at a time, across processes."""
+        settings = self.settings
+        postgres = not settings.embedded
+
+        def shadow_for(runner: ProjectionRunner) -> Shadow:
+            name, tables = runner.name, runner.follower.tables
+            if postgres:
+                return PostgresShadow(name, tables, platform.write_engine, settings.rebuild_lock_timeout_seconds)
+            return SqliteShadow(name, tables, settings.read_store_url())
+
+        leases = Leases(platform.postgres_conninfo(), namespace=REBUILD_NAMESPACE) if postgres else None
+        return Rebuilds(
+            runners, shadow_for, platform.head_position, Exclusive(leases), RebuildJobs(platform.write_engine)
+        )
+
     def _runner(self, platform: Platform, follower: Follower) -> ProjectionRunner:
         return ProjectionRunner(
             platform.log,
@@ -313,4 +350,5 @@ class Chronicle:
             poll_seconds=self.settings.projection_poll_seconds,
             retry_seconds=self.settings.projection_retry_seconds,
             retry_max_seconds=self.settings.projection_retry_max_seconds,
+            standby_seconds=self.settings.projection_standby_seconds,
         )

@@ -28,6 +28,8 @@ from infrastructure.shared.chain import verify_export
 from infrastructure.shared.chain_log import Checkpoints
 from infrastructure.shared.export import AuditExporter
 from infrastructure.shared.log_format import configure_logging
+from infrastructure.shared.rebuild import RebuildRefused, RebuildReport, RebuildRunning
+from infrastructure.shared.runner import EventNotApplied
 from infrastructure.shared.settings import Settings, StartupRefused
 from infrastructure.shared.startup import probe_database
 
@@ -142,6 +144,15 @@ def status() -> None:
                 str(failure.retries) if failure else "",
             )
         console.print(table)
+        for item in states:  # beside the table (it keeps to 80 columns): who runs it, its last rebuild
+            notes = []
+            if item.active is not None:
+                notes.append(f"active worker: pid {item.active.pid or '?'} on {item.active.host}")
+            if item.rebuild is not None:
+                job = item.rebuild
+                notes.append(f"rebuild {job.state} at position {job.position} of {job.head} (job {job.job_id})")
+            if notes:
+                console.print(f"{item.name}: {'; '.join(notes)}", highlight=False, markup=False, soft_wrap=True)
         for item in states:
             if item.failure is not None:
                 since = item.failure.first_failed_at.isoformat(timespec="seconds")
@@ -158,24 +169,46 @@ def status() -> None:
 
 
 @projections_app.command("rebuild")
-def rebuild(name: Annotated[str, typer.Argument(help="Projection to rebuild, e.g. accounts")]) -> None:
-    """Rebuild a projection from position zero, with a progress bar."""
+def rebuild(
+    name: Annotated[str, typer.Argument(help="Projection to rebuild, e.g. accounts")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Swap even when the rows differ and the projection code did not change")
+    ] = False,
+) -> None:
+    """Rebuild a projection beside the live one (queries keep being served), report the differences, swap."""
     chronicle = Chronicle(checked_settings())
     with refusals():
         chronicle.open()
     try:
-        runner = chronicle.runners.get(name)
-        if runner is None or not runner.follower.tables:
-            rebuildable = [n for n, r in chronicle.runners.items() if r.follower.tables]
-            console.print(f"[red]No read model named {name!r}[/red]; rebuildable: {', '.join(rebuildable)}")
+        rebuilds = chronicle.rebuilds
+        if name not in rebuilds.rebuildable():
+            console.print(
+                f"No read model named {name!r}; rebuildable: {', '.join(rebuilds.rebuildable())}",
+                style="red",
+                highlight=False,
+                markup=False,
+            )
             raise typer.Exit(2)
-        head = chronicle.head_position()
-        runner.reset()
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console) as progress:
-            task = progress.add_task(f"rebuilding {name}", total=head)
-            consumed = runner.catch_up(lambda n: progress.advance(task, n))
-        console.print(f"Rebuilt {name}: {consumed} log entries folded, now at position {head}.")
+            task = progress.add_task(f"rebuilding {name}", total=chronicle.head_position())
+
+            def step(position: int, head: int) -> None:
+                progress.update(task, completed=position, total=max(head, position))
+
+            try:
+                report = rebuilds.run(name, force=force, progress=step)
+            except RebuildRefused as refused:
+                progress.stop()
+                _print_report(refused.report)
+                console.print(f"[red]Not swapped[/red]: {refused.detail}", highlight=False)
+                raise typer.Exit(1) from None
+            except (RebuildRunning, EventNotApplied) as failed:
+                progress.stop()
+                console.print(f"[red]Not rebuilt[/red]: {failed}", highlight=False, markup=False)
+                raise typer.Exit(1) from None
+        _print_report(report)
+        console.print(f"Rebuilt {name}: swapped in at position {report.position}.")
     finally:
         chronicle.close()
 
@@ -254,6 +287,19 @@ def audit_verify(
     typer.echo(json.dumps(verdict.as_dict(), indent=2))
     if not verdict.ok:
         raise typer.Exit(1)
+
+
+def _print_report(report: RebuildReport) -> None:
+    """The differences between the live and the rebuilt tables, found before the swap."""
+    table = Table("table", "rows live → new", "checksum live → new", "same")
+    for diff in report.tables:
+        same = "yes" if diff.same else "[red]no[/red]"
+        # The checksums' first digits: enough to tell them apart on screen (the job keeps them whole).
+        checksums = f"{diff.live_checksum[:8]} → {diff.new_checksum[:8]}"
+        table.add_row(diff.table, f"{diff.live_rows} → {diff.new_rows}", checksums, same)
+    console.print(table)
+    changed = "changed" if report.code_changed else "unknown" if report.live_fingerprint is None else "unchanged"
+    console.print(f"projection code: {changed}; compared at position {report.position}", highlight=False)
 
 
 def main() -> None:

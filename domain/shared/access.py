@@ -43,9 +43,11 @@ class ContextGrants:
 # Reading the whole log and the projections' state: operations, not a context of their own.
 AUDIT_READ: Final = "audit:read"
 PROJECTIONS_READ: Final = "projections:read"
+# Starting a rebuild job: admin only (granted to no other role).
+PROJECTIONS_REBUILD: Final = "projections:rebuild"
 
 OPERATIONS: Final = ContextGrants(
-    declared=frozenset({AUDIT_READ, PROJECTIONS_READ}),
+    declared=frozenset({AUDIT_READ, PROJECTIONS_READ, PROJECTIONS_REBUILD}),
     grants={Role.AUDITOR: frozenset({AUDIT_READ, PROJECTIONS_READ})},
 )
 

@@ -11,11 +11,13 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from infrastructure.shared.leases import REBUILD_NAMESPACE, ActiveWorker, active_workers
 from infrastructure.shared.platform import Platform
 from infrastructure.shared.readstore import Failure, read_failures, read_positions
+from infrastructure.shared.rebuild import RebuildJob, RebuildJobs
 
 RUNNING = "running"
 FAILED = "failed"
@@ -27,6 +29,8 @@ class ProjectionState:
     position: int
     head: int
     failure: Failure | None = None
+    active: ActiveWorker | None = None  # the process holding its lease (PostgreSQL workers), where known
+    rebuild: RebuildJob | None = None  # its last rebuild job
 
     @property
     def lag(self) -> int:
@@ -45,8 +49,15 @@ class Operations:
     # their own timeouts end them; a few workers bound what a burst of /ready calls can pile up.
     CHECK_WORKERS = 6
 
-    def __init__(self, platform: Platform, followers: Sequence[str], redis: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        followers: Sequence[str],
+        redis: Callable[[], Any],
+        rebuilds: RebuildJobs | None = None,
+    ) -> None:
         self._platform = platform
+        self._rebuilds = rebuilds
         self._followers = tuple(followers)
         self._redis = redis
         self._checks = ThreadPoolExecutor(max_workers=self.CHECK_WORKERS, thread_name_prefix="chronicle-ready")
@@ -55,7 +66,27 @@ class Operations:
         return self._platform.head_position()
 
     def projections(self) -> list[ProjectionState]:
-        return self._states(self.head_position())
+        """Every follower's state, with the process that runs it and its last rebuild job."""
+        head = self.head_position()
+        names = self._followers
+        with self._platform.read_engine.connect() as conn:
+            positions = read_positions(conn, names)
+            failures = read_failures(conn, names)
+            workers = active_workers(conn, names)
+            jobs = self._rebuilds.read(conn, names) if self._rebuilds is not None else {}
+            if conn.dialect.name == "postgresql":
+                # A running job's process holds its rebuild lock; without one, that process died mid-rebuild.
+                rebuilding = active_workers(conn, names, REBUILD_NAMESPACE)
+                jobs = {
+                    name: replace(job, state="interrupted")
+                    if job.state == "running" and name not in rebuilding
+                    else job
+                    for name, job in jobs.items()
+                }
+        return [
+            ProjectionState(name, positions[name], head, failures.get(name), workers.get(name), jobs.get(name))
+            for name in names
+        ]
 
     def _states(self, head: int) -> list[ProjectionState]:
         with self._platform.read_engine.connect() as conn:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    Text,
     bindparam,
     create_engine,
     delete,
@@ -73,6 +74,37 @@ projection_failures = Table(
     Column("first_failed_at", UtcDateTime, nullable=False),
     Column("last_failed_at", UtcDateTime, nullable=False),
 )
+
+# The fingerprint of the projection code that built each read model from zero (``Follower.fingerprint``):
+# a rebuild compares it with the code's now. Its own table, so older read stores gain it from ``create_all``.
+projection_versions = Table(
+    "projection_versions",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("built_at", UtcDateTime, nullable=False),
+)
+
+# The last rebuild job of each projection: its state and progress, and the differences it found before the
+# swap (a JSON report), for every process (the API, the CLI) to show.
+projection_rebuilds = Table(
+    "projection_rebuilds",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("job_id", String(36), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("head", BigInteger, nullable=False),
+    Column("report", Text, nullable=True),
+    Column("error", String(500), nullable=True),
+    Column("worker", String(100), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+)
+
+# What a rebuild creates beside a follower's tables in its shadow schema (the shadow run's own bookkeeping).
+BOOKKEEPING_TABLES = (projection_tracking, projection_failures, projection_versions)
 
 
 def create_read_engine(
@@ -313,6 +345,23 @@ def write_position(conn: Connection, name: str, position: int) -> None:
         {"name": name, "position": position, "updated_at": datetime.now(UTC)},
         key=["name"],
     )
+
+
+def write_fingerprint(conn: Connection, name: str, fingerprint: str) -> None:
+    """Record that ``name``'s read model was (re)built from zero by the code with ``fingerprint``."""
+    upsert(
+        conn,
+        projection_versions,
+        {"name": name, "fingerprint": fingerprint, "built_at": datetime.now(UTC)},
+        key=["name"],
+    )
+
+
+def read_fingerprint(conn: Connection, name: str) -> str | None:
+    """The fingerprint of the code that built ``name``'s live model; None for a model built before they were kept."""
+    statement = select(projection_versions.c.fingerprint).where(projection_versions.c.name == name)
+    value = conn.execute(statement).scalar()
+    return str(value) if value is not None else None
 
 
 @dataclass(frozen=True)

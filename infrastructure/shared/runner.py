@@ -16,10 +16,17 @@ for every process to see, and the runner retries with capped exponential backoff
 batch that gets past the event deletes the failure in the same transaction as its position.
 An outage (a store that cannot be reached) is not a failure of the follower: it is retried the
 same way, and the follower resumes by itself when the store is back.
+
+Across replicas one worker per follower is active: a runner given a ``lease`` (``leases.py``: a
+PostgreSQL advisory lock) applies batches only while it holds it and otherwise stands by, asking
+again every ``standby_seconds``. A follower's ``fingerprint`` names the code that builds its read
+model; it is recorded when the model is built from zero, so a rebuild can tell whether the code changed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import logging
 import threading
 import time
@@ -30,6 +37,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from sqlalchemy import Connection, Engine, Table, delete, select, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from application.shared.application import ChronicleApplication
 from application.shared.follower import EventHandlers
@@ -42,6 +51,7 @@ from infrastructure.shared.readstore import (
     projection_failures,
     projection_tracking,
     record_failure,
+    write_fingerprint,
     write_position,
 )
 
@@ -61,6 +71,32 @@ class Follower:
     @property
     def name(self) -> str:
         return self.handlers.name
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of the code that builds this read model: the handlers' and the view's source and the
+        tables' DDL (a change to any of them is a new fingerprint; so is a handlers ``version`` bump)."""
+        digest = hashlib.sha256()
+        handlers = type(self.handlers)
+        digest.update(str(getattr(handlers, "version", "")).encode())
+        for code in (handlers, self.view_factory):
+            digest.update(_source(code).encode())
+        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+        for table in self.tables:
+            digest.update(str(CreateTable(table).compile(dialect=dialect)).encode())
+            for index in sorted(table.indexes, key=lambda index: str(index.name)):
+                digest.update(str(CreateIndex(index).compile(dialect=dialect)).encode())
+        return digest.hexdigest()[:32]
+
+
+def _source(code: object) -> str:
+    """The source of a class or function, or its qualified name where the source cannot be read."""
+    if code is None:
+        return ""
+    try:
+        return inspect.getsource(code)  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return f"{getattr(code, '__module__', '')}.{getattr(code, '__qualname__', repr(code))}"
 
 
 class PositionBoard:
@@ -202,6 +238,9 @@ class ProjectionRunner:
         poll_seconds: float = 1.0,
         retry_seconds: float = 0.5,
         retry_max_seconds: float = 30.0,
+        lease: Callable[[], bool] | None = None,
+        standby_seconds: float = 1.0,
+        announce: bool = True,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -212,6 +251,12 @@ class ProjectionRunner:
         self.poll_seconds = poll_seconds
         self.retry_seconds = retry_seconds
         self.retry_max_seconds = retry_max_seconds
+        # Held by this process: it may apply batches (None: always, as on the embedded store).
+        self.lease = lease
+        self.standby_seconds = standby_seconds
+        # Tell other processes of each committed position (False for a rebuild's shadow run: its
+        # positions are not the live model's).
+        self.announce = announce
         # Set while the next event is known to fail: batches of one until it is applied.
         self._stalled = False
         self._notify_sql = text("SELECT pg_notify(:channel, :payload)")
@@ -220,44 +265,56 @@ class ProjectionRunner:
     def name(self) -> str:
         return self.follower.name
 
-    def run_once(self, limit: int | None = None) -> int:
-        """Apply the next batch (``limit`` entries, the batch size by default); answers how many
-        log entries it consumed (0: caught up). Raises ``EventNotApplied`` when the batch fails
-        for any reason but an outage; nothing of that batch is committed then."""
-        mapper = self.app.metadata_mapper
+    def run_once(self, limit: int | None = None, until: int | None = None) -> int:
+        """Apply the next batch (``limit`` entries, the batch size by default; none past position ``until``);
+        answers how many log entries it consumed (0: caught up). Raises ``EventNotApplied`` when the batch
+        fails for any reason but an outage; nothing of that batch is committed then."""
         with self.engine.begin() as conn:
-            position, failed = self._lock_position(conn)
-            notifications = self.app.recorder.select_notifications(start=position + 1, limit=limit or self.batch_size)
-            if not notifications:
-                return 0
-            view = self.follower.view_factory(conn) if self.follower.view_factory else None
-            handlers = self.follower.handlers
-            event_type = "the batch"
-            try:
-                for notification in notifications:
-                    if handlers.wants(notification.topic):
-                        event_type = notification.topic.rpartition(":")[2]
-                        handlers.take(notification, mapper, view)
-                # The view gathered the batch's writes: they go out before the position, in the same transaction.
-                if view is not None:
-                    view.flush()
-            except Exception as error:
-                if store_unavailable(error):
-                    raise
-                first, last = notifications[0].id, notifications[-1].id
-                raise EventNotApplied(self.name, first, last, event_type, error) from error
-            last = notifications[-1].id
-            write_position(conn, self.name, last)
-            if failed:
-                clear_failure(conn, self.name)
-            if conn.dialect.name == "postgresql":
-                # Delivered on commit: API processes waiting to read their writes wake at once.
-                conn.execute(self._notify_sql, {"channel": PROGRESS_CHANNEL, "payload": f"{self.name}:{last}"})
+            consumed, last, failed = self.apply_batch(conn, limit, until)
+        if not consumed:
+            return 0
         if failed:
-            log.info("projection %s resumed past position %s", self.name, notifications[0].id)
+            log.info("projection %s resumed, now at position %s", self.name, last)
         if self.board is not None:
             self.board.advance(self.name, last)
-        return len(notifications)
+        return consumed
+
+    def apply_batch(
+        self, conn: Connection, limit: int | None = None, until: int | None = None
+    ) -> tuple[int, int, bool]:
+        """One batch inside the caller's transaction on ``conn``: lock the position, apply, write the new
+        position. Answers (entries consumed, the position reached, whether a failure was cleared)."""
+        mapper = self.app.metadata_mapper
+        position, failed = self.lock_position(conn)
+        notifications = self.app.recorder.select_notifications(
+            start=position + 1, limit=limit or self.batch_size, stop=until
+        )
+        if not notifications:
+            return 0, position, False
+        view = self.follower.view_factory(conn) if self.follower.view_factory else None
+        handlers = self.follower.handlers
+        event_type = "the batch"
+        try:
+            for notification in notifications:
+                if handlers.wants(notification.topic):
+                    event_type = notification.topic.rpartition(":")[2]
+                    handlers.take(notification, mapper, view)
+            # The view gathered the batch's writes: they go out before the position, in the same transaction.
+            if view is not None:
+                view.flush()
+        except Exception as error:
+            if store_unavailable(error):
+                raise
+            first, last = notifications[0].id, notifications[-1].id
+            raise EventNotApplied(self.name, first, last, event_type, error) from error
+        last = notifications[-1].id
+        write_position(conn, self.name, last)
+        if failed:
+            clear_failure(conn, self.name)
+        if self.announce and conn.dialect.name == "postgresql":
+            # Delivered on commit: API processes waiting to read their writes wake at once.
+            conn.execute(self._notify_sql, {"channel": PROGRESS_CHANNEL, "payload": f"{self.name}:{last}"})
+        return len(notifications), last, failed
 
     def advance(self) -> int:
         """Apply the next batch; when it fails, apply its events one per transaction up to the one that
@@ -283,7 +340,7 @@ class ProjectionRunner:
                 break
         return consumed
 
-    def _lock_position(self, conn: Connection) -> tuple[int, bool]:
+    def lock_position(self, conn: Connection) -> tuple[int, bool]:
         """The committed position, locked for this batch, and whether a failure is recorded beside it."""
         tracking, failures = projection_tracking, projection_failures
         locking = (
@@ -299,15 +356,18 @@ class ProjectionRunner:
                 # rows another follower wrote before the read models were split the way they are now.
                 for table in self.follower.tables:
                     conn.execute(delete(table))
+                if self.follower.tables:
+                    write_fingerprint(conn, self.name, self.follower.fingerprint)
             row = conn.execute(locking).one()
         return int(row[0]), bool(row[1])
 
-    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
-        """Run batches until one comes back short (caught up); answers how many entries it consumed.
-        A batch that cannot be applied stops it (``EventNotApplied``), the batches before it committed."""
+    def catch_up(self, progress: Callable[[int], None] | None = None, until: int | None = None) -> int:
+        """Run batches until one comes back short (caught up, or at position ``until``); answers how many
+        entries it consumed. A batch that cannot be applied stops it (``EventNotApplied``), the batches
+        before it committed."""
         total = 0
         while True:
-            consumed = self.run_once()
+            consumed = self.run_once(until=until)
             total += consumed
             if progress is not None and consumed:
                 progress(consumed)
@@ -321,6 +381,9 @@ class ProjectionRunner:
         thread, go on meanwhile."""
         attempts = 0
         while not stop.is_set():
+            if self.lease is not None and not self.lease():
+                stop.wait(self.standby_seconds)  # another process is the active worker: stand by
+                continue
             self.wake.clear()
             try:
                 consumed = self.advance()
@@ -359,14 +422,22 @@ class ProjectionRunner:
             log.warning("%s (attempt %d)", failed.message, failure.retries)
         return failure
 
+    def settle(self, position: int) -> None:
+        """A rebuild swapped a new model in at ``position``: batches are whole again, the board knows it."""
+        self._stalled = False
+        if self.board is not None:
+            self.board.advance(self.name, position)
+
     def reset(self) -> None:
         """Forget everything this follower wrote and start again from position zero."""
         with self.engine.begin() as conn:
-            self._lock_position(conn)
+            self.lock_position(conn)
             for table in self.follower.tables:
                 conn.execute(delete(table))
             write_position(conn, self.name, 0)
             clear_failure(conn, self.name)
+            if self.follower.tables:
+                write_fingerprint(conn, self.name, self.follower.fingerprint)
         self._stalled = False
         if self.board is not None:
             self.board.forget(self.name)

@@ -182,6 +182,20 @@ class Settings(BaseSettings):
     projection_retry_max_seconds: float = Field(
         default=30.0, gt=0, le=3600, description="Longest wait between two attempts of a failed projection"
     )
+    projection_standby_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often a projection worker that is not the active one (another process holds the "
+        "projection's PostgreSQL advisory lock) asks again: a failover takes about this long",
+    )
+    rebuild_lock_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Longest a rebuild's swap waits for queries holding the live tables (PostgreSQL); past it the "
+        "swap gives up, the live model stays, and the rebuild is reported failed",
+    )
     store_retry_seconds: float = Field(
         default=2.0,
         ge=0,

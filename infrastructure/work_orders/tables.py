@@ -89,12 +89,16 @@ def _client_substring_index(table: Table, connection: Connection, **_: Any) -> N
     """
     if connection.dialect.name != "postgresql":
         return
+    # The schema the table was created in (a rebuild creates it in a schema of its own).
+    schema = connection.schema_for_object(table)
+    quote = connection.dialect.identifier_preparer.quote
+    target = f"{quote(schema)}.{quote(table.name)}" if schema else quote(table.name)
     try:
         with connection.begin_nested():
             connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
             connection.exec_driver_sql(
                 "CREATE INDEX IF NOT EXISTS ix_rm_work_orders_client_trgm "
-                f"ON {table.name} USING gin (client_key gin_trgm_ops)"
+                f"ON {target} USING gin (client_key gin_trgm_ops)"
             )
     except DBAPIError as error:
         log.warning("no trigram index on %s.client_key (client filter will scan): %s", table.name, error.orig)

@@ -58,6 +58,7 @@ def chronicle(args: list[str], database_url: str, tmp_path: Path) -> subprocess.
     """Runs the installed ``chronicle`` command against ``database_url``, in a clean environment."""
     env = {
         "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),  # this checkout's code, whichever checkout the venv was installed from
         "HOME": str(tmp_path),
         "DATABASE_URL": database_url,
         "JWT_SECRET": TEST_JWT_SECRET,
@@ -89,7 +90,7 @@ def test_given_a_varied_history_when_the_accounts_projection_is_reset_and_replay
     assert container.stored_position("accounts") == container.head_position()
 
 
-def test_given_a_varied_history_when_the_cli_rebuilds_accounts_then_every_row_is_the_same(
+def test_given_a_damaged_read_model_when_the_cli_rebuilds_it_then_it_refuses_unless_forced_and_forced_repairs_it(
     container: Chronicle, clock: Clock, postgres_url: str, tmp_path: Path
 ) -> None:
     varied_history(container, clock)
@@ -100,7 +101,16 @@ def test_given_a_varied_history_when_the_cli_rebuilds_accounts_then_every_row_is
         conn.execute(update(accounts).values(status="garbled"))
     assert read_model_rows(container) != live
 
-    rebuilt = chronicle(["projections", "rebuild", "accounts"], postgres_url, tmp_path)
+    damaged = read_model_rows(container)
+
+    # The code did not change but the rows differ: reported, and not swapped unless forced.
+    refused = chronicle(["projections", "rebuild", "accounts"], postgres_url, tmp_path)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "Not swapped" in refused.stdout
+    assert "rm_sessions" in refused.stdout
+    assert read_model_rows(container) == damaged
+
+    rebuilt = chronicle(["projections", "rebuild", "accounts", "--force"], postgres_url, tmp_path)
 
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert "Rebuilt accounts" in rebuilt.stdout

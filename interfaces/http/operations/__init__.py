@@ -1,4 +1,4 @@
-"""Routes for auditors and operators: the audit log, the explorer page, liveness, readiness and projection positions."""
+"""Routes for auditors and operators: the audit log, the explorer, health, projection positions and rebuilds."""
 
 from interfaces.http.operations import audit, chain, explorer, health
 

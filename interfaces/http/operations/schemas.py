@@ -162,6 +162,107 @@ class ProjectionError(BaseModel):
     message: str
 
 
+_WORKER: dict[str, Any] = {"pid": 4711, "host": "projector-1"}
+_TABLE: dict[str, Any] = {
+    "table": "rm_work_orders",
+    "live_rows": 50010,
+    "new_rows": 50010,
+    "live_checksum": "28823037615171174402",
+    "new_checksum": "28823037615171174402",
+    "same": True,
+}
+_REPORT: dict[str, Any] = {
+    "position": 100025,
+    "live_position": 100025,
+    "tables": [_TABLE],
+    "code_changed": False,
+    "differs": False,
+    "forced": False,
+    "swapped": True,
+}
+_JOB = "5b0c6c1e-8a53-4b0e-9d77-0f0e0b8c2a11"
+_REBUILD_RUNNING: dict[str, Any] = {
+    "job_id": _JOB,
+    "state": "running",
+    "position": 42000,
+    "head": 100020,
+    "worker": "812@api-1",
+    "error": None,
+    "report": None,
+}
+_REBUILD_SWAPPED: dict[str, Any] = {
+    **_REBUILD_RUNNING,
+    "state": "swapped",
+    "position": 100025,
+    "head": 100025,
+    "report": _REPORT,
+}
+
+
+class ActiveWorkerStatus(BaseModel):
+    """The process running a projection (the one holding its PostgreSQL advisory lock)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_WORKER]})
+
+    pid: int | None
+    host: str
+
+
+class TableDifference(BaseModel):
+    """One table of the live and the rebuilt model, compared before the swap."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_TABLE]})
+
+    table: str
+    live_rows: int
+    new_rows: int
+    live_checksum: str
+    new_checksum: str
+    same: bool
+
+
+class RebuildReportOut(BaseModel):
+    """What a rebuild found before the swap: per-table counts and checksums, and whether the code changed."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_REPORT]})
+
+    position: int
+    live_position: int
+    tables: list[TableDifference]
+    code_changed: bool
+    differs: bool
+    forced: bool
+    swapped: bool
+
+
+class RebuildStatus(BaseModel):
+    """A projection's last rebuild job: ``running`` (with its position and the head), ``swapped``,
+    ``refused`` (rows differ, code unchanged, not forced), ``failed``, or ``interrupted`` (its process
+    ended mid-rebuild: the live model stayed as it was)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_REBUILD_RUNNING, _REBUILD_SWAPPED]})
+
+    job_id: str
+    state: Literal["running", "swapped", "refused", "failed", "interrupted"]
+    position: int
+    head: int
+    worker: str
+    error: str | None = None
+    report: RebuildReportOut | None = None
+
+
+class RebuildAccepted(BaseModel):
+    """A rebuild job was started; ``GET /api/v1/projections`` shows its progress."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"job_id": "5b0c6c1e-8a53-4b0e-9d77-0f0e0b8c2a11", "name": "work_orders"}]}
+    )
+
+    job_id: str
+    name: str
+    state: Literal["running"] = "running"
+
+
 class ProjectionStatus(BaseModel):
     """A projection's position and lag; ``failed`` (with the position it stopped at) while it cannot apply an event."""
 
@@ -179,6 +280,8 @@ class ProjectionStatus(BaseModel):
                     "retries": 0,
                     "failed_since": None,
                     "last_attempt_at": None,
+                    "active_worker": _WORKER,
+                    "rebuild": _REBUILD_RUNNING,
                 },
                 {
                     "name": "inventory",
@@ -209,6 +312,8 @@ class ProjectionStatus(BaseModel):
     retries: int = 0
     failed_since: datetime | None = None
     last_attempt_at: datetime | None = None
+    active_worker: ActiveWorkerStatus | None = None
+    rebuild: RebuildStatus | None = None
 
 
 class Liveness(BaseModel):
