@@ -16,7 +16,7 @@ from domain.work_orders.new_order import NewWorkOrder
 from infrastructure.root import Chronicle
 from infrastructure.shared.leases import active_workers
 from infrastructure.work_orders.tables import work_order_timeline, work_orders, workshop_counters
-from tests.conftest import TEST_JWT_SECRET, Clock, eventually
+from tests.conftest import TEST_JWT_SECRET, TEST_PII_MASTER_KEY, Clock, eventually
 from tests.integration.conftest import context
 
 ROOT = Path(__file__).parents[2]
@@ -32,6 +32,7 @@ def workers(container: Chronicle, postgres_url: str, tmp_path: Path) -> Iterator
         "HOME": str(tmp_path),
         "DATABASE_URL": postgres_url,
         "JWT_SECRET": TEST_JWT_SECRET,
+        "PII_MASTER_KEY": TEST_PII_MASTER_KEY,
         "DATA_DIR": str(tmp_path / "data"),
         "PROJECTION_POLL_SECONDS": "0.2",
         "PROJECTION_STANDBY_SECONDS": "0.5",
