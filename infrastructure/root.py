@@ -34,6 +34,7 @@ from infrastructure.inventory.queries import InventoryQueries
 from infrastructure.inventory.wiring import Inventory, wire_inventory
 from infrastructure.shared.breaker import Breaker
 from infrastructure.shared.eventlog import StreamReader
+from infrastructure.shared.jobs import Jobs, JobTimer
 from infrastructure.shared.logwatch import LogWatch
 from infrastructure.shared.operations import Operations
 from infrastructure.shared.platform import Platform, open_platform, utc_now
@@ -85,6 +86,7 @@ class Chronicle:
         self._listener: PostgresListener | None = None
         self._redis: Any = None
         self._request_redis: Any = None
+        self._timer: JobTimer | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -164,6 +166,9 @@ class Chronicle:
                 self._threads.append(thread)
         for context in (wired.accounts, wired.inventory, wired.work_orders):
             context.start(wired.platform)
+        if self.settings.jobs_run_in_process:  # the embedded store's stand-in for `chronicle worker` + `beat`
+            self._timer = JobTimer(wired.platform.jobs, self._stop)
+            self._timer.start()
 
     def run_projections_forever(self) -> None:
         """The ``chronicle project`` worker: run every follower until interrupted."""
@@ -188,6 +193,9 @@ class Chronicle:
             runner.wake.set()
         for thread in self._threads:
             thread.join(timeout=10)
+        if self._timer is not None:
+            self._timer.join(timeout=10)
+            self._timer = None
         if self._listener is not None:
             self._listener.stop()
         for client in (self._redis, self._request_redis):
@@ -209,6 +217,11 @@ class Chronicle:
     def services(self) -> dict[type, Any]:
         """What the edges may depend on, by type (the HTTP layer resolves its dependencies here)."""
         return self._opened.services
+
+    @property
+    def jobs(self) -> Jobs:
+        """The background tasks and sweeps every context registered (run by Celery or the in-process timer)."""
+        return self._opened.platform.jobs
 
     @property
     def tokens(self) -> JwtTokens:

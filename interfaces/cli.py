@@ -1,4 +1,4 @@
-"""The ``chronicle`` command line: serve, project, projections status / rebuild.
+"""The ``chronicle`` command line: serve, project, worker, beat, projections status / rebuild.
 
 It reaches the HTTP edge only by name (uvicorn imports the app factory), never by import.
 """
@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from infrastructure.root import Chronicle
+from infrastructure.shared.jobs import broker_url
 from infrastructure.shared.log_format import configure_logging
 from infrastructure.shared.settings import Settings, StartupRefused
 from infrastructure.shared.startup import probe_database
@@ -108,6 +109,42 @@ def project() -> None:
         chronicle.open()
     console.print(f"Projecting: {', '.join(chronicle.runners)}")
     chronicle.run_projections_forever()
+
+
+@app.command()
+def worker(
+    pool: Annotated[str, typer.Option(help="solo (one task at a time) or threads (CONCURRENCY at once)")] = "solo",
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tasks at once (threads pool)")] = 1,
+    hostname: Annotated[str, typer.Option(help="Node name (celery inspect ping -d ...)")] = "chronicle@%h",
+    log_level: Annotated[str, typer.Option(help="Log level")] = "info",
+) -> None:
+    """Run a Celery worker for the background jobs (renewals, dunning, ...) until interrupted."""
+    if pool not in {"solo", "threads"}:
+        # Every process opens its own pools; more processes means more workers (compose: scale the service).
+        typer.echo("--pool: solo or threads (for more processes, run more workers)", err=True)
+        raise typer.Exit(2)
+    from interfaces.worker import create_celery
+
+    configure_logging(log_level.upper())
+    settings = checked_settings()
+    with refusals():  # the worker opens the stores when it starts: fail first, in one line
+        broker_url(settings)
+        probe_database(settings)
+    argv = ["worker", f"--pool={pool}", f"--concurrency={concurrency}", f"--hostname={hostname}"]
+    create_celery(settings).worker_main([*argv, f"--loglevel={log_level.upper()}"])
+
+
+@app.command()
+def beat(log_level: Annotated[str, typer.Option(help="Log level")] = "info") -> None:
+    """Run Celery beat: sends each registered sweep (subscriptions due, ...) on its interval. Run one."""
+    from interfaces.worker import create_celery
+
+    configure_logging(log_level.upper())
+    settings = checked_settings()
+    with refusals():
+        broker_url(settings)
+        probe_database(settings)
+    create_celery(settings).start(["beat", f"--loglevel={log_level.upper()}"])
 
 
 @projections_app.command("status")

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from application.shared.application import ChronicleApplication, EventLog
 from application.shared.commands import Clock
+from infrastructure.shared.jobs import Jobs
 from infrastructure.shared.readstore import create_read_engine, read_position
 from infrastructure.shared.runner import PositionBoard, Wakeups
 from infrastructure.shared.settings import Settings
@@ -30,6 +31,10 @@ class Platform:
     write_engine: Engine
     board: PositionBoard
     wakeups: Wakeups = field(default_factory=Wakeups)
+    jobs: Jobs = field(init=False)  # the background tasks and sweeps the contexts' wiring adds
+
+    def __post_init__(self) -> None:
+        self.jobs = Jobs(self.clock)
 
     def joins_log(self, app: ChronicleApplication) -> None:
         """A context's application over the one log: its saves wake this process's followers at once."""

@@ -202,6 +202,38 @@ class Settings(BaseSettings):
         default=3, ge=1, le=60, description="libpq connect_timeout, unless the URL gives one"
     )
 
+    # --- background jobs (Celery, or a timer in the API process on the embedded store) ---
+    jobs_in_process: bool | None = Field(
+        default=None,
+        description="Run the sweeps and their tasks on a timer inside the API process; default: yes on the "
+        "embedded store, no with PostgreSQL (run `chronicle worker` and `chronicle beat`)",
+    )
+    billing_sweep_seconds: float = Field(
+        default=60.0, ge=1, le=24 * 3600, description="How often the subscriptions sweep looks for due work"
+    )
+    billing_sweep_limit: int = Field(
+        default=10_000, ge=1, le=1_000_000, description="Most subscriptions one sweep hands out as tasks"
+    )
+    celery_broker_url: str | None = Field(
+        default=None, description="Broker and result backend of the jobs (redis://, rediss://); default: REDIS_URL"
+    )
+    celery_queue: str = Field(
+        default="chronicle", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$", description="Queue name"
+    )
+    celery_task_time_limit_seconds: int = Field(
+        default=300, ge=1, le=24 * 3600, description="A task still running after this long is killed (prefork)"
+    )
+    celery_visibility_timeout_seconds: int = Field(
+        default=3600,
+        ge=2,
+        le=7 * 24 * 3600,
+        description="An unacknowledged task (its worker died) is delivered again after this long; must exceed "
+        "CELERY_TASK_TIME_LIMIT_SECONDS",
+    )
+    celery_restore_interval_seconds: int = Field(
+        default=10, ge=1, le=3600, description="How often a worker looks for tasks whose worker died"
+    )
+
     # --- checks ---------------------------------------------------------------------------
 
     @field_validator("database_url", "redis_url", "superadmin_email", "superadmin_password", mode="before")
@@ -278,6 +310,23 @@ class Settings(BaseSettings):
             raise _refuse("ttl_order", "must be longer than ACCESS_TOKEN_TTL_SECONDS")
         return value
 
+    @field_validator("celery_broker_url", mode="before")
+    @classmethod
+    def _broker_url(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if value is not None and urlsplit(str(value)).scheme not in {"redis", "rediss", "unix"}:
+            raise _refuse("url_scheme", "must be a redis:// or rediss:// URL (or unix:// for a socket)")
+        return value
+
+    @field_validator("celery_visibility_timeout_seconds")
+    @classmethod
+    def _visibility_outlasts_tasks(cls, value: int, info: ValidationInfo) -> int:
+        limit = info.data.get("celery_task_time_limit_seconds")
+        if limit is not None and value <= limit:
+            raise _refuse("timeout_order", "must be longer than CELERY_TASK_TIME_LIMIT_SECONDS")
+        return value
+
     @field_validator("superadmin_password")
     @classmethod
     def _superadmin_password(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
@@ -301,6 +350,12 @@ class Settings(BaseSettings):
         if self.run_projections_in_process is None:
             return self.embedded
         return self.run_projections_in_process
+
+    @property
+    def jobs_run_in_process(self) -> bool:
+        if self.jobs_in_process is None:
+            return self.embedded
+        return self.jobs_in_process
 
     @property
     def mail_folder(self) -> Path:
