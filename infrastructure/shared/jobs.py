@@ -304,3 +304,5 @@ class SweepScheduler(Scheduler):  # type: ignore[misc]  # celery ships no types
                 for sweep in source.jobs().sweeps
             }
         )
+        # Beat only sends: it holds no connections while it runs (a worker beside it reopens on its first task).
+        source.close()

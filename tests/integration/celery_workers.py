@@ -59,6 +59,21 @@ class CeleryWorkers:
         self._wait_ready(worker, ready)
         return worker
 
+    def start_beat(self, app_module: str, *, ready: Celery) -> Worker:
+        """``celery beat`` for ``app_module``; ready once it answers a ping as ``celerybeat@<host>``."""
+        log = self.tmp_path / f"beat-{len(self.started)}.log"
+        schedule = self.tmp_path / "beat-schedule"
+        command = [sys.executable, "-m", "celery", "-A", app_module, "beat", "--loglevel=INFO", "-s", str(schedule)]
+        env = {**os.environ, **self.env, "PYTHONPATH": str(ROOT)}
+        with log.open("wb") as out:
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        beat = Worker(f"celerybeat@{_hostname()}", process, log)
+        self.started.append(beat)
+        self._wait_ready(beat, ready)
+        return beat
+
     def _wait_ready(self, worker: Worker, app: Celery, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

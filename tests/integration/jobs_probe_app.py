@@ -2,7 +2,8 @@
 
 ``tests.jobs.mark(key, hold_seconds)`` counts ``<key>:started``, holds its first run that long (so a
 test can kill the worker in the middle), then counts ``<key>:done``. The sweep ``probe`` finds the keys
-listed in ``probe:due``. Counts live in ``JOBS_PROBE_REDIS_URL`` (the suite's own Redis db).
+listed in ``probe:due`` every ``JOBS_PROBE_SWEEP_SECONDS``. Counts live in ``JOBS_PROBE_REDIS_URL``
+(the suite's own Redis db).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def probe_jobs() -> Jobs:
         return [(key.decode(), 0) for key in counts.lrange("probe:due", 0, -1)]
 
     jobs.add_task(MARK, mark)
-    jobs.add_sweep("probe", 3600, MARK, due)
+    jobs.add_sweep("probe", float(os.environ.get("JOBS_PROBE_SWEEP_SECONDS", "3600")), MARK, due)
     return jobs
 
 

@@ -77,3 +77,18 @@ def test_a_task_whose_worker_is_killed_mid_way_runs_again_on_a_new_worker(
     assert count(counts, f"{key}:started") == 2
     time.sleep(1)
     assert count(counts, f"{key}:done") == 1
+
+
+def test_beat_sends_each_sweep_on_its_interval_and_answers_the_health_ping(
+    workers: CeleryWorkers, celery_env: dict[str, str], sender: Celery, counts: redis.Redis
+) -> None:
+    celery_env["JOBS_PROBE_SWEEP_SECONDS"] = "1"
+    key = uuid.uuid4().hex
+    counts.rpush("probe:due", key)
+    workers.start("tests.integration.jobs_probe_app", ready=sender)
+
+    beat = workers.start_beat("tests.integration.jobs_probe_app", ready=sender)
+
+    # Each sweep finds the key again: the task runs once per sweep (a real task finds nothing left to do).
+    eventually(lambda: count(counts, f"{key}:done") >= 2, timeout=90)
+    assert sender.control.ping(destination=[beat.node], timeout=2.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -169,3 +170,15 @@ def test_beat_schedules_the_sweep_task_for_each_registered_sweep_on_its_interval
 
     entry = schedule["sweep:notes"]
     assert (entry.task, tuple(entry.args), entry.schedule.run_every.total_seconds()) == (SWEEP_TASK, ("notes",), 60)
+
+
+def test_a_subscription_advanced_again_at_the_same_as_of_gets_the_same_correlation_id() -> None:
+    from infrastructure.subscriptions.jobs import advance_context
+
+    subscription = uuid.uuid4()
+    first = advance_context(subscription, NOW, now=NOW)
+    again = advance_context(subscription, NOW, now=datetime(2026, 12, 2, tzinfo=UTC))
+
+    assert first.correlation_id == again.correlation_id == first.causation_id
+    assert advance_context(subscription, datetime(2027, 1, 1, tzinfo=UTC), NOW).correlation_id != first.correlation_id
+    assert advance_context(uuid.uuid4(), NOW, NOW).correlation_id != first.correlation_id
