@@ -201,6 +201,21 @@ class Settings(BaseSettings):
     database_connect_timeout_seconds: int = Field(
         default=3, ge=1, le=60, description="libpq connect_timeout, unless the URL gives one"
     )
+    # --- subscriptions: webhooks and plan limits (subs-edge) ---
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        min_length=24,
+        description="Shared secret of the payment provider's signed webhooks (HMAC-SHA256); unset: webhooks refused",
+    )
+    webhook_tolerance_seconds: int = Field(
+        default=300, ge=1, le=3600, description="A webhook signed longer ago (or ahead) than this is refused as stale"
+    )
+    plan_limits_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="How long the rate limiter keeps an account's plan quota: a plan change is felt within this",
+    )
 
     # --- checks ---------------------------------------------------------------------------
 
