@@ -1,4 +1,5 @@
-"""Rate limits from the caller's plan: its ``requests_per_minute`` (admins and plans without one: unlimited).
+"""Rate limits from the caller's plan: its ``requests_per_minute``; admins are unlimited, and a plan that sets
+none gets the server's default per-account quota (``RATE_LIMIT_ACCOUNT_PER_MINUTE``), never no limit at all.
 
 Each account's quota is cached for a few seconds (``PLAN_LIMITS_CACHE_SECONDS``) so a request costs no
 read-store query most of the time, while a change of plan or of the plan's limits is felt within that time.
@@ -27,12 +28,14 @@ class PlanQuotas:
     def __init__(
         self,
         entitlements: Entitlements,
+        default: Quota,
         ttl_seconds: float,
         *,
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._entitlements = entitlements
+        self._default = default
         self._ttl = ttl_seconds
         self._max_entries = max_entries
         self._clock = clock
@@ -40,6 +43,7 @@ class PlanQuotas:
         self._lock = threading.Lock()
 
     def quota_for(self, account_id: UUID, roles: Sequence[str]) -> Quota | None:
+        """None for admins; else the plan's quota, read at most every ``ttl_seconds`` per account."""
         if Role.ADMIN in roles:
             return None
         now = self._clock()
@@ -48,7 +52,7 @@ class PlanQuotas:
         if cached is not None and cached[0] > now:
             return cached[1]
         per_minute = self._entitlements.limits_for(account_id).limit(REQUESTS_PER_MINUTE)
-        quota = None if per_minute is None else Quota(QUOTA_NAME, per_minute)
+        quota = self._default if per_minute is None else Quota(QUOTA_NAME, per_minute)
         if self._ttl > 0:
             with self._lock:
                 self._cache[account_id] = (now + self._ttl, quota)

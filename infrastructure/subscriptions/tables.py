@@ -51,6 +51,9 @@ subscriptions = Table(
     Column("pending_plan_code", String(64)),
     Column("pending_effective_at", UtcDateTime),
     Column("next_retry_at", UtcDateTime),
+    # What next_action_at is computed from besides the period: the open invoice and its attempts so far.
+    Column("open_invoice_id", SqlUuid),
+    Column("attempts", Integer, nullable=False),
     Column("next_action_at", UtcDateTime),
     Column("paused_at", UtcDateTime),
     Column("ended_at", UtcDateTime),
