@@ -22,11 +22,15 @@ from application.inventory.application import InventoryApplication
 from application.shared.application import EventLog
 from application.shared.commands import Clock
 from application.shared.ports import Mailer
+from application.subscriptions.application import SubscriptionsApplication
+from application.subscriptions.ports import PaymentGateway
 from application.work_orders.application import WorkOrdersApplication
 from application.work_orders.ports import TableReader
+from domain.accounts.account import Account
 from domain.accounts.permissions import GRANTS as ACCOUNTS_GRANTS
 from domain.inventory.permissions import GRANTS as INVENTORY_GRANTS
 from domain.shared.access import OPERATIONS, AccessPolicy
+from domain.subscriptions.permissions import GRANTS as SUBSCRIPTIONS_GRANTS
 from domain.work_orders.permissions import GRANTS as WORK_ORDERS_GRANTS
 from infrastructure.accounts.queries import AccountsQueries
 from infrastructure.accounts.wiring import Accounts, wire_accounts
@@ -44,10 +48,11 @@ from infrastructure.shared.runner import Follower, Freshness, PositionBoard, Pos
 from infrastructure.shared.settings import Settings
 from infrastructure.shared.startup import probe_database
 from infrastructure.shared.tokens import JwtTokens
+from infrastructure.subscriptions.wiring import Subscriptions, wire_subscriptions
 from infrastructure.work_orders.queries import WorkOrderQueries
 from infrastructure.work_orders.wiring import WorkOrders, wire_work_orders
 
-ACCESS = AccessPolicy([ACCOUNTS_GRANTS, WORK_ORDERS_GRANTS, INVENTORY_GRANTS, OPERATIONS])
+ACCESS = AccessPolicy([ACCOUNTS_GRANTS, WORK_ORDERS_GRANTS, INVENTORY_GRANTS, SUBSCRIPTIONS_GRANTS, OPERATIONS])
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class Adapters:
     read_engine: Engine | None = None
     write_engine: Engine | None = None
     quotas: AccountQuotas | None = None  # per-account rate limits (default: one from settings)
+    gateway: PaymentGateway | None = None  # payments (default: PAYMENT_GATEWAY's)
 
 
 @dataclass
@@ -68,6 +74,7 @@ class _Wired:
     accounts: Accounts
     inventory: Inventory
     work_orders: WorkOrders
+    subscriptions: Subscriptions
     runners: dict[str, ProjectionRunner]
     services: dict[type, Any]
     logwatch: LogWatch
@@ -117,7 +124,8 @@ class Chronicle:
         )
         inventory = wire_inventory(platform)
         work_orders = wire_work_orders(platform, accounts=accounts.app, stock=inventory.app, tables=adapters.tables)
-        contexts = (accounts, inventory, work_orders)
+        subscriptions = wire_subscriptions(platform, gateway=adapters.gateway, new_account_events=(Account.Registered,))
+        contexts = (accounts, inventory, work_orders, subscriptions)
         metadata.create_all(platform.write_engine)
         runners = {
             follower.name: self._runner(platform, follower) for context in contexts for follower in context.followers
@@ -145,7 +153,7 @@ class Chronicle:
         }
         for context in contexts:
             services.update(context.services())
-        self._wired = _Wired(platform, accounts, inventory, work_orders, runners, services, logwatch)
+        self._wired = _Wired(platform, accounts, inventory, work_orders, subscriptions, runners, services, logwatch)
 
     def start(self, *, run_projections: bool | None = None) -> None:
         """Open, listen for progress, run the projections here if asked, and bootstrap every context."""
@@ -164,7 +172,7 @@ class Chronicle:
                 thread.daemon = True
                 thread.start()
                 self._threads.append(thread)
-        for context in (wired.accounts, wired.inventory, wired.work_orders):
+        for context in (wired.accounts, wired.inventory, wired.work_orders, wired.subscriptions):
             context.start(wired.platform)
         if self.settings.jobs_run_in_process:  # the embedded store's stand-in for `chronicle worker` + `beat`
             self._timer = JobTimer(wired.platform.jobs, self._stop)
@@ -201,7 +209,7 @@ class Chronicle:
         for client in (self._redis, self._request_redis):
             if client is not None:
                 client.close()
-        for app in (wired.work_orders.app, wired.inventory.app, wired.accounts.app):
+        for app in (wired.subscriptions.app, wired.work_orders.app, wired.inventory.app, wired.accounts.app):
             app.close()
         wired.platform.close()
 
@@ -243,6 +251,10 @@ class Chronicle:
     @property
     def work_orders(self) -> WorkOrdersApplication:
         return self._opened.work_orders.app
+
+    @property
+    def subscriptions(self) -> SubscriptionsApplication:
+        return self._opened.subscriptions.app
 
     @property
     def account_queries(self) -> AccountsQueries:

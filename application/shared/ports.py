@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 from uuid import UUID
 
@@ -53,3 +54,30 @@ class AccessStates(Protocol):
     def read_model(self) -> str: ...
 
     def access_state(self, account_id: UUID, session_id: UUID) -> AccessState: ...
+
+
+@dataclass(frozen=True)
+class PlanEntitlements:
+    """What an account's plan lets it do right now: the plan's limits (a missing name is unlimited) and features.
+
+    The subscriptions read side answers it from the account's live subscription (``unpaid`` and no
+    subscription at all get the free plan's).
+    """
+
+    plan_code: str
+    limits: Mapping[str, int] = field(default_factory=dict)
+    features: frozenset[str] = frozenset()
+
+    def limit(self, name: str) -> int | None:
+        """The plan's limit called ``name``; None when the plan sets none (unlimited)."""
+        return self.limits.get(name)
+
+    def allows(self, feature: str) -> bool:
+        return feature in self.features
+
+
+class Entitlements(Protocol):
+    """The limits and features of an account's plan: how other contexts ask (work orders' bulk import now,
+    trades' ``trades_per_day`` and flows' ``active_flows`` later)."""
+
+    def limits_for(self, account_id: UUID) -> PlanEntitlements: ...

@@ -1,0 +1,1 @@
+"""The Subscriptions context's HTTP edge (plans, my subscription, billing)."""
