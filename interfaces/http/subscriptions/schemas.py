@@ -70,7 +70,7 @@ _SUBSCRIPTION: dict[str, Any] = {
     "updated_at": "2026-12-03T10:00:00Z",
     "version": 5,
 }
-_LINES: list[dict[str, Any]] = [
+_LINES: list[Any] = [
     {"kind": "credit", "description": "Unused time on pro", "amount": "-14.50"},
     {"kind": "charge", "description": "Remaining time on team", "amount": "49.50"},
 ]
