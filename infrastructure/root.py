@@ -48,6 +48,8 @@ from infrastructure.shared.runner import Follower, Freshness, PositionBoard, Pos
 from infrastructure.shared.settings import Settings
 from infrastructure.shared.startup import probe_database
 from infrastructure.shared.tokens import JwtTokens
+from infrastructure.subscriptions.queries import SubscriptionQueries
+from infrastructure.subscriptions.quotas import PlanQuotas
 from infrastructure.subscriptions.wiring import Subscriptions, wire_subscriptions
 from infrastructure.work_orders.queries import WorkOrderQueries
 from infrastructure.work_orders.wiring import WorkOrders, wire_work_orders
@@ -64,7 +66,7 @@ class Adapters:
     tables: TableReader | None = None
     read_engine: Engine | None = None
     write_engine: Engine | None = None
-    quotas: AccountQuotas | None = None  # per-account rate limits (default: one from settings)
+    quotas: AccountQuotas | None = None  # per-account rate limits (default: each account's plan's)
     gateway: PaymentGateway | None = None  # payments (default: PAYMENT_GATEWAY's)
 
 
@@ -149,7 +151,12 @@ class Chronicle:
             Operations: Operations(platform, list(runners), self.redis),
             RateLimiter: RateLimiter.from_settings(settings, breaker),
             RequestQuotas: RequestQuotas.from_settings(settings),
-            AccountQuotas: adapters.quotas or SettingsQuotas(settings.rate_limit_account_per_minute),
+            AccountQuotas: adapters.quotas
+            or PlanQuotas(
+                subscriptions.queries,
+                SettingsQuotas(settings.rate_limit_account_per_minute).quota,
+                settings.plan_limits_cache_seconds,
+            ),
         }
         for context in contexts:
             services.update(context.services())
@@ -267,6 +274,10 @@ class Chronicle:
     @property
     def work_order_queries(self) -> WorkOrderQueries:
         return self._opened.work_orders.queries
+
+    @property
+    def subscription_queries(self) -> SubscriptionQueries:
+        return self._opened.subscriptions.queries
 
     @property
     def signer(self) -> TokenSigner:

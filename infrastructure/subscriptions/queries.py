@@ -194,13 +194,13 @@ class SubscriptionQueries:
             .limit(1)
         )
         with self.engine.connect() as conn:
-            row = conn.execute(query).first()
-            if row is None or row.status not in ENTITLED_STATUSES:
-                free = select(p.code, p.limits, p.features).where(p.code_key == self.free_plan_code)
-                row = conn.execute(free).first()
-        if row is None:
+            live = conn.execute(query).first()
+            if live is not None and live.status in ENTITLED_STATUSES:
+                return PlanEntitlements(live.code, dict(live.limits), frozenset(live.features))
+            free = conn.execute(select(p.code, p.limits, p.features).where(p.code_key == self.free_plan_code)).first()
+        if free is None:
             return self.free_fallback
-        return PlanEntitlements(row.code, dict(row.limits), frozenset(row.features))
+        return PlanEntitlements(free.code, dict(free.limits), frozenset(free.features))
 
     def revenue(self, today: date) -> Revenue:
         """Active subscribers and MRR by plan, the MRR movements and subscriber churn of the last 30 days:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 
 SIGNATURE_HEADER = "Chronicle-Signature"
 MAX_HEADER_CHARS = 1024
@@ -61,3 +62,25 @@ def verify(secret: str, header: str | None, body: bytes, now: float, tolerance_s
     if abs(now - timestamp) > tolerance_seconds:
         raise BadSignature("stale")
     return timestamp
+
+
+class WebhookSecrets:
+    """Which providers may post webhooks, the secret they sign with and the tolerance (from settings)."""
+
+    def __init__(
+        self, secret: str | None, tolerance_seconds: int, providers: frozenset[str], clock: Callable[[], float]
+    ) -> None:
+        self._secret = secret
+        self.tolerance_seconds = tolerance_seconds
+        self.providers = providers
+        self._clock = clock
+
+    @property
+    def configured(self) -> bool:
+        return self._secret is not None
+
+    def verify(self, header: str | None, body: bytes) -> int:
+        """The signed timestamp of a good signature; BadSignature otherwise (and when no secret is set)."""
+        if self._secret is None:
+            raise BadSignature("not_configured")
+        return verify(self._secret, header, body, self._clock(), self.tolerance_seconds)

@@ -42,6 +42,76 @@ _PLAN: dict[str, Any] = {
     "version": 1,
 }
 
+_SUBSCRIPTION_ID = "5d2e7c1a-3b4f-4e6a-8c9d-0e1f2a3b4c5d"
+_PENDING: dict[str, Any] = {
+    "plan_id": "7a8b9c0d-1e2f-5a3b-8c4d-5e6f7a8b9c0d",
+    "plan_code": "basic",
+    "effective_at": "2027-01-01T08:00:00Z",
+}
+_SUBSCRIPTION: dict[str, Any] = {
+    "id": _SUBSCRIPTION_ID,
+    "status": "active",
+    "plan_id": _PLAN["id"],
+    "plan_code": "pro",
+    "price": "29.00",
+    "currency": "EUR",
+    "interval": "month",
+    "period_start": "2026-12-01T08:00:00Z",
+    "period_end": "2027-01-01T08:00:00Z",
+    "trial_end": None,
+    "has_payment_method": True,
+    "cancel_at_period_end": False,
+    "pending_change": _PENDING,
+    "next_retry_at": None,
+    "next_action_at": "2027-01-01T08:00:00Z",
+    "paused_at": None,
+    "ended_at": None,
+    "created_at": "2026-12-01T08:00:00Z",
+    "updated_at": "2026-12-03T10:00:00Z",
+    "version": 5,
+}
+_LINES: list[Any] = [
+    {"kind": "credit", "description": "Unused time on pro", "amount": "-14.50"},
+    {"kind": "charge", "description": "Remaining time on team", "amount": "49.50"},
+]
+_INVOICE: dict[str, Any] = {
+    "id": "9f8e7d6c-5b4a-5c3d-9e2f-1a0b9c8d7e6f",
+    "subscription_id": _SUBSCRIPTION_ID,
+    "number": "5D2E7C1A3B4F-0002",
+    "status": "paid",
+    "lines": _LINES,
+    "total": "35.00",
+    "currency": "EUR",
+    "period_start": "2026-12-16T08:00:00Z",
+    "period_end": "2027-01-01T08:00:00Z",
+    "attempts": 1,
+    "last_failure": None,
+    "issued_at": "2026-12-16T08:00:00Z",
+    "paid_at": "2026-12-16T08:00:01Z",
+}
+_HISTORY: dict[str, Any] = {
+    "subscription_id": _SUBSCRIPTION_ID,
+    "version": 3,
+    "at": "2026-12-01T08:00:01Z",
+    "actor": "c2bb2ab8-d7ab-44f9-8293-ac618ef3fecb",
+    "event": "PaymentSucceeded",
+    "details": {"invoice_id": _INVOICE["id"], "attempt": 1, "amount": "29.00", "currency": "EUR"},
+}
+_PLAN_REVENUE: dict[str, Any] = {"plan_code": "pro", "currency": "EUR", "active_subscribers": 300, "mrr": "8700.00"}
+_MOVEMENT: dict[str, Any] = {"currency": "EUR", "kind": "churned", "amount": "-58.00", "count": 2}
+_CHURN: dict[str, Any] = {
+    "window_days": 30,
+    "churned_subscribers": 2,
+    "new_subscribers": 12,
+    "active_subscribers": 300,
+    "rate": 0.0068,
+}
+_WEBHOOK: dict[str, Any] = {
+    "id": "evt_1Q2w3e",
+    "type": "payment_failed",
+    "data": {"attempt_id": "3c4d5e6f-7a8b-5c9d-8e0f-1a2b3c4d5e6f", "reason": "insufficient_funds"},
+}
+
 
 # --- requests -------------------------------------------------------------------------
 
@@ -64,11 +134,19 @@ class PlanCreate(Strict):
 class PlanPriceChange(Strict):
     """The plan's new price: new subscriptions pay it at once, existing ones from their next renewal."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"price": "39.00"}]})
+
     price: Price
 
 
 class PlanLimitsChange(Strict):
     """The plan's limits and features, replacing the ones it had (they apply to its subscribers at once)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"limits": {"requests_per_minute": 1200, "trades_per_day": 500}, "features": ["bulk_import"]}]
+        }
+    )
 
     limits: Limits
     features: Features
@@ -77,6 +155,8 @@ class PlanLimitsChange(Strict):
 class SubscribeBody(Strict):
     """Subscribe to a plan (when the account has no live subscription); a paid plan needs a payment method."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"plan": "pro", "payment_method": "pm_ok"}]})
+
     plan: str = Field(max_length=40, pattern=PLAN_CODE_PATTERN, examples=["pro"])
     payment_method: PaymentMethod | None = None
 
@@ -84,16 +164,22 @@ class SubscribeBody(Strict):
 class PlanChangeBody(Strict):
     """Move to another plan: an upgrade at once with proration, a downgrade at the end of the period."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"plan": "team"}]})
+
     plan: str = Field(max_length=40, pattern=PLAN_CODE_PATTERN, examples=["team"])
 
 
 class CancelBody(Strict):
     """Cancel now, or at the end of the current period (which can be taken back until then)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"at_period_end": True}]})
+
     at_period_end: bool = True
 
 
 class PaymentMethodBody(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"payment_method": "pm_ok"}]})
+
     payment_method: PaymentMethod
 
 
@@ -121,6 +207,8 @@ class PlanPublic(BaseModel):
 class PendingChange(BaseModel):
     """A downgrade scheduled for the end of the period."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_PENDING]})
+
     plan_id: UUID
     plan_code: str
     effective_at: datetime | None
@@ -128,6 +216,8 @@ class PendingChange(BaseModel):
 
 class SubscriptionPublic(BaseModel):
     """The caller's subscription: status, plan, period, what is pending, and when it is looked at next."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_SUBSCRIPTION]})
 
     id: UUID
     status: str
@@ -165,6 +255,8 @@ class SubscriptionPublic(BaseModel):
 class HistoryEntry(BaseModel):
     """One event of a subscription: when, who, the event's name and its fields."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_HISTORY]})
+
     subscription_id: UUID
     version: int
     at: datetime
@@ -174,16 +266,20 @@ class HistoryEntry(BaseModel):
 
 
 class InvoiceLine(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_LINES[0]]})
+
     kind: str = Field(description="plan, credit (never positive) or charge (never negative)")
     description: str
     amount: Decimal
 
 
 class InvoicePublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_INVOICE]})
+
     id: UUID
     subscription_id: UUID
     number: str
-    status: str = Field(description="open, paid, past_due (a payment failed, retries pending) or uncollectible")
+    status: str = Field(description="open (unpaid yet; see attempts, last_failure), paid, or uncollectible (ended)")
     lines: list[InvoiceLine]
     total: Decimal
     currency: str
@@ -200,16 +296,22 @@ InvoicePage = Page[InvoicePublic]
 
 
 class PlanChangePreview(BaseModel):
-    """What changing to ``plan`` now would invoice: the proration lines and their total."""
+    """What changing to ``plan`` now would invoice: the proration lines and their total. No lines: nothing is
+    charged now (a downgrade, which waits for the period end, or a change during a trial)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"plan": "team", "lines": _LINES, "total": "35.00", "currency": "EUR"}]}
+    )
 
     plan: str
-    effective: Literal["now", "period_end"]
     lines: list[InvoiceLine]
     total: Decimal
     currency: str
 
 
 class PlanRevenue(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_PLAN_REVENUE]})
+
     plan_code: str
     currency: str
     active_subscribers: int
@@ -217,6 +319,8 @@ class PlanRevenue(BaseModel):
 
 
 class MovementTotal(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_MOVEMENT]})
+
     currency: str
     kind: Literal["new", "expansion", "contraction", "churned", "reactivation"]
     amount: Decimal = Field(description="Signed: churned and contraction are negative")
@@ -224,6 +328,8 @@ class MovementTotal(BaseModel):
 
 
 class Churn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_CHURN]})
+
     window_days: int
     churned_subscribers: int
     new_subscribers: int = Field(description="New and reactivated subscribers in the window")
@@ -235,6 +341,19 @@ class RevenueView(BaseModel):
     """MRR by Stripe's rules (active and past_due paid subscriptions, monthly-normalised; trials, free and
     ended ones excluded), its movements and subscriber churn over the last 30 days."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "by_plan": [_PLAN_REVENUE],
+                    "mrr_by_currency": {"EUR": "8700.00"},
+                    "movements": [_MOVEMENT],
+                    "churn": _CHURN,
+                }
+            ]
+        }
+    )
+
     by_plan: list[PlanRevenue]
     mrr_by_currency: dict[str, Decimal]
     movements: list[MovementTotal]
@@ -242,23 +361,28 @@ class RevenueView(BaseModel):
 
 
 class WebhookData(Strict):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(json_schema_extra={"examples": [_WEBHOOK["data"]]})
 
     attempt_id: UUID
-    reason: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, max_length=200, examples=["insufficient_funds"])
 
 
 class WebhookEvent(Strict):
     """A payment provider's event: its own id (a replay of it changes nothing), its type and the attempt."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(json_schema_extra={"examples": [_WEBHOOK]})
 
     id: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_.:-]+$")
-    type: Literal["payment.succeeded", "payment.failed"]
+    type: Literal["payment_succeeded", "payment_failed"]
     data: WebhookData
 
 
 class WebhookAccepted(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"event_id": "evt_1Q2w3e", "applied": True, "changed": True, "position": 1290}]}
+    )
+
     event_id: str
-    applied: bool = Field(description="False when this event id was applied before (nothing changed)")
+    applied: bool = Field(description="False when this event id was applied before (a replay: nothing written)")
+    changed: bool = Field(description="Whether the subscription changed (False: the attempt was settled already)")
     position: int | None = None
