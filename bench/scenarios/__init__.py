@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.core import Scenario
-from bench.scenarios import aggregates, append, http, list_query, projection, read_your_writes
+from bench.scenarios import aggregates, append, http, list_query, projection, read_your_writes, renewals
 
 SCENARIOS: dict[str, Scenario] = {
     "append-1": append.append_1,
@@ -14,4 +14,5 @@ SCENARIOS: dict[str, Scenario] = {
     "aggregate-load": aggregates.aggregate_load,
     "list-query": list_query.list_query,
     "rebuild": projection.rebuild,
+    "renewals": renewals.renewals,
 }

@@ -261,8 +261,15 @@ def celery_app(settings: Settings, source: JobSource) -> Celery:
                 app.task(name=task.name)(_runner(source, task.name))
 
     def opened(sender: Any = None, **_: Any) -> None:
-        if getattr(sender, "app", None) is app:
+        if getattr(sender, "app", None) is not app:
+            return
+        try:
             register(source.jobs())
+        except Exception as error:
+            # Celery logs and ignores a failing signal handler: a worker would then run without its tasks and
+            # discard their messages as unregistered. It stops instead (and is restarted, e.g. by compose).
+            log.critical("worker cannot start: %s: %s", type(error).__name__, error)
+            raise SystemExit(1) from error
 
     def forked(**_: Any) -> None:
         source.forget()

@@ -17,6 +17,7 @@ from domain.subscriptions.plan import FREE_PLAN_CODE
 from infrastructure.shared.platform import Platform
 from infrastructure.shared.runner import Follower
 from infrastructure.subscriptions.gateway import SqlOfflineGateway
+from infrastructure.subscriptions.jobs import add_subscription_jobs
 from infrastructure.subscriptions.queries import SubscriptionQueries
 from infrastructure.subscriptions.signatures import WebhookSecrets
 from infrastructure.subscriptions.tables import HISTORY_TABLES, PLAN_TABLES, REVENUE_TABLES, SUBSCRIPTION_TABLES
@@ -72,6 +73,10 @@ def wire_subscriptions(
     platform.joins_log(app)
     free = PlanEntitlements(FREE_PLAN_CODE, settings.free_plan_limits())
     queries = SubscriptionQueries(platform.read_engine, FREE_PLAN_CODE, free)
+    # The sweep of due subscriptions and the advance task (Celery, or the API process's timer).
+    add_subscription_jobs(
+        platform.jobs, app, queries, interval_seconds=settings.billing_sweep_seconds, limit=settings.billing_sweep_limit
+    )
     followers = (
         Follower(FreePlanPolicy(app, new_account_events)),
         Follower(PlansProjection(), SqlPlansView, PLAN_TABLES),

@@ -44,7 +44,8 @@ class CeleryWorkers:
         self.env = env
         self.started: list[Worker] = []
 
-    def start(self, app_module: str, *, ready: Celery) -> Worker:
+    def start(self, app_module: str, *, ready: Celery | None) -> Worker:
+        """A worker of ``app_module``; waits until it answers a ping through ``ready`` (None: does not wait)."""
         node = f"test-{uuid.uuid4().hex[:8]}@%h"
         log = self.tmp_path / f"worker-{len(self.started)}.log"
         command = [sys.executable, "-m", "celery", "-A", app_module, "worker", "--pool=solo", "-n", node]
@@ -56,7 +57,8 @@ class CeleryWorkers:
             )
         worker = Worker(node.replace("%h", _hostname()), process, log)
         self.started.append(worker)
-        self._wait_ready(worker, ready)
+        if ready is not None:
+            self._wait_ready(worker, ready)
         return worker
 
     def start_beat(self, app_module: str, *, ready: Celery) -> Worker:
