@@ -44,11 +44,13 @@ class CeleryWorkers:
         self.env = env
         self.started: list[Worker] = []
 
-    def start(self, app_module: str, *, ready: Celery | None) -> Worker:
-        """A worker of ``app_module``; waits until it answers a ping through ``ready`` (None: does not wait)."""
+    def start(self, app_module: str, *, ready: Celery | None, pool: str = "solo") -> Worker:
+        """A worker of ``app_module``; waits until it answers a ping through ``ready`` (None: does not wait).
+        ``pool="prefork"``: one child process runs the tasks (``children`` finds it)."""
         node = f"test-{uuid.uuid4().hex[:8]}@%h"
         log = self.tmp_path / f"worker-{len(self.started)}.log"
-        command = [sys.executable, "-m", "celery", "-A", app_module, "worker", "--pool=solo", "-n", node]
+        command = [sys.executable, "-m", "celery", "-A", app_module, "worker", f"--pool={pool}", "-n", node]
+        command += ["--concurrency=1"]
         command += ["--without-gossip", "--without-mingle", "--loglevel=INFO"]
         env = {**os.environ, **self.env, "PYTHONPATH": str(ROOT)}
         with log.open("wb") as out:
@@ -84,6 +86,16 @@ class CeleryWorkers:
             if app.control.ping(destination=[worker.node], timeout=1.0):
                 return
         raise AssertionError(f"worker {worker.node} did not answer a ping within {timeout} s:\n{worker.output()}")
+
+    def children(self, worker: Worker) -> list[int]:
+        """The pids of the worker's child processes (prefork)."""
+        found = subprocess.run(  # noqa: S603 - a fixed command
+            ["pgrep", "-P", str(worker.process.pid)],
+            capture_output=True,
+            text=True,
+            check=False,  # noqa: S607
+        )
+        return [int(pid) for pid in found.stdout.split()]
 
     def kill(self, worker: Worker) -> None:
         """SIGKILL: no warm shutdown, the task in hand is neither finished nor given back."""

@@ -9,6 +9,8 @@ once and the gateway charged once.
 
 from __future__ import annotations
 
+import os
+import signal
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -100,11 +102,12 @@ def drained(broker_url: str, queue: str) -> bool:
         client.close()
 
 
+@pytest.mark.parametrize("pool", ["solo", "prefork"])
 def test_the_sweep_on_a_worker_renews_a_due_subscription_once_however_often_it_runs(
-    chronicle: Chronicle, clock: Clock, workers: CeleryWorkers, sender: Celery, worker_env: dict[str, str]
+    chronicle: Chronicle, clock: Clock, workers: CeleryWorkers, sender: Celery, worker_env: dict[str, str], pool: str
 ) -> None:
     account, subscription = due_subscription(chronicle, clock, "pm_ok")
-    workers.start(WORKER_APP, ready=sender)
+    workers.start(WORKER_APP, ready=sender, pool=pool)
 
     # Twice before the read model has seen the renewal: both sweeps find the subscription due.
     sender.send_task(SWEEP_TASK, args=["subscriptions"])
@@ -172,3 +175,23 @@ def test_a_worker_that_cannot_open_the_stores_stops_rather_than_run_without_its_
 
     assert worker.process.wait(timeout=120) != 0
     assert "worker cannot start" in worker.output()
+
+
+def test_a_prefork_child_killed_mid_renewal_gives_the_task_back_at_once_and_it_renews_and_charges_once(
+    chronicle: Chronicle, clock: Clock, workers: CeleryWorkers, sender: Celery, worker_env: dict[str, str]
+) -> None:
+    account, subscription = due_subscription(chronicle, clock, "pm_slow")
+    worker = workers.start(WORKER_APP, ready=sender, pool="prefork")
+    sender.send_task(ADVANCE_TASK, args=[str(subscription), datetime.now(UTC).isoformat()])
+    eventually(lambda: len(charges(chronicle, account)) == 2, timeout=60)
+
+    [child] = workers.children(worker)
+    os.kill(child, signal.SIGKILL)
+
+    # The parent sees its child lost and gives the message back (task_reject_on_worker_lost): a new child runs it.
+    eventually(lambda: renewals(chronicle, subscription) == 1, timeout=120)
+    eventually(lambda: drained(worker_env["CELERY_BROKER_URL"], worker_env["CELERY_QUEUE"]), timeout=90)
+    assert renewals(chronicle, subscription) == 1
+    renewal = charges(chronicle, account)[1:]
+    assert [(row.status, row.amount, row.requests) for row in renewal] == [("succeeded", Decimal("20.00"), 2)]
+    assert "WorkerLostError" in worker.output()
