@@ -641,6 +641,10 @@ class Subscription(Aggregate):
                 )
         elif outcome == PENDING:
             self.trigger_event(self.PaymentPending, timestamp=now, **fields)
+            if self.status == S.TRIALING:  # the trial is over; a failure to settle starts the dunning
+                self.trigger_event(
+                    self.Activated, timestamp=now, period_start=self.period_start, period_end=self.period_end
+                )
         else:
             self._record_failure(fields, outcome, at=at, ladder=ladder, now=now)
 
