@@ -38,7 +38,16 @@ def admin(client: TestClient) -> dict[str, str]:
 def member(client: TestClient, container: Chronicle, role: str = "user") -> Member:
     """A new account, once the free-plan policy has subscribed it and the read model shows it."""
     new = staff(client, container, role)
-    eventually(lambda: client.get(ME, headers=new.headers).status_code == 200)
+    answers: list[Any] = []
+
+    def subscribed() -> bool:
+        answers.append(client.get(ME, headers=new.headers))
+        return bool(answers[-1].status_code == 200)
+
+    try:
+        eventually(subscribed, timeout=30)
+    except AssertionError:
+        raise AssertionError(f"no subscription for {new.id}: {answers[-1].status_code} {answers[-1].text}") from None
     return new
 
 
