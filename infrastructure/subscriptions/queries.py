@@ -11,6 +11,7 @@ from uuid import UUID
 from sqlalchemy import Engine, func, select
 
 from application.shared.ports import PlanEntitlements
+from domain.subscriptions.proration import to_minor_unit
 from infrastructure.shared.readstore import Page, fetch_page
 from infrastructure.subscriptions.tables import (
     invoices,
@@ -131,6 +132,14 @@ _INVOICE_COLUMNS = [c for c in invoices.c if c.name != "account_id"]
 _HISTORY_COLUMNS = [c for c in subscription_history.c if c.name != "account_id"]
 
 
+def _priced(row: Any, *names: str) -> dict[str, Any]:
+    """The row with its money at the currency's minor unit (the store keeps four places for every currency)."""
+    values = dict(row)
+    for name in names:
+        values[name] = to_minor_unit(values[name], values["currency"])
+    return values
+
+
 class SubscriptionQueries:
     """Reads the subscriptions read models; ``free`` is what an account gets when its plan gives it nothing."""
 
@@ -145,13 +154,13 @@ class SubscriptionQueries:
         columns = [c for c in plans.c if c.name != "code_key"]
         with self.engine.connect() as conn:
             rows = conn.execute(query.with_only_columns(*columns).order_by(plans.c.price, plans.c.code_key))
-            return [cast(PlanRow, dict(row)) for row in rows.mappings()]
+            return [cast(PlanRow, _priced(row, "price")) for row in rows.mappings()]
 
     def plan(self, code: str) -> PlanRow | None:
         columns = [c for c in plans.c if c.name != "code_key"]
         with self.engine.connect() as conn:
             row = conn.execute(select(*columns).where(plans.c.code_key == code.casefold())).mappings().first()
-        return cast(PlanRow, dict(row)) if row is not None else None
+        return cast(PlanRow, _priced(row, "price")) if row is not None else None
 
     def of_account(self, account_id: UUID) -> SubscriptionRow | None:
         """The account's live subscription, else its latest ended one, else None."""
@@ -164,7 +173,7 @@ class SubscriptionQueries:
         )
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
-        return cast(SubscriptionRow, dict(row)) if row is not None else None
+        return cast(SubscriptionRow, _priced(row, "price")) if row is not None else None
 
     def history(self, account_id: UUID, *, limit: int, offset: int) -> Page[HistoryRow]:
         """Every event of the account's subscriptions, newest first."""
@@ -175,7 +184,9 @@ class SubscriptionQueries:
     def invoices(self, account_id: UUID, *, limit: int, offset: int) -> Page[InvoiceRow]:
         i = invoices.c
         query = select(*_INVOICE_COLUMNS).where(i.account_id == account_id)
-        return fetch_page(self.engine, query, [i.issued_at.desc(), i.id], limit, offset, InvoiceRow)
+        page = fetch_page(self.engine, query, [i.issued_at.desc(), i.id], limit, offset, InvoiceRow)
+        items = [cast(InvoiceRow, _priced(row, "total")) for row in page.items]
+        return Page(items=items, total=page.total, limit=page.limit, offset=page.offset)
 
     def due(self, as_of: datetime, limit: int) -> list[UUID]:
         """Live subscriptions whose next action is due at ``as_of``, the longest due first (the jobs' sweep)."""
@@ -223,7 +234,7 @@ class SubscriptionQueries:
                 plan_code=plan_code,
                 currency=currency,
                 active_subscribers=int(values.get(SUBSCRIBERS, 0)),
-                mrr=values.get(MRR, Decimal(0)),
+                mrr=to_minor_unit(values.get(MRR, Decimal(0)), currency),
             )
             for (plan_code, currency), values in sorted(by_plan.items())
         ]
@@ -235,7 +246,10 @@ class SubscriptionQueries:
             sums[currency, kind][metric] = Decimal(total)
         movements = [
             MovementTotal(
-                currency=currency, kind=kind, amount=values.get(AMOUNT, Decimal(0)), count=int(values.get(COUNT, 0))
+                currency=currency,
+                kind=kind,
+                amount=to_minor_unit(values.get(AMOUNT, Decimal(0)), currency),
+                count=int(values.get(COUNT, 0)),
             )
             for (currency, kind), values in sorted(sums.items())
         ]
