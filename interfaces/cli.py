@@ -113,15 +113,17 @@ def project() -> None:
 
 @app.command()
 def worker(
-    pool: Annotated[str, typer.Option(help="solo (one task at a time) or threads (CONCURRENCY at once)")] = "solo",
-    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tasks at once (threads pool)")] = 1,
+    pool: Annotated[
+        str, typer.Option(help="solo (one task at a time), threads or prefork (CONCURRENCY at once)")
+    ] = "solo",
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tasks at once (threads, prefork)")] = 1,
     hostname: Annotated[str, typer.Option(help="Node name (celery inspect ping -d ...)")] = "chronicle@%h",
     log_level: Annotated[str, typer.Option(help="Log level")] = "info",
 ) -> None:
     """Run a Celery worker for the background jobs (renewals, dunning, ...) until interrupted."""
-    if pool not in {"solo", "threads"}:
-        # Every process opens its own pools; more processes means more workers (compose: scale the service).
-        typer.echo("--pool: solo or threads (for more processes, run more workers)", err=True)
+    if pool not in {"solo", "threads", "prefork"}:
+        # prefork: each child opens its own pools (and the parent keeps its own idle): see the connection budget.
+        typer.echo("--pool: solo, threads or prefork", err=True)
         raise typer.Exit(2)
     from interfaces.worker import create_celery
 
