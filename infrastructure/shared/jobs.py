@@ -180,6 +180,10 @@ class JobSource:
                 self._jobs = self._open()
             return self._jobs
 
+    @property
+    def is_open(self) -> bool:
+        return self._jobs is not None
+
     def close(self) -> None:
         with self._lock:
             if self._jobs is not None:
@@ -299,6 +303,7 @@ class SweepScheduler(Scheduler):  # type: ignore[misc]  # celery ships no types
     def setup_schedule(self) -> None:
         super().setup_schedule()
         source: JobSource = self.app.chronicle_jobs
+        opened_here = not source.is_open
         self.update_from_dict(
             {
                 f"sweep:{sweep.name}": {
@@ -311,5 +316,6 @@ class SweepScheduler(Scheduler):  # type: ignore[misc]  # celery ships no types
                 for sweep in source.jobs().sweeps
             }
         )
-        # Beat only sends: it holds no connections while it runs (a worker beside it reopens on its first task).
-        source.close()
+        # Beat only sends: it holds no connections while it runs (unless a worker in this process, `-B`, uses them).
+        if opened_here:
+            source.close()

@@ -182,3 +182,17 @@ def test_a_subscription_advanced_again_at_the_same_as_of_gets_the_same_correlati
     assert first.correlation_id == again.correlation_id == first.causation_id
     assert advance_context(subscription, datetime(2027, 1, 1, tzinfo=UTC), NOW).correlation_id != first.correlation_id
     assert advance_context(uuid.uuid4(), NOW, NOW).correlation_id != first.correlation_id
+
+
+def test_beat_closes_what_it_opened_to_read_the_schedule_but_not_what_a_worker_beside_it_uses() -> None:
+    jobs, _ = registry()
+    closed: list[bool] = []
+    source = JobSource(lambda: jobs, lambda: closed.append(True))
+    app = celery_app(settings(redis_url="redis://127.0.0.1:6379/0"), source)
+
+    SweepScheduler(app)
+    assert closed == [True] and not source.is_open
+
+    source.jobs()  # a worker in the same process (celery worker -B) opened it
+    SweepScheduler(app)
+    assert closed == [True] and source.is_open
