@@ -44,14 +44,17 @@ class CeleryWorkers:
         self.env = env
         self.started: list[Worker] = []
 
-    def start(self, app_module: str, *, ready: Celery | None, pool: str = "solo") -> Worker:
+    def start(self, app_module: str, *, ready: Celery | None, pool: str = "solo", cli: bool = False) -> Worker:
         """A worker of ``app_module``; waits until it answers a ping through ``ready`` (None: does not wait).
-        ``pool="prefork"``: one child process runs the tasks (``children`` finds it)."""
+        ``pool="prefork"``: one child process runs the tasks (``children`` finds it). ``cli``: started as
+        ``chronicle worker`` (whose app is ``interfaces.worker``'s) instead of the Celery command."""
         node = f"test-{uuid.uuid4().hex[:8]}@%h"
         log = self.tmp_path / f"worker-{len(self.started)}.log"
-        command = [sys.executable, "-m", "celery", "-A", app_module, "worker", f"--pool={pool}", "-n", node]
-        command += ["--concurrency=1"]
-        command += ["--without-gossip", "--without-mingle", "--loglevel=INFO"]
+        if cli:
+            command = [sys.executable, "-m", "interfaces.cli", "worker", f"--pool={pool}", f"--hostname={node}"]
+        else:
+            command = [sys.executable, "-m", "celery", "-A", app_module, "worker", f"--pool={pool}", "-n", node]
+            command += ["--concurrency=1", "--without-gossip", "--without-mingle", "--loglevel=INFO"]
         env = {**os.environ, **self.env, "PYTHONPATH": str(ROOT)}
         with log.open("wb") as out:
             process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments

@@ -102,12 +102,18 @@ def drained(broker_url: str, queue: str) -> bool:
         client.close()
 
 
-@pytest.mark.parametrize("pool", ["solo", "prefork"])
+@pytest.mark.parametrize(("pool", "cli"), [("solo", False), ("prefork", False), ("solo", True)])
 def test_the_sweep_on_a_worker_renews_a_due_subscription_once_however_often_it_runs(
-    chronicle: Chronicle, clock: Clock, workers: CeleryWorkers, sender: Celery, worker_env: dict[str, str], pool: str
+    chronicle: Chronicle,
+    clock: Clock,
+    workers: CeleryWorkers,
+    sender: Celery,
+    worker_env: dict[str, str],
+    pool: str,
+    cli: bool,
 ) -> None:
     account, subscription = due_subscription(chronicle, clock, "pm_ok")
-    workers.start(WORKER_APP, ready=sender, pool=pool)
+    workers.start(WORKER_APP, ready=sender, pool=pool, cli=cli)
 
     # Twice before the read model has seen the renewal: both sweeps find the subscription due.
     sender.send_task(SWEEP_TASK, args=["subscriptions"])
