@@ -271,7 +271,7 @@ class Subscription(Aggregate):
         period_end: datetime
 
         def apply(self, sub: Subscription) -> None:
-            sub.status = S.ACTIVE
+            sub.status = S.ACTIVE.value
             sub.period_start, sub.period_end = self.period_start, self.period_end
             sub.next_retry_at = None
 
@@ -297,12 +297,12 @@ class Subscription(Aggregate):
         next_retry_at: datetime | None
 
         def apply(self, sub: Subscription) -> None:
-            sub.status = S.PAST_DUE
+            sub.status = S.PAST_DUE.value
             sub.next_retry_at = self.next_retry_at
 
     class BecameUnpaid(Aggregate.Event):
         def apply(self, sub: Subscription) -> None:
-            sub.status = S.UNPAID
+            sub.status = S.UNPAID.value
             sub.next_retry_at = None
 
     class Canceled(Aggregate.Event):
@@ -310,7 +310,7 @@ class Subscription(Aggregate):
         at: datetime
 
         def apply(self, sub: Subscription) -> None:
-            sub.status = S.CANCELED
+            sub.status = S.CANCELED.value
             sub.ended_at = self.at
             sub.next_retry_at = None
             sub.pending_attempt_id = None
@@ -319,7 +319,7 @@ class Subscription(Aggregate):
         at: datetime
 
         def apply(self, sub: Subscription) -> None:
-            sub.status = S.EXPIRED
+            sub.status = S.EXPIRED.value
             sub.ended_at = self.at
             sub.next_retry_at = None
             sub.pending_attempt_id = None
@@ -338,7 +338,7 @@ class Subscription(Aggregate):
         at: datetime
 
         def apply(self, sub: Subscription) -> None:
-            sub.status = S.PAUSED
+            sub.status = S.PAUSED.value
             sub.paused_at = self.at
 
     class Resumed(Aggregate.Event):
@@ -347,7 +347,7 @@ class Subscription(Aggregate):
         period_end: datetime
 
         def apply(self, sub: Subscription) -> None:
-            sub.status = S.ACTIVE
+            sub.status = S.ACTIVE.value
             sub.paused_at = None
             sub.period_start, sub.period_end = self.period_start, self.period_end
             sub.anchor_day = self.period_end.day
@@ -412,7 +412,7 @@ class Subscription(Aggregate):
         self.price = price
         self.currency = currency
         self.interval = interval
-        self.status = S(status)
+        self.status: str = S(status).value  # a plain string, as a snapshot gives it back
         self.period_start = period_start
         self.period_end = period_end
         self.trial_end = trial_end

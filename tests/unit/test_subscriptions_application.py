@@ -204,7 +204,7 @@ def test_a_failed_renewal_runs_down_the_ladder_to_unpaid(app: SubscriptionsAppli
     while at is not None:
         outcome = app.advance(ctx(at), sub_id, at)
         sub = app.subscription(sub_id)
-        seen.append((outcome.actions, sub.status.value))
+        seen.append((outcome.actions, str(sub.status)))
         at = sub.next_action_at
 
     assert seen == [
