@@ -71,6 +71,8 @@ LIVE: Final = frozenset({S.TRIALING, S.INCOMPLETE, S.ACTIVE, S.PAST_DUE, S.UNPAI
 ENDED: Final = frozenset({S.CANCELED, S.EXPIRED})
 # How long an incomplete subscription waits for its first payment before it expires (Stripe: 23 hours).
 INCOMPLETE_WINDOW: Final = timedelta(hours=23)
+# A free subscription catches up at most this many periods in one renewal (a century of months).
+MAX_SKIPPED_PERIODS: Final = 1200
 FINAL_STATUSES: Final = (S.UNPAID.value, S.CANCELED.value)
 PAYMENT_METHOD_MAX: Final = 200
 _PM_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
@@ -567,13 +569,22 @@ class Subscription(Aggregate):
             raise NoCancellationScheduled()
         self.trigger_event(self.Canceled, timestamp=now, reason="period_end", at=self.period_end)
 
-    def renew(self, *, plan: Plan, now: datetime) -> bool:
+    def renew(self, *, plan: Plan, now: datetime, through: datetime | None = None) -> bool:
         """The next period starts (at the trial's or the period's end) on ``plan`` at its current price;
-        an invoice is issued when it costs something. True when a payment is to be made."""
+        an invoice is issued when it costs something. True when a payment is to be made.
+
+        A free period bills nothing, so a free subscription behind ``through`` (a job's ``as_of``: after
+        an outage, or an account older than the free-plan policy) moves at once to the period holding it.
+        """
         if self.status not in (S.TRIALING, S.ACTIVE):
             raise PlanChangeNotAllowed(f"A {self.status} subscription does not renew")
         start = self.period_end
         end = add_interval(start, plan.interval, self.anchor_day)
+        if plan.price == 0 and through is not None:
+            for _ in range(MAX_SKIPPED_PERIODS):
+                if end > through:
+                    break
+                start, end = end, add_interval(end, plan.interval, self.anchor_day)
         self.trigger_event(
             self.Renewed,
             timestamp=now,
