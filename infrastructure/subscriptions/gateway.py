@@ -92,7 +92,8 @@ class SqlOfflineGateway:
         }
         insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         with self.engine.begin() as conn:
-            created = conn.execute(insert(gateway_charges).values(row).on_conflict_do_nothing()).rowcount == 1
+            statement = insert(gateway_charges).values(row).on_conflict_do_nothing()
+            created = conn.execute(statement.returning(gateway_charges.c.attempt_id)).first() is not None
             if not created:
                 conn.execute(
                     update(gateway_charges)
