@@ -368,7 +368,7 @@ class SubscriptionsApplication(ChronicleApplication):
             if action is None:
                 break
             actions.append(action)
-            extra += self._move(sub, action, ctx.now)
+            extra += self._move(sub, action, ctx.now, as_of)
         if not actions:
             return AdvanceOutcome(subscription_id, (), None)
         try:
@@ -379,7 +379,7 @@ class SubscriptionsApplication(ChronicleApplication):
             raise
         return AdvanceOutcome(subscription_id, tuple(actions), result)
 
-    def _move(self, sub: Subscription, action: str, now: datetime) -> list[Aggregate]:
+    def _move(self, sub: Subscription, action: str, now: datetime, as_of: datetime) -> list[Aggregate]:
         if action == EXPIRE:
             sub.expire(now=now)
             return []
@@ -390,7 +390,7 @@ class SubscriptionsApplication(ChronicleApplication):
             return self._collect(sub, sub.next_attempt(), at=sub.started_at, now=now)
         if action == RENEW:
             due = sub.period_end
-            if sub.renew(plan=self._plan_by_id(sub.renewal_plan_id), now=now):
+            if sub.renew(plan=self._plan_by_id(sub.renewal_plan_id), now=now, through=as_of):
                 return self._collect(sub, sub.next_attempt(), at=due, now=now)
             return []
         assert action == RETRY and sub.next_retry_at is not None

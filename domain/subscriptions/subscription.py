@@ -71,6 +71,8 @@ LIVE: Final = frozenset({S.TRIALING, S.INCOMPLETE, S.ACTIVE, S.PAST_DUE, S.UNPAI
 ENDED: Final = frozenset({S.CANCELED, S.EXPIRED})
 # How long an incomplete subscription waits for its first payment before it expires (Stripe: 23 hours).
 INCOMPLETE_WINDOW: Final = timedelta(hours=23)
+# A free subscription catches up at most this many periods in one renewal (a century of months).
+MAX_SKIPPED_PERIODS: Final = 1200
 FINAL_STATUSES: Final = (S.UNPAID.value, S.CANCELED.value)
 PAYMENT_METHOD_MAX: Final = 200
 _PM_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
@@ -271,7 +273,7 @@ class Subscription(Aggregate):
         period_end: datetime
 
         def apply(self, sub: Subscription) -> None:
-            sub.status = S.ACTIVE
+            sub.status = S.ACTIVE.value
             sub.period_start, sub.period_end = self.period_start, self.period_end
             sub.next_retry_at = None
 
@@ -297,12 +299,12 @@ class Subscription(Aggregate):
         next_retry_at: datetime | None
 
         def apply(self, sub: Subscription) -> None:
-            sub.status = S.PAST_DUE
+            sub.status = S.PAST_DUE.value
             sub.next_retry_at = self.next_retry_at
 
     class BecameUnpaid(Aggregate.Event):
         def apply(self, sub: Subscription) -> None:
-            sub.status = S.UNPAID
+            sub.status = S.UNPAID.value
             sub.next_retry_at = None
 
     class Canceled(Aggregate.Event):
@@ -310,7 +312,7 @@ class Subscription(Aggregate):
         at: datetime
 
         def apply(self, sub: Subscription) -> None:
-            sub.status = S.CANCELED
+            sub.status = S.CANCELED.value
             sub.ended_at = self.at
             sub.next_retry_at = None
             sub.pending_attempt_id = None
@@ -319,7 +321,7 @@ class Subscription(Aggregate):
         at: datetime
 
         def apply(self, sub: Subscription) -> None:
-            sub.status = S.EXPIRED
+            sub.status = S.EXPIRED.value
             sub.ended_at = self.at
             sub.next_retry_at = None
             sub.pending_attempt_id = None
@@ -338,7 +340,7 @@ class Subscription(Aggregate):
         at: datetime
 
         def apply(self, sub: Subscription) -> None:
-            sub.status = S.PAUSED
+            sub.status = S.PAUSED.value
             sub.paused_at = self.at
 
     class Resumed(Aggregate.Event):
@@ -347,7 +349,7 @@ class Subscription(Aggregate):
         period_end: datetime
 
         def apply(self, sub: Subscription) -> None:
-            sub.status = S.ACTIVE
+            sub.status = S.ACTIVE.value
             sub.paused_at = None
             sub.period_start, sub.period_end = self.period_start, self.period_end
             sub.anchor_day = self.period_end.day
@@ -412,7 +414,7 @@ class Subscription(Aggregate):
         self.price = price
         self.currency = currency
         self.interval = interval
-        self.status = S(status)
+        self.status: str = S(status).value  # a plain string, as a snapshot gives it back
         self.period_start = period_start
         self.period_end = period_end
         self.trial_end = trial_end
@@ -567,13 +569,22 @@ class Subscription(Aggregate):
             raise NoCancellationScheduled()
         self.trigger_event(self.Canceled, timestamp=now, reason="period_end", at=self.period_end)
 
-    def renew(self, *, plan: Plan, now: datetime) -> bool:
+    def renew(self, *, plan: Plan, now: datetime, through: datetime | None = None) -> bool:
         """The next period starts (at the trial's or the period's end) on ``plan`` at its current price;
-        an invoice is issued when it costs something. True when a payment is to be made."""
+        an invoice is issued when it costs something. True when a payment is to be made.
+
+        A free period bills nothing, so a free subscription behind ``through`` (a job's ``as_of``: after
+        an outage, or an account older than the free-plan policy) moves at once to the period holding it.
+        """
         if self.status not in (S.TRIALING, S.ACTIVE):
             raise PlanChangeNotAllowed(f"A {self.status} subscription does not renew")
         start = self.period_end
         end = add_interval(start, plan.interval, self.anchor_day)
+        if plan.price == 0 and through is not None:
+            for _ in range(MAX_SKIPPED_PERIODS):
+                if end > through:
+                    break
+                start, end = end, add_interval(end, plan.interval, self.anchor_day)
         self.trigger_event(
             self.Renewed,
             timestamp=now,

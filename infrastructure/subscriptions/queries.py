@@ -127,7 +127,7 @@ class Revenue(TypedDict):
     churn: Churn
 
 
-_SUBSCRIPTION_COLUMNS = [c for c in subscriptions.c if c.name != "live"]
+_SUBSCRIPTION_COLUMNS = [c for c in subscriptions.c if c.name not in {"live", "open_invoice_id", "attempts"}]
 _INVOICE_COLUMNS = [c for c in invoices.c if c.name != "account_id"]
 _HISTORY_COLUMNS = [c for c in subscription_history.c if c.name != "account_id"]
 

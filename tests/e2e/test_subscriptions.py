@@ -183,3 +183,24 @@ def test_a_downgrade_waits_for_the_period_end_and_a_cancellation_at_period_end_c
     again = post(client, user, "/revoke-cancellation")
     assert again.status_code == 409 and again.json()["code"] == "no_cancellation_scheduled"
     assert PRO["code"] == kept["plan_code"]
+
+
+def test_a_change_of_the_plans_limits_reaches_its_subscribers_rate_limit_within_seconds(
+    client: TestClient, container: Chronicle
+) -> None:
+    boss = admin(client)
+    create_plan(client, boss)
+    user = member(client, container)
+    post(client, user, "/payment-method", {"payment_method": "pm_ok"})
+    assert post(client, user, "/plan", {"plan": "pro"}).status_code == 200
+    eventually(lambda: '"account";q=1000;' in policy(client.get("/api/v1/auth/me", headers=user.headers)))
+
+    changed = client.post(
+        "/api/v1/plans/pro/limits", json={"limits": {"requests_per_minute": 7}, "features": []}, headers=boss
+    )
+    assert changed.status_code == 200, changed.text
+    eventually(lambda: '"account";q=7;' in policy(client.get("/api/v1/auth/me", headers=user.headers)), timeout=20)
+    answers = [client.get("/api/v1/auth/me", headers=user.headers) for _ in range(8)]
+
+    assert 429 in {a.status_code for a in answers}
+    assert client.get("/api/v1/accounts", headers=boss).status_code == 200  # admins: no plan limit

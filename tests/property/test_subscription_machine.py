@@ -259,8 +259,10 @@ class SubscriptionMachine(RuleBasedStateMachine):
         else:
             plan = m.downgrade or m.plan
             was_trialing = m.status == "trialing"
-            needs_payment = self.sub.renew(plan=plan, now=self.now)
+            needs_payment = self.sub.renew(plan=plan, now=self.now, through=self.now)
             m.period_start, m.period_end = m.period_end, add_interval(m.period_end, plan.interval, m.anchor_day)
+            while plan.price == 0 and m.period_end <= self.now:  # nothing to bill: straight to the current period
+                m.period_start, m.period_end = m.period_end, add_interval(m.period_end, plan.interval, m.anchor_day)
             m.plan, m.price, m.downgrade = plan, plan.price, None
             assert needs_payment is (plan.price > 0)
             if plan.price == 0:

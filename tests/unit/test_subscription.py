@@ -565,3 +565,14 @@ def a_subscription(status: str) -> Subscription:
     sub.collect_events()
     assert sub.status == status
     return sub
+
+
+def test_a_free_subscription_behind_by_months_moves_to_the_current_period_in_one_renewal() -> None:
+    sub = an_active(FREE, None)
+    as_of = T0 + days(100)
+
+    sub.renew(plan=FREE, now=as_of, through=as_of)
+
+    assert event_types(sub) == [Subscription.Renewed]
+    assert sub.period_start <= as_of < sub.period_end
+    assert sub.period_start.day == 30 and sub.period_end.day == 31  # still on the anchor day (31st)

@@ -204,7 +204,7 @@ def test_a_failed_renewal_runs_down_the_ladder_to_unpaid(app: SubscriptionsAppli
     while at is not None:
         outcome = app.advance(ctx(at), sub_id, at)
         sub = app.subscription(sub_id)
-        seen.append((outcome.actions, sub.status.value))
+        seen.append((outcome.actions, str(sub.status)))
         at = sub.next_action_at
 
     assert seen == [
@@ -238,6 +238,18 @@ def test_a_subscription_missed_for_months_catches_up_period_by_period(app: Subsc
 
     assert outcome.actions == ("renew", "renew", "renew")
     assert app.subscription(sub_id).period_end > T0 + days(100)
+
+
+def test_a_free_subscription_years_behind_catches_up_in_one_write(app: SubscriptionsApplication) -> None:
+    account = uuid4()
+    sub_id = app.subscribe(ctx(), account, "free").id
+    as_of = T0 + days(3 * 365)
+
+    outcome = app.advance(ctx(as_of), sub_id, as_of)
+
+    sub = app.subscription(sub_id)
+    assert outcome.actions == ("renew",) and sub.period_start <= as_of < sub.period_end
+    assert stream(app, sub_id).count("Renewed") == 1
 
 
 def test_a_scheduled_cancellation_and_an_incomplete_expiry_happen_by_advance(app: SubscriptionsApplication) -> None:
