@@ -24,6 +24,7 @@ from domain.subscriptions.errors import (
     PaymentDeclined,
     PlanCodeTaken,
     PlanNotFound,
+    PlanRetired,
     SubscriptionNotFound,
     UnknownPaymentAttempt,
 )
@@ -98,6 +99,18 @@ def test_a_plan_code_is_taken_in_any_case(app: SubscriptionsApplication) -> None
 def test_an_unknown_plan_is_not_found(app: SubscriptionsApplication) -> None:
     with pytest.raises(PlanNotFound):
         app.subscribe(ctx(), uuid4(), "gold", "pm_ok")
+
+
+def test_a_retired_plan_takes_no_new_subscriber_and_its_subscribers_run_on(app: SubscriptionsApplication) -> None:
+    account = uuid4()
+    sub_id = app.subscribe(ctx(), account, "pro", "pm_ok").id
+    app.retire_plan(ctx(), "pro")
+
+    with pytest.raises(PlanRetired):
+        app.subscribe(ctx(), uuid4(), "pro", "pm_ok")
+    due = app.subscription(sub_id).period_end
+    assert app.advance(ctx(due), sub_id, due).actions == ("renew",)
+    assert (app.subscription(sub_id).plan_code, app.subscription(sub_id).status) == ("pro", S.ACTIVE)
 
 
 # --- subscribing -----------------------------------------------------------------------------------------
