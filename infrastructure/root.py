@@ -23,11 +23,15 @@ from application.inventory.application import InventoryApplication
 from application.shared.application import EventLog
 from application.shared.commands import Clock
 from application.shared.ports import Mailer
+from application.subscriptions.application import SubscriptionsApplication
+from application.subscriptions.ports import PaymentGateway
 from application.work_orders.application import WorkOrdersApplication
 from application.work_orders.ports import TableReader
+from domain.accounts.account import Account
 from domain.accounts.permissions import GRANTS as ACCOUNTS_GRANTS
 from domain.inventory.permissions import GRANTS as INVENTORY_GRANTS
 from domain.shared.access import OPERATIONS, AccessPolicy
+from domain.subscriptions.permissions import GRANTS as SUBSCRIPTIONS_GRANTS
 from domain.work_orders.permissions import GRANTS as WORK_ORDERS_GRANTS
 from infrastructure.accounts.queries import AccountsQueries
 from infrastructure.accounts.wiring import Accounts, wire_accounts
@@ -37,6 +41,7 @@ from infrastructure.shared.audit_index import wire_audit
 from infrastructure.shared.breaker import Breaker
 from infrastructure.shared.chain_log import ChainLog, Checkpoints
 from infrastructure.shared.eventlog import StreamReader
+from infrastructure.shared.jobs import Jobs, JobTimer
 from infrastructure.shared.leases import REBUILD_NAMESPACE, Leases
 from infrastructure.shared.logwatch import LogWatch
 from infrastructure.shared.operations import Operations
@@ -48,10 +53,13 @@ from infrastructure.shared.runner import Follower, Freshness, PositionBoard, Pos
 from infrastructure.shared.settings import Settings
 from infrastructure.shared.startup import probe_database
 from infrastructure.shared.tokens import JwtTokens
+from infrastructure.subscriptions.queries import SubscriptionQueries
+from infrastructure.subscriptions.quotas import PlanQuotas
+from infrastructure.subscriptions.wiring import Subscriptions, wire_subscriptions
 from infrastructure.work_orders.queries import WorkOrderQueries
 from infrastructure.work_orders.wiring import WorkOrders, wire_work_orders
 
-ACCESS = AccessPolicy([ACCOUNTS_GRANTS, WORK_ORDERS_GRANTS, INVENTORY_GRANTS, OPERATIONS])
+ACCESS = AccessPolicy([ACCOUNTS_GRANTS, WORK_ORDERS_GRANTS, INVENTORY_GRANTS, SUBSCRIPTIONS_GRANTS, OPERATIONS])
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,8 @@ class Adapters:
     tables: TableReader | None = None
     read_engine: Engine | None = None
     write_engine: Engine | None = None
-    quotas: AccountQuotas | None = None  # per-account rate limits (default: one from settings)
+    quotas: AccountQuotas | None = None  # per-account rate limits (default: each account's plan's)
+    gateway: PaymentGateway | None = None  # payments (default: PAYMENT_GATEWAY's)
 
 
 @dataclass
@@ -72,6 +81,7 @@ class _Wired:
     accounts: Accounts
     inventory: Inventory
     work_orders: WorkOrders
+    subscriptions: Subscriptions
     runners: dict[str, ProjectionRunner]
     services: dict[type, Any]
     logwatch: LogWatch
@@ -91,6 +101,7 @@ class Chronicle:
         self._redis: Any = None
         self._request_redis: Any = None
         self._leases: Leases | None = None
+        self._timer: JobTimer | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -121,8 +132,9 @@ class Chronicle:
         )
         inventory = wire_inventory(platform)
         work_orders = wire_work_orders(platform, accounts=accounts.app, stock=inventory.app, tables=adapters.tables)
+        subscriptions = wire_subscriptions(platform, gateway=adapters.gateway, new_account_events=(Account.Registered,))
         # The audit index follows the whole log beside the contexts (infrastructure/shared/audit_index.py).
-        contexts = (accounts, inventory, work_orders, wire_audit(platform))
+        contexts = (accounts, inventory, work_orders, subscriptions, wire_audit(platform))
         metadata.create_all(platform.write_engine)
         runners = {
             follower.name: self._runner(platform, follower) for context in contexts for follower in context.followers
@@ -148,11 +160,16 @@ class Chronicle:
             Rebuilds: self._rebuilds(platform, runners),
             RateLimiter: RateLimiter.from_settings(settings, breaker),
             RequestQuotas: RequestQuotas.from_settings(settings),
-            AccountQuotas: adapters.quotas or SettingsQuotas(settings.rate_limit_account_per_minute),
+            AccountQuotas: adapters.quotas
+            or PlanQuotas(
+                subscriptions.queries,
+                SettingsQuotas(settings.rate_limit_account_per_minute).quota,
+                settings.plan_limits_cache_seconds,
+            ),
         }
         for context in contexts:
             services.update(context.services())
-        self._wired = _Wired(platform, accounts, inventory, work_orders, runners, services, logwatch)
+        self._wired = _Wired(platform, accounts, inventory, work_orders, subscriptions, runners, services, logwatch)
 
     def start(self, *, run_projections: bool | None = None) -> None:
         """Open, listen for progress, run the projections here if asked, and bootstrap every context."""
@@ -176,8 +193,11 @@ class Chronicle:
                 thread.daemon = True
                 thread.start()
                 self._threads.append(thread)
-        for context in (wired.accounts, wired.inventory, wired.work_orders):
+        for context in (wired.accounts, wired.inventory, wired.work_orders, wired.subscriptions):
             context.start(wired.platform)
+        if self.settings.jobs_run_in_process:  # the embedded store's stand-in for `chronicle worker` + `beat`
+            self._timer = JobTimer(wired.platform.jobs, self._stop)
+            self._timer.start()
 
     def run_projections_forever(self) -> None:
         """The ``chronicle project`` worker: run every follower until interrupted."""
@@ -207,12 +227,15 @@ class Chronicle:
         if self._leases is not None:
             self._leases.close()
             self._leases = None
+        if self._timer is not None:
+            self._timer.join(timeout=10)
+            self._timer = None
         if self._listener is not None:
             self._listener.stop()
         for client in (self._redis, self._request_redis):
             if client is not None:
                 client.close()
-        for app in (wired.work_orders.app, wired.inventory.app, wired.accounts.app):
+        for app in (wired.subscriptions.app, wired.work_orders.app, wired.inventory.app, wired.accounts.app):
             app.close()
         wired.platform.close()
 
@@ -228,6 +251,11 @@ class Chronicle:
     def services(self) -> dict[type, Any]:
         """What the edges may depend on, by type (the HTTP layer resolves its dependencies here)."""
         return self._opened.services
+
+    @property
+    def jobs(self) -> Jobs:
+        """The background tasks and sweeps every context registered (run by Celery or the in-process timer)."""
+        return self._opened.platform.jobs
 
     @property
     def tokens(self) -> JwtTokens:
@@ -251,6 +279,10 @@ class Chronicle:
         return self._opened.work_orders.app
 
     @property
+    def subscriptions(self) -> SubscriptionsApplication:
+        return self._opened.subscriptions.app
+
+    @property
     def account_queries(self) -> AccountsQueries:
         return self._opened.accounts.queries
 
@@ -261,6 +293,10 @@ class Chronicle:
     @property
     def work_order_queries(self) -> WorkOrderQueries:
         return self._opened.work_orders.queries
+
+    @property
+    def subscription_queries(self) -> SubscriptionQueries:
+        return self._opened.subscriptions.queries
 
     @property
     def signer(self) -> TokenSigner:

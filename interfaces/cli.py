@@ -1,4 +1,4 @@
-"""The ``chronicle`` command line: serve, project, projections status / rebuild, audit (export, the hash chain).
+"""The ``chronicle`` command line: serve, project, worker, beat, projections, audit (export, the hash chain).
 
 It reaches the HTTP edge only by name (uvicorn imports the app factory), never by import.
 """
@@ -27,6 +27,7 @@ from infrastructure.shared import checkpoints as chain_keys
 from infrastructure.shared.chain import verify_export
 from infrastructure.shared.chain_log import Checkpoints
 from infrastructure.shared.export import AuditExporter
+from infrastructure.shared.jobs import broker_url
 from infrastructure.shared.log_format import configure_logging
 from infrastructure.shared.rebuild import RebuildRefused, RebuildReport, RebuildRunning
 from infrastructure.shared.runner import EventNotApplied
@@ -121,6 +122,44 @@ def project() -> None:
         chronicle.open()
     console.print(f"Projecting: {', '.join(chronicle.runners)}")
     chronicle.run_projections_forever()
+
+
+@app.command()
+def worker(
+    pool: Annotated[
+        str, typer.Option(help="solo (one task at a time), threads or prefork (CONCURRENCY at once)")
+    ] = "solo",
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tasks at once (threads, prefork)")] = 1,
+    hostname: Annotated[str, typer.Option(help="Node name (celery inspect ping -d ...)")] = "chronicle@%h",
+    log_level: Annotated[str, typer.Option(help="Log level")] = "info",
+) -> None:
+    """Run a Celery worker for the background jobs (renewals, dunning, ...) until interrupted."""
+    if pool not in {"solo", "threads", "prefork"}:
+        # prefork: each child opens its own pools (and the parent keeps its own idle): see the connection budget.
+        typer.echo("--pool: solo, threads or prefork", err=True)
+        raise typer.Exit(2)
+    from interfaces.worker import create_celery
+
+    configure_logging(log_level.upper())
+    settings = checked_settings()
+    with refusals():  # the worker opens the stores when it starts: fail first, in one line
+        broker_url(settings)
+        probe_database(settings)
+    argv = ["worker", f"--pool={pool}", f"--concurrency={concurrency}", f"--hostname={hostname}"]
+    create_celery(settings).worker_main([*argv, f"--loglevel={log_level.upper()}"])
+
+
+@app.command()
+def beat(log_level: Annotated[str, typer.Option(help="Log level")] = "info") -> None:
+    """Run Celery beat: sends each registered sweep (subscriptions due, ...) on its interval. Run one."""
+    from interfaces.worker import create_celery
+
+    configure_logging(log_level.upper())
+    settings = checked_settings()
+    with refusals():
+        broker_url(settings)
+        probe_database(settings)
+    create_celery(settings).start(["beat", f"--loglevel={log_level.upper()}"])
 
 
 @projections_app.command("status")

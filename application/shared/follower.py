@@ -43,20 +43,29 @@ class EventHandlers(Generic[TView]):
                 cls._handlers[get_topic(event_class)] = attribute
 
     def __init__(self) -> None:
+        # What this instance handles: the class's handlers, and those given by ``also_handle``.
+        self._handling: dict[str, Handler] = dict(self._handlers)
         # Stored topics seen so far, and whether this follower handles them. A stored topic may be
         # an old name of a moved class (see domain.shared.topics): it is resolved once, then known.
-        self._wanted: dict[str, bool] = dict.fromkeys(self._handlers, True)
+        self._wanted: dict[str, bool] = dict.fromkeys(self._handling, True)
+
+    def also_handle(self, event_class: type[Any], handler: Handler) -> None:
+        """Handle ``event_class`` with ``handler`` (a method of this class, unbound): for an event of
+        another context, which the composition root names, so the follower need not import it."""
+        topic = get_topic(event_class)
+        self._handling[topic] = handler
+        self._wanted = dict.fromkeys(self._handling, True)
 
     @property
     def topics(self) -> frozenset[str]:
-        return frozenset(self._handlers)
+        return frozenset(self._handling)
 
     def wants(self, stored_topic: str) -> bool:
         """Whether an event stored under ``stored_topic`` is handled (without decoding it)."""
         wanted = self._wanted.get(stored_topic)
         if wanted is None:
             try:
-                wanted = get_topic(resolve_topic(stored_topic)) in self._handlers
+                wanted = get_topic(resolve_topic(stored_topic)) in self._handling
             except TopicError:  # a class no module of this process defines: not one of ours
                 wanted = False
             self._wanted[stored_topic] = wanted
@@ -71,6 +80,6 @@ class EventHandlers(Generic[TView]):
         self.process(event, view, metadata)
 
     def process(self, event: Any, view: TView, meta: dict[str, Any]) -> None:
-        handler = self._handlers.get(get_topic(type(event)))
+        handler = self._handling.get(get_topic(type(event)))
         if handler is not None:
             handler(self, event, view, meta)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 from uuid import UUID
@@ -83,3 +84,30 @@ class PersonalDataCipher(Protocol):
     def destroy(self, subject_id: UUID) -> None:
         """Destroy the subject's key for good (idempotent); nothing sealed for it opens again."""
         ...
+
+
+@dataclass(frozen=True)
+class PlanEntitlements:
+    """What an account's plan lets it do right now: the plan's limits (a missing name is unlimited) and features.
+
+    The subscriptions read side answers it from the account's live subscription (``unpaid`` and no
+    subscription at all get the free plan's).
+    """
+
+    plan_code: str
+    limits: Mapping[str, int] = field(default_factory=dict)
+    features: frozenset[str] = frozenset()
+
+    def limit(self, name: str) -> int | None:
+        """The plan's limit called ``name``; None when the plan sets none (unlimited)."""
+        return self.limits.get(name)
+
+    def allows(self, feature: str) -> bool:
+        return feature in self.features
+
+
+class Entitlements(Protocol):
+    """The limits and features of an account's plan: how other contexts ask (work orders' bulk import now,
+    trades' ``trades_per_day`` and flows' ``active_flows`` later)."""
+
+    def limits_for(self, account_id: UUID) -> PlanEntitlements: ...

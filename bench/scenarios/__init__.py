@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from bench.core import Scenario
-from bench.scenarios import aggregates, append, audit_export, chain, http, list_query, projection, read_your_writes
+from bench.scenarios import (
+    aggregates,
+    append,
+    audit_export,
+    chain,
+    http,
+    list_query,
+    projection,
+    read_your_writes,
+    renewals,
+)
 
 SCENARIOS: dict[str, Scenario] = {
     "append-1": append.append_1,
@@ -19,4 +29,5 @@ SCENARIOS: dict[str, Scenario] = {
     "list-query": list_query.list_query,
     "rebuild": projection.rebuild,
     "audit-export": audit_export.audit_export,
+    "renewals": renewals.renewals,
 }

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from application.shared.application import ChronicleApplication, EventLog
 from application.shared.commands import Clock
+from infrastructure.shared.jobs import Jobs
 from infrastructure.shared.personal_data import PersonalDataKeys, SqlKeyStore
 from infrastructure.shared.readstore import create_read_engine, read_position
 from infrastructure.shared.runner import PositionBoard, Wakeups
@@ -34,6 +35,10 @@ class Platform:
     personal: PersonalDataKeys
     keys_engine: Engine | None = None  # the embedded store's own key file (PostgreSQL: the read engine)
     wakeups: Wakeups = field(default_factory=Wakeups)
+    jobs: Jobs = field(init=False)  # the background tasks and sweeps the contexts' wiring adds
+
+    def __post_init__(self) -> None:
+        self.jobs = Jobs(self.clock)
 
     def joins_log(self, app: ChronicleApplication) -> None:
         """A context's application over the one log: its saves wake this process's followers at once."""

@@ -14,7 +14,7 @@ import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import psycopg
@@ -231,6 +231,28 @@ class Settings(BaseSettings):
         description="After a Redis failure, requests skip Redis this long (rate limits not enforced, login failures "
         "counted in memory)",
     )
+    # --- subscriptions: payments, dunning and the free plan (subs-core) ---
+    payment_gateway: Literal["offline"] = Field(
+        default="offline", description="Who charges payment methods: offline (outcome by token: pm_ok, pm_declined, …)"
+    )
+    dunning_retry_days: str = Field(
+        default="1,3,5",
+        pattern=r"^\s*\d{1,2}(\s*,\s*\d{1,2}){0,9}\s*$",
+        description="Days after a renewal's first failed payment when it is retried (increasing, 1 to 60, at most 10)",
+    )
+    dunning_final_status: Literal["unpaid", "canceled"] = Field(
+        default="unpaid", description="What a subscription becomes when the last retry fails"
+    )
+    free_plan_name: str = Field(default="Free", min_length=1, max_length=100, description="The free plan's name")
+    free_plan_currency: str = Field(
+        default="USD", pattern=r"^[A-Z]{3}$", description="The free plan's currency (ISO 4217)"
+    )
+    free_plan_requests_per_minute: int | None = Field(
+        default=None, ge=1, le=10**9, description="The free plan's limit; unset: RATE_LIMIT_ACCOUNT_PER_MINUTE"
+    )
+    free_plan_trades_per_day: int | None = Field(default=10, ge=0, le=10**9, description="unset: unlimited")
+    free_plan_active_flows: int | None = Field(default=1, ge=0, le=10**9, description="unset: unlimited")
+    free_plan_open_work_orders: int | None = Field(default=None, ge=0, le=10**9, description="unset: unlimited")
     postgres_pool_size: int = Field(default=2, ge=1, le=100, description="Event-store connections kept open")
     postgres_max_overflow: int = Field(default=3, ge=0, le=100, description="Event-store connections opened on demand")
     pool_timeout_seconds: int = Field(
@@ -249,6 +271,54 @@ class Settings(BaseSettings):
     )
     audit_export_page_size: int = Field(
         default=1000, ge=10, le=50_000, description="Events an audit export reads per query (memory holds one page)"
+    )
+
+    # --- subscriptions: webhooks and plan limits (subs-edge) ---
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        min_length=24,
+        description="Shared secret of the payment provider's signed webhooks (HMAC-SHA256); unset: webhooks refused",
+    )
+    webhook_tolerance_seconds: int = Field(
+        default=300, ge=1, le=3600, description="A webhook signed longer ago (or ahead) than this is refused as stale"
+    )
+    plan_limits_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="How long the rate limiter keeps an account's plan quota: a plan change is felt within this",
+    )
+
+    # --- background jobs (Celery, or a timer in the API process on the embedded store) ---
+    jobs_in_process: bool | None = Field(
+        default=None,
+        description="Run the sweeps and their tasks on a timer inside the API process; default: yes on the "
+        "embedded store, no with PostgreSQL (run `chronicle worker` and `chronicle beat`)",
+    )
+    billing_sweep_seconds: float = Field(
+        default=60.0, ge=1, le=24 * 3600, description="How often the subscriptions sweep looks for due work"
+    )
+    billing_sweep_limit: int = Field(
+        default=10_000, ge=1, le=1_000_000, description="Most subscriptions one sweep hands out as tasks"
+    )
+    celery_broker_url: str | None = Field(
+        default=None, description="Broker and result backend of the jobs (redis://, rediss://); default: REDIS_URL"
+    )
+    celery_queue: str = Field(
+        default="chronicle", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$", description="Queue name"
+    )
+    celery_task_time_limit_seconds: int = Field(
+        default=300, ge=1, le=24 * 3600, description="A task still running after this long is killed (prefork)"
+    )
+    celery_visibility_timeout_seconds: int = Field(
+        default=3600,
+        ge=2,
+        le=7 * 24 * 3600,
+        description="An unacknowledged task (its worker died) is delivered again after this long; must exceed "
+        "CELERY_TASK_TIME_LIMIT_SECONDS",
+    )
+    celery_restore_interval_seconds: int = Field(
+        default=10, ge=1, le=3600, description="How often a worker looks for tasks whose worker died"
     )
 
     # --- checks ---------------------------------------------------------------------------
@@ -356,6 +426,23 @@ class Settings(BaseSettings):
             raise _refuse("ttl_order", "must be longer than ACCESS_TOKEN_TTL_SECONDS")
         return value
 
+    @field_validator("celery_broker_url", mode="before")
+    @classmethod
+    def _broker_url(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if value is not None and urlsplit(str(value)).scheme not in {"redis", "rediss", "unix"}:
+            raise _refuse("url_scheme", "must be a redis:// or rediss:// URL (or unix:// for a socket)")
+        return value
+
+    @field_validator("celery_visibility_timeout_seconds")
+    @classmethod
+    def _visibility_outlasts_tasks(cls, value: int, info: ValidationInfo) -> int:
+        limit = info.data.get("celery_task_time_limit_seconds")
+        if limit is not None and value <= limit:
+            raise _refuse("timeout_order", "must be longer than CELERY_TASK_TIME_LIMIT_SECONDS")
+        return value
+
     @field_validator("superadmin_password")
     @classmethod
     def _superadmin_password(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
@@ -366,6 +453,14 @@ class Settings(BaseSettings):
         weakness = _weakness(value.get_secret_value()) if info.data.get("database_url") else ""  # embedded: a sandbox
         if weakness:
             raise _refuse("superadmin_password_weak", weakness)
+        return value
+
+    @field_validator("dunning_retry_days")
+    @classmethod
+    def _dunning_days(cls, value: str) -> str:
+        days = _days(value)
+        if not all(1 <= day <= 60 for day in days) or list(days) != sorted(set(days)):
+            raise _refuse("dunning_days", "must be increasing whole days, each from 1 to 60 (e.g. 1,3,5)")
         return value
 
     # --- what the process runs with -------------------------------------------------------
@@ -379,6 +474,12 @@ class Settings(BaseSettings):
         if self.run_projections_in_process is None:
             return self.embedded
         return self.run_projections_in_process
+
+    @property
+    def jobs_run_in_process(self) -> bool:
+        if self.jobs_in_process is None:
+            return self.embedded
+        return self.jobs_in_process
 
     @property
     def mail_folder(self) -> Path:
@@ -479,6 +580,20 @@ class Settings(BaseSettings):
         )
         return env
 
+    def dunning_days(self) -> tuple[int, ...]:
+        """``DUNNING_RETRY_DAYS`` as numbers: (1, 3, 5)."""
+        return _days(self.dunning_retry_days)
+
+    def free_plan_limits(self) -> dict[str, int]:
+        """The free plan's limits as the first start creates it (an unset one is unlimited)."""
+        limits = {
+            "requests_per_minute": self.free_plan_requests_per_minute,
+            "trades_per_day": self.free_plan_trades_per_day,
+            "active_flows": self.free_plan_active_flows,
+            "open_work_orders": self.free_plan_open_work_orders,
+        }
+        return {name: value for name, value in limits.items() if value is not None}
+
     def read_store_url(self) -> str:
         """SQLAlchemy URL of the read models: the same PostgreSQL database, or an embedded file."""
         if self.embedded:
@@ -490,6 +605,10 @@ class Settings(BaseSettings):
         if not re.search(r"[?&]connect_timeout=", rest):
             rest += ("&" if "?" in rest else "?") + f"connect_timeout={self.database_connect_timeout_seconds}"
         return f"postgresql+psycopg://{rest}"
+
+
+def _days(value: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in value.split(","))
 
 
 def _weakness(password: str) -> str:

@@ -16,7 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from application.work_orders.importing import MAX_UPLOAD_BYTES
 from infrastructure.root import Chronicle
 from infrastructure.shared.settings import Settings
-from interfaces.http import accounts, inventory, operations, work_orders
+from interfaces.http import accounts, inventory, operations, subscriptions, work_orders
 from interfaces.http.shared import idempotency, problems
 from interfaces.http.shared.inputs import storable_parameters
 from interfaces.http.shared.middleware import (
@@ -35,7 +35,13 @@ DOCS_ASSETS = "/static-offline-docs"
 CORS_REQUEST_HEADERS = ("Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID")
 CORS_RESPONSE_HEADERS = ("ETag", "Location", "Retry-After", "X-Request-ID", "RateLimit", "RateLimit-Policy")
 
-ROUTERS = (*accounts.routers, *work_orders.routers, *inventory.routers, *operations.routers)
+ROUTERS = (
+    *accounts.routers,
+    *work_orders.routers,
+    *inventory.routers,
+    *operations.routers,
+    *subscriptions.routers,
+)
 
 
 def create_app(settings: Settings | None = None, *, root: Chronicle | None = None) -> FastAPI:

@@ -35,6 +35,10 @@ from tests.conftest import Clock, make_settings
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "legacy_log"
 SUPERADMIN = ("admin@example.com", "Sup3rSecret")  # the superadmin fixtures/make_legacy_log.py created
 HEAD = 97
+# What the first start of a newer version writes on the old log: the free plan (issue 10); when the
+# free-plan policy has caught up, each old account's free subscription (its start and its slot's two events).
+FREE_PLAN_EVENTS = 1
+EVENTS_PER_FREE_SUBSCRIPTION = 3
 
 
 @pytest.fixture
@@ -88,11 +92,12 @@ def test_every_stored_topic_of_the_old_log_resolves_to_a_class_of_the_new_layout
 
 def test_every_stream_of_the_old_log_loads(legacy: Chronicle) -> None:
     notifications = legacy.log.recorder.select_notifications(start=1, limit=1000)
-    streams = {n.originator_id for n in notifications}
+    assert len(notifications) == HEAD + FREE_PLAN_EVENTS
+    assert notifications[-1].topic == "domain.subscriptions.plan:Plan.Created"
+    streams = {n.originator_id for n in notifications[:HEAD]}
 
     loaded = [legacy.log.repository.get(stream_id) for stream_id in streams]
 
-    assert len(notifications) == HEAD
     assert {type(aggregate).__name__ for aggregate in loaded} == {
         "Account",
         "Session",
@@ -123,9 +128,17 @@ def test_an_account_of_the_old_log_logs_in_and_its_email_stays_taken(legacy: Chr
     assert again.status_code == 409 and again.json()["code"] == "email_taken"
 
 
+def catch_up_all(chronicle: Chronicle) -> None:
+    """Every follower at the head, including what a policy wrote while the others caught up."""
+    head = -1
+    while head != chronicle.head_position():
+        head = chronicle.head_position()
+        for runner in chronicle.runners.values():
+            runner.catch_up()
+
+
 def test_the_old_log_projects_to_the_rows_the_old_code_wrote(legacy: Chronicle) -> None:
-    for runner in legacy.runners.values():
-        runner.catch_up()
+    catch_up_all(legacy)
     old = expected()
     assert set(old) - {"positions"} <= set(metadata.tables) and len(old) == 12
 
@@ -136,8 +149,10 @@ def test_the_old_log_projects_to_the_rows_the_old_code_wrote(legacy: Chronicle) 
         if name == "rm_work_order_timeline":
             new_rows, old_rows = _timeline_quantities(new_rows), _timeline_quantities(old_rows)
         assert old_rows and new_rows == old_rows, f"{name} differs"
-    assert legacy.head_position() == HEAD
-    assert all(legacy.stored_position(name) == HEAD for name in legacy.runners)
+    accounts = [row["id"] for row in old["rm_accounts"]]
+    assert legacy.head_position() == HEAD + FREE_PLAN_EVENTS + EVENTS_PER_FREE_SUBSCRIPTION * len(accounts)
+    assert all(legacy.subscriptions.subscription_of(UUID(a)).plan_code == "free" for a in accounts)
+    assert all(legacy.stored_position(name) == legacy.head_position() for name in legacy.runners)
 
 
 def test_the_timeline_now_shows_quantities_with_three_places_like_the_materials(legacy: Chronicle) -> None:
@@ -160,11 +175,12 @@ def _timeline_quantities(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def test_starting_on_the_old_log_writes_no_event(legacy: Chronicle) -> None:
+def test_starting_on_the_old_log_writes_only_the_free_plan_once(legacy: Chronicle) -> None:
     # start() already made sure the superadmin of the old log exists (found through its old email claim)
     legacy.ensure_superadmin()
+    legacy.subscriptions.ensure_free_plan()
 
-    assert legacy.head_position() == HEAD
+    assert legacy.head_position() == HEAD + FREE_PLAN_EVENTS
 
 
 def test_an_upgrade_keeps_the_old_read_models_and_builds_the_split_ones_from_zero(tmp_path: Path) -> None:
@@ -180,12 +196,11 @@ def test_an_upgrade_keeps_the_old_read_models_and_builds_the_split_ones_from_zer
 
         # When the new code starts and its projections catch up
         chronicle.start(run_projections=False)
-        for runner in chronicle.runners.values():
-            runner.catch_up()
+        catch_up_all(chronicle)
 
         # Then the new followers (timeline, dashboard) started from empty tables, not on top of the old rows
         assert {name: chronicle.stored_position(name) for name in chronicle.runners} == dict.fromkeys(
-            chronicle.runners, HEAD
+            chronicle.runners, chronicle.head_position()
         )
         for name in ("rm_workshop_counters", "rm_workshop_due", "rm_accounts", "rm_work_orders"):
             assert rows(chronicle, name) == old[name], f"{name} differs"

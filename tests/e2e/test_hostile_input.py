@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from infrastructure.root import Chronicle
 from tests.conftest import SUPERADMIN
 from tests.e2e.helpers import PASSWORD, bearer, login
-from tests.e2e.workshop import Workshop, ok, order_body
+from tests.e2e.workshop import Workshop, ok, order_body, with_bulk_import
 
 
 @pytest.fixture
@@ -22,7 +22,9 @@ def admin(client: TestClient) -> dict[str, str]:
 
 @pytest.fixture
 def shop(client: TestClient, container: Chronicle) -> Workshop:
-    return Workshop(client, container)
+    workshop = Workshop(client, container)
+    with_bulk_import(container, workshop.manager)  # the manager imports: a plan with the feature
+    return workshop
 
 
 def fields_of(response: Any) -> list[str]:

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from openpyxl import Workbook
 
 from infrastructure.root import Chronicle
-from tests.e2e.workshop import Workshop, ok
+from tests.e2e.workshop import Workshop, ok, with_bulk_import
 
 HEADER = ["order_number", "client", "description", "machine", "due_date", "priority"]
 URL = "/api/v1/work-orders/import"
@@ -18,7 +18,9 @@ URL = "/api/v1/work-orders/import"
 
 @pytest.fixture
 def shop(client: TestClient, container: Chronicle) -> Workshop:
-    return Workshop(client, container)
+    workshop = Workshop(client, container)
+    with_bulk_import(container, workshop.manager)  # the manager imports: a plan with the feature
+    return workshop
 
 
 def csv_bytes(rows: list[list[str]], header: list[str] = HEADER) -> bytes:

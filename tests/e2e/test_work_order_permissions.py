@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from infrastructure.root import Chronicle
-from tests.e2e.workshop import Member, Workshop, order_body, staff
+from tests.e2e.workshop import Member, Workshop, order_body, policies_settled, staff
 
 # (the route, and the roles that may call it); every other role must get 403.
 Call = Callable[[Workshop, dict[str, str]], tuple[str, str, dict[str, Any] | None]]
@@ -96,6 +96,7 @@ def setting(client: TestClient, container: Chronicle) -> tuple[Workshop, dict[st
     shop.post(shop.manager, f"{ids['assigned']}/assign", {"welder_id": shop.welder.id})
     members = {role: staff(client, container, role) for role in ROLES if role not in {"manager", "viewer", "operator"}}
     members.update(manager=shop.manager, viewer=shop.viewer, operator=shop.welder)
+    policies_settled(container)  # new accounts' free subscriptions are written before a test counts writes
     return shop, ids, members
 
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from fastapi.testclient import TestClient
 
 from application.shared.commands import CommandContext
 from domain.accounts.values import Profile
+from domain.subscriptions.errors import PlanCodeTaken
 from infrastructure.root import Chronicle
+from tests.conftest import eventually
 from tests.e2e.helpers import PASSWORD, bearer, login
+
+IMPORT_PLAN = "workshop"
 
 
 @dataclass
@@ -28,6 +34,32 @@ def staff(client: TestClient, container: Chronicle, role: str) -> Member:
         ctx, email=email, password=PASSWORD, profile=Profile("Test", role.title()), roles=[role], verified=True
     )
     return Member(str(result.id), bearer(login(client, email)))
+
+
+def with_bulk_import(container: Chronicle, member: Member) -> Member:
+    """Move ``member`` from the free plan to a paid one with the ``bulk_import`` feature (paid with pm_ok)."""
+    ctx = CommandContext(actor="test", correlation_id="setup", causation_id="setup", now=container.clock())
+    app, account = container.subscriptions, UUID(member.id)
+    with contextlib.suppress(PlanCodeTaken):
+        app.create_plan(
+            ctx,
+            code=IMPORT_PLAN,
+            name="Workshop",
+            price=Decimal("49.00"),
+            currency="USD",
+            interval="month",
+            features=["bulk_import"],
+        )
+    eventually(lambda: app.subscription_id_of(account))  # the free-plan policy subscribed the new account
+    app.update_payment_method(ctx, account, "pm_ok")
+    app.change_subscription_plan(ctx, account, IMPORT_PLAN)
+    eventually(lambda: container.subscription_queries.limits_for(account).allows("bulk_import"))
+    return member
+
+
+def policies_settled(container: Chronicle) -> None:
+    """Wait until the free-plan policy has subscribed every account registered so far (it writes to the log)."""
+    eventually(lambda: container.stored_position("free_plan") == container.head_position())
 
 
 def order_body(number: str = "WO-1", **fields: Any) -> dict[str, Any]:

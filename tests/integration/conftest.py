@@ -21,6 +21,7 @@ from domain.accounts.values import Profile
 from infrastructure.accounts.tables import account_roles, accounts, sessions
 from infrastructure.root import Chronicle
 from tests.conftest import TEST_DATABASE_URL, Clock, make_settings
+from tests.integration.celery_workers import broker_url, celery_env, workers  # noqa: F401 - fixtures
 
 PASSWORD = "Passw0rd!"
 

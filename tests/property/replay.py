@@ -17,6 +17,8 @@ from domain.accounts.session import Session
 from domain.inventory.item import InventoryItem
 from domain.shared.errors import DomainError
 from domain.shared.unique_key import UniqueKey
+from domain.subscriptions.plan import Plan
+from domain.subscriptions.subscription import Subscription, SubscriptionSlot
 from domain.work_orders.work_order import WorkOrder
 from infrastructure.shared.personal_data import MemoryKeyStore, PersonalDataKeys
 from tests.unit.builders import NOW
@@ -31,7 +33,10 @@ class InMemoryChronicle(ChronicleApplication):
     machines reach (a value object the transcoder cannot store fails here, not in production).
     """
 
-    snapshotting_intervals: ClassVar = {Account: 3, Session: 3, WorkOrder: 3, InventoryItem: 3, UniqueKey: 3}
+    snapshotting_intervals: ClassVar = {
+        **{Account: 3, Session: 3, WorkOrder: 3, InventoryItem: 3, UniqueKey: 3},
+        **{Plan: 3, Subscription: 3, SubscriptionSlot: 3},
+    }
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -1,4 +1,5 @@
-"""docker-compose.yml requires every secret: no fallback value that a forgotten .env would silently use."""
+"""docker-compose.yml requires every secret (no fallback value that a forgotten .env would silently use), and runs
+the background jobs: a Celery worker and beat, each with a health check."""
 
 from __future__ import annotations
 
@@ -22,3 +23,22 @@ def test_compose_refuses_to_start_without_the_secret(name: str) -> None:
 def test_compose_spells_out_no_password_of_its_own() -> None:
     assert not re.search(r"^\s*\w*(PASSWORD|SECRET)\w*:\s*[^\s$]", COMPOSE, re.MULTILINE)
     assert not re.search(r"postgresql://[^:/]+:[^$@]+@", COMPOSE)
+
+
+def service(name: str) -> str:
+    """The lines of one service's block (indented under ``services:``)."""
+    match = re.search(rf"^  {name}:\n((?:    .*\n|\s*\n)+)", COMPOSE, re.MULTILINE)
+    assert match, f"no service {name!r}"
+    return match.group(1)
+
+
+@pytest.mark.parametrize(
+    ("name", "command", "node"), [("worker", "worker", "chronicle"), ("beat", "beat", "celerybeat")]
+)
+def test_compose_runs_the_jobs_with_a_health_check_that_pings_the_process(name: str, command: str, node: str) -> None:
+    block = service(name)
+
+    assert f'command: ["chronicle", "{command}"]' in block
+    assert "environment: *chronicle-env" in block
+    assert re.search(rf"test: .*celery -A interfaces\.worker inspect ping -d {node}@\$\$HOSTNAME", block)
+    assert re.search(r"api:\s*\n\s*condition: service_healthy", block)

@@ -29,6 +29,7 @@ from interfaces.http.operations import schemas as operations_schemas
 from interfaces.http.shared import problems
 from interfaces.http.shared import schemas as shared_schemas
 from interfaces.http.shared.problems import PROBLEM_JSON, problem_body
+from interfaces.http.subscriptions import schemas as subscriptions_schemas
 from interfaces.http.work_orders import schemas as work_orders_schemas
 
 SCHEMA_MODULES: tuple[ModuleType, ...] = (
@@ -37,6 +38,7 @@ SCHEMA_MODULES: tuple[ModuleType, ...] = (
     inventory_schemas,
     operations_schemas,
     shared_schemas,
+    subscriptions_schemas,
 )
 # Bases and generics, not shapes a route sends or answers on their own (a Page's example is its item's).
 NOT_A_SHAPE = {shared_schemas.Strict, shared_schemas.Page}
@@ -51,6 +53,8 @@ PUBLIC = {
     ("post", "/api/v1/auth/reset-password"),
     ("get", "/health"),
     ("get", "/ready"),
+    ("get", "/api/v1/plans"),
+    ("post", "/api/v1/billing/webhooks/{provider}"),  # signed by the provider instead
 }
 PROBLEM_REFS = {"#/components/schemas/ProblemDetails", "#/components/schemas/ValidationProblem"}
 VALIDATION_REF = "#/components/schemas/ValidationProblem"

@@ -12,6 +12,7 @@ from application.work_orders.importing import MAX_UPLOAD_BYTES
 from domain.work_orders.permissions import WORK_ORDERS_INSPECT, WORK_ORDERS_MANAGE, WORK_ORDERS_WORK
 from interfaces.http.shared.auth import Principal, require
 from interfaces.http.shared.commands import Cmd, Ctx
+from interfaces.http.shared.entitlements import requires_feature
 from interfaces.http.shared.schemas import CommandAccepted, ReasonBody
 from interfaces.http.shared.services import provide
 from interfaces.http.work_orders.schemas import (
@@ -28,6 +29,9 @@ WorkOrders = Annotated[WorkOrdersApplication, provide(WorkOrdersApplication)]
 Manager = Annotated[Principal, Depends(require(WORK_ORDERS_MANAGE))]
 Welder = Annotated[Principal, Depends(require(WORK_ORDERS_WORK))]
 Inspector = Annotated[Principal, Depends(require(WORK_ORDERS_INSPECT))]
+# Bulk import is a plan feature (the free plan lacks it); checked after the permission.
+BULK_IMPORT = "bulk_import"
+Importer = Annotated[Principal, Depends(requires_feature(BULK_IMPORT))]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -42,8 +46,9 @@ def import_orders(
     ctx: Ctx,
     app: WorkOrders,
     _: Manager,
+    __: Importer,
 ) -> ImportAccepted:
-    """Create work orders from an uploaded table: every row valid and all created, or none and a report per row."""
+    """Create work orders from an uploaded table (a plan with bulk import): all rows created, or none and a report."""
     result = app.import_file(ctx, file.file.read(MAX_UPLOAD_BYTES + 1), file.filename)
     return ImportAccepted(imported=len(result.ids), ids=result.ids, position=result.position)
 

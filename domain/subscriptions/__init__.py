@@ -1,0 +1,1 @@
+"""The Subscriptions context: plans, each account's subscription and its billing lifecycle."""

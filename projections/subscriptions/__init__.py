@@ -1,0 +1,1 @@
+"""The subscriptions read models' projections: plans, subscriptions (with invoices), their history, revenue."""
