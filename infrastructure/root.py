@@ -35,6 +35,7 @@ from infrastructure.inventory.wiring import Inventory, wire_inventory
 from infrastructure.shared.breaker import Breaker
 from infrastructure.shared.eventlog import StreamReader
 from infrastructure.shared.logwatch import LogWatch
+from infrastructure.shared.metrics import MetricsAccess, PoolSampler, pool_sources
 from infrastructure.shared.operations import Operations
 from infrastructure.shared.platform import Platform, open_platform, utc_now
 from infrastructure.shared.ratelimit import AccountQuotas, RateLimiter, RequestQuotas, SettingsQuotas
@@ -85,6 +86,7 @@ class Chronicle:
         self._listener: PostgresListener | None = None
         self._redis: Any = None
         self._request_redis: Any = None
+        self._pools: PoolSampler | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -140,6 +142,7 @@ class Chronicle:
             RateLimiter: RateLimiter.from_settings(settings, breaker),
             RequestQuotas: RequestQuotas.from_settings(settings),
             AccountQuotas: adapters.quotas or SettingsQuotas(settings.rate_limit_account_per_minute),
+            MetricsAccess: MetricsAccess.from_settings(settings),
         }
         for context in contexts:
             services.update(context.services())
@@ -156,6 +159,8 @@ class Chronicle:
             )
             self._listener.start()
         wired.logwatch.start()
+        self._pools = PoolSampler(pool_sources(wired.platform))
+        self._pools.start()
         if self.settings.projections_in_process if run_projections is None else run_projections:
             for runner in wired.runners.values():
                 thread = threading.Thread(target=runner.run, args=(self._stop,), name=f"projection-{runner.name}")
@@ -184,6 +189,8 @@ class Chronicle:
         if wired is None:
             return
         wired.logwatch.stop()
+        if self._pools is not None:
+            self._pools.stop()
         for runner in wired.runners.values():
             runner.wake.set()
         for thread in self._threads:

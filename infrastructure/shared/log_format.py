@@ -19,6 +19,7 @@ class JsonLogFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,  # which worker, when a server runs several
         }
         request_id = request_id_var.get()
         if request_id:

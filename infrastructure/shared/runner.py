@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Engine, Table, delete, select, text
 
 from application.shared.application import ChronicleApplication
 from application.shared.follower import EventHandlers
+from infrastructure.shared.metrics import PROJECTION_BATCH_LATENCY, PROJECTION_ENTRIES, PROJECTION_FAILURES
 from infrastructure.shared.outages import store_unavailable
 from infrastructure.shared.readstore import (
     BatchView,
@@ -225,6 +226,7 @@ class ProjectionRunner:
         log entries it consumed (0: caught up). Raises ``EventNotApplied`` when the batch fails
         for any reason but an outage; nothing of that batch is committed then."""
         mapper = self.app.metadata_mapper
+        began = time.perf_counter()
         with self.engine.begin() as conn:
             position, failed = self._lock_position(conn)
             notifications = self.app.recorder.select_notifications(start=position + 1, limit=limit or self.batch_size)
@@ -254,6 +256,8 @@ class ProjectionRunner:
             if conn.dialect.name == "postgresql":
                 # Delivered on commit: API processes waiting to read their writes wake at once.
                 conn.execute(self._notify_sql, {"channel": PROGRESS_CHANNEL, "payload": f"{self.name}:{last}"})
+        PROJECTION_BATCH_LATENCY.labels(self.name).observe(time.perf_counter() - began)
+        PROJECTION_ENTRIES.labels(self.name).inc(len(notifications))
         if failed:
             log.info("projection %s resumed past position %s", self.name, notifications[0].id)
         if self.board is not None:
@@ -348,6 +352,7 @@ class ProjectionRunner:
 
     def _note_failure(self, failed: EventNotApplied) -> Failure | None:
         """Write the failure beside the tracking row (its own transaction: the batch's was rolled back)."""
+        PROJECTION_FAILURES.labels(self.name).inc()
         try:
             with self.engine.begin() as conn:
                 failure = record_failure(conn, self.name, failed.first, failed.error_type, failed.message)

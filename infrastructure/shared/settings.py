@@ -12,6 +12,7 @@ import contextlib
 import os
 import re
 import secrets
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -202,6 +203,25 @@ class Settings(BaseSettings):
         default=3, ge=1, le=60, description="libpq connect_timeout, unless the URL gives one"
     )
 
+    # --- processes and metrics (issues 12 and 13) ---
+    api_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="uvicorn worker processes of `chronicle serve` (--workers overrides it); default: one per core "
+        "on PostgreSQL, 1 on the embedded store (which refuses more: its projections run in the API process)",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="A bearer token that lets any address read /metrics (at least 32 bytes); without it only "
+        "METRICS_ALLOW_IPS may",
+    )
+    metrics_allow_ips: str = Field(
+        default="127.0.0.1,::1",
+        max_length=4096,
+        description="Addresses or networks (comma-separated) that read /metrics without the token; empty: none",
+    )
+
     # --- checks ---------------------------------------------------------------------------
 
     @field_validator("database_url", "redis_url", "superadmin_email", "superadmin_password", mode="before")
@@ -268,6 +288,25 @@ class Settings(BaseSettings):
         key = value.get_secret_value() if value is not None else ""
         if value is not None and len(key.encode()) < MIN_SECRET_BYTES:
             raise _refuse("secret_short", f"is too short: at least {MIN_SECRET_BYTES} bytes of random text")
+        return value
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _metrics_token(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        secret = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(secret, str) and len(secret.encode()) < MIN_SECRET_BYTES:
+            raise _refuse("secret_short", f"is too short: at least {MIN_SECRET_BYTES} bytes of random text")
+        return value
+
+    @field_validator("metrics_allow_ips")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        try:
+            parse_networks(value)
+        except ValueError:
+            raise _refuse("networks_invalid", "must be IP addresses or networks, comma-separated") from None
         return value
 
     @field_validator("refresh_token_ttl_seconds")
@@ -367,6 +406,21 @@ class Settings(BaseSettings):
         )
         return env
 
+    def metrics_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The networks that read /metrics without the token (``METRICS_ALLOW_IPS``)."""
+        return parse_networks(self.metrics_allow_ips)
+
+    def workers(self, requested: int | None = None) -> int:
+        """How many API worker processes to run: ``requested`` (--workers), else ``API_WORKERS``, else one per
+        core on PostgreSQL; the embedded store runs one (its projections and its SQLite writers live in the API
+        process: several would each run every projection against one file). More there is refused."""
+        count = requested or self.api_workers or (1 if self.embedded else max(1, os.cpu_count() or 1))
+        if count > 1 and self.embedded:
+            raise StartupRefused(
+                "API_WORKERS: the embedded store serves with one worker; set DATABASE_URL to run several"
+            )
+        return count
+
     def read_store_url(self) -> str:
         """SQLAlchemy URL of the read models: the same PostgreSQL database, or an embedded file."""
         if self.embedded:
@@ -378,6 +432,11 @@ class Settings(BaseSettings):
         if not re.search(r"[?&]connect_timeout=", rest):
             rest += ("&" if "?" in rest else "?") + f"connect_timeout={self.database_connect_timeout_seconds}"
         return f"postgresql+psycopg://{rest}"
+
+
+def parse_networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """``"127.0.0.1, 10.0.0.0/8"`` as networks (a bare address is a network of one); ValueError if one is not."""
+    return tuple(ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip())
 
 
 def _weakness(password: str) -> str:
