@@ -167,6 +167,20 @@ class Chronicle:
                 thread.daemon = True
                 thread.start()
                 self._threads.append(thread)
+        self._bootstrap()
+
+    def prepare(self) -> None:
+        """Once, before several processes start on the same stores at the same moment (``serve --workers``):
+        create the tables and bootstrap every context (the superadmin), then close. Processes that start
+        together afterwards find it all made instead of racing to make it."""
+        self.open()
+        try:
+            self._bootstrap()
+        finally:
+            self.close()
+
+    def _bootstrap(self) -> None:
+        wired = self._opened
         for context in (wired.accounts, wired.inventory, wired.work_orders):
             context.start(wired.platform)
 

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from infrastructure.root import Chronicle
-from infrastructure.shared.log_format import configure_logging
+from infrastructure.shared.log_format import configure_logging, logging_config
 from infrastructure.shared.settings import Settings, StartupRefused
 from infrastructure.shared.startup import probe_database
 
@@ -57,6 +57,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
     log_level: Annotated[str, typer.Option(help="Log level")] = "info",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes (default: API_WORKERS, else one per core up to 4 with PostgreSQL and Redis, else 1)",
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (projections run in-process on the embedded store)."""
     import uvicorn
@@ -66,8 +74,12 @@ def serve(
     with refusals():  # the app's lifespan opens the stores again: this fails first, in one line
         probe_database(settings)
         settings.signing_ready()
+        count = settings.workers(workers)
+        if count > 1:  # the workers start at once: the tables and the superadmin are made before, here
+            Chronicle(settings).prepare()
     where = "embedded SQLite store in " + str(settings.data_dir) if settings.embedded else "PostgreSQL"
-    banner = f"Chronicle API on http://{host}:{port} (docs at /docs), {where}"
+    processes = f", {count} worker processes" if count > 1 else ""
+    banner = f"Chronicle API on http://{host}:{port} (docs at /docs), {where}{processes}"
 
     class Server(uvicorn.Server):
         """Says where the API is once it is listening, not before (start-up may still fail)."""
@@ -79,18 +91,25 @@ def serve(
 
     # Chronicle logs every request itself (one JSON line with its request id): no second access log. It names no
     # server, and believes X-Forwarded-* only from FORWARDED_ALLOW_IPS (the app applies that setting itself).
+    # Each worker process configures its JSON logging itself (log_config): a fresh interpreter logs nothing.
     config = uvicorn.Config(
         APP_FACTORY,
         factory=True,
         host=host,
         port=port,
-        log_config=None,
+        workers=count,
+        log_config=logging_config(log_level),
         log_level=log_level,
         access_log=False,
         server_header=False,
         proxy_headers=False,
     )
-    Server(config).run()
+    if count == 1:
+        Server(config).run()
+        return
+    from interfaces.serving import serve_workers
+
+    serve_workers(config, on_ready=lambda: console.print(banner, highlight=False, soft_wrap=True))
 
 
 @app.command()

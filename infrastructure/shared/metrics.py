@@ -328,7 +328,7 @@ def exposition(*scraped: Any) -> bytes:
     then the ``scraped`` collectors', which read their values now."""
     if multiprocess_dir():
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         body = generate_latest(registry)
     else:
         body = generate_latest(REGISTRY)
@@ -351,4 +351,4 @@ def prepare_multiprocess_dir(path: Path) -> None:
 def worker_gone(pid: int) -> None:
     """A worker process ended: its live gauges (pool use, running jobs) no longer count."""
     if multiprocess_dir():
-        multiprocess.mark_process_dead(pid)
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

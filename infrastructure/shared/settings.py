@@ -32,6 +32,8 @@ PUBLISHED_PASSWORDS = frozenset(
 )
 MIN_SECRET_BYTES = 32
 MIN_SUPERADMIN_PASSWORD = 12
+# Each API worker holds up to 13 PostgreSQL connections (README, "Connection budget"): the default stops here.
+DEFAULT_MAX_WORKERS = 4
 SECRET_FILE = "jwt_secret"  # noqa: S105 - the file name, not a secret
 # The libpq parameters the eventsourcing library has POSTGRES_* names for; the rest of the URL's
 # parameters (sslmode, sslrootcert, application_name, ...) go to its pool by ChronicleFactory.
@@ -208,8 +210,8 @@ class Settings(BaseSettings):
         default=None,
         ge=1,
         le=64,
-        description="uvicorn worker processes of `chronicle serve` (--workers overrides it); default: one per core "
-        "on PostgreSQL, 1 on the embedded store (which refuses more: its projections run in the API process)",
+        description="uvicorn worker processes of `chronicle serve` (--workers overrides it); default: one per core, "
+        "at most 4, on PostgreSQL with Redis, else 1 (more is refused on the embedded store and without Redis)",
     )
     metrics_token: SecretStr | None = Field(
         default=None,
@@ -412,12 +414,21 @@ class Settings(BaseSettings):
 
     def workers(self, requested: int | None = None) -> int:
         """How many API worker processes to run: ``requested`` (--workers), else ``API_WORKERS``, else one per
-        core on PostgreSQL; the embedded store runs one (its projections and its SQLite writers live in the API
-        process: several would each run every projection against one file). More there is refused."""
-        count = requested or self.api_workers or (1 if self.embedded else max(1, os.cpu_count() or 1))
+        usable core (at most ``DEFAULT_MAX_WORKERS``) on PostgreSQL with Redis, else 1.
+
+        Refused (``StartupRefused``): several on the embedded store (its projections run in the API process,
+        and several processes would each run every one of them against one SQLite file), and several without
+        Redis (rate limits and login-failure counts would be kept per process: N times the allowed attempts).
+        """
+        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        default = min(usable, DEFAULT_MAX_WORKERS) if not self.embedded and self.redis_url else 1
+        count = requested or self.api_workers or default
         if count > 1 and self.embedded:
+            raise StartupRefused("API_WORKERS: the embedded store serves with one worker; set DATABASE_URL for more")
+        if count > 1 and not self.redis_url:
             raise StartupRefused(
-                "API_WORKERS: the embedded store serves with one worker; set DATABASE_URL to run several"
+                "API_WORKERS: several workers need REDIS_URL (without it each would count rate limits and login "
+                "failures on its own)"
             )
         return count
 

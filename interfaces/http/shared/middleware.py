@@ -77,32 +77,15 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         response_started = False
+        finished = False
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status, response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-                status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception:
-            log.exception("unhandled error")
-            if response_started:
-                raise
-            await _send_problem(
-                send_with_id,
-                scope,
-                request_id,
-                500,
-                "internal_error",
-                "Internal server error",
-                "Something went wrong on our side; quote the request id when reporting it.",
-            )
-        finally:
+        def finish() -> None:
+            """Count and log the request once: as its last byte goes out (a client that has its answer finds
+            it counted), or when the application ended without one."""
+            nonlocal finished
+            if finished:
+                return
+            finished = True
             seconds = time.perf_counter() - started
             method, route = scope.get("method", ""), route_template(scope)
             state = scope["state"]
@@ -122,6 +105,35 @@ class RequestContextMiddleware:
                     }
                 },
             )
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                finish()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error")
+            if response_started:
+                raise
+            await _send_problem(
+                send_with_id,
+                scope,
+                request_id,
+                500,
+                "internal_error",
+                "Internal server error",
+                "Something went wrong on our side; quote the request id when reporting it.",
+            )
+        finally:
+            finish()
             request_id_var.reset(token)
 
 
