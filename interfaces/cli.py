@@ -113,10 +113,21 @@ def serve(
 
 
 @app.command()
-def project() -> None:
+def project(
+    metrics_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Serve this process's /metrics on this port (default: none)")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Interface of --metrics-port (anyone who reaches it reads)")] = (
+        "127.0.0.1"
+    ),
+) -> None:
     """Run every projection worker against the configured store until interrupted."""
     configure_logging()
     chronicle = Chronicle(checked_settings())
+    if metrics_port is not None:  # the projections' batch latency and failures are counted in this process
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=metrics_host)
 
     def stop(*_: object) -> None:
         chronicle.stop()

@@ -20,10 +20,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
+from infrastructure.root import Chronicle
 from interfaces.cli import app
-from tests.conftest import TEST_JWT_SECRET, eventually
+from tests.conftest import TEST_JWT_SECRET, Clock, eventually
 from tests.e2e.helpers import free_port
-from tests.integration.conftest import wipe_database
+from tests.integration.conftest import register, wipe_database
 
 ROOT = Path(__file__).parents[2]
 WORKERS = 2
@@ -170,3 +171,36 @@ def test_several_workers_without_redis_are_refused(postgres_url: str, monkeypatc
 
     assert result.exit_code == 1
     assert "several workers need REDIS_URL" in result.output
+
+
+def test_the_projection_worker_serves_its_batch_metrics_on_its_metrics_port(
+    container: Chronicle, clock: Clock, tmp_path: Path, postgres_url: str
+) -> None:
+    register(container, clock, "projected@example.com")
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": postgres_url,
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "DATA_DIR": str(tmp_path / "data"),
+    }
+    log = tmp_path / "project.log"
+    with log.open("wb") as out:
+        command = [sys.executable, "-m", "interfaces.cli", "project", "--metrics-port", str(port)]
+        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=out, stderr=out)  # noqa: S603
+    try:
+
+        def folded() -> float:
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            except httpx.TransportError:
+                assert process.poll() is None, log.read_text()
+                return 0.0
+            return metric(text, "chronicle_projection_entries_total", projection="accounts")
+
+        assert eventually(folded, timeout=90, interval=0.2) >= 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
