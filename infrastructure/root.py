@@ -39,7 +39,7 @@ from infrastructure.shared.metrics import MetricsAccess, PoolSampler, pool_sourc
 from infrastructure.shared.operations import Operations
 from infrastructure.shared.platform import Platform, open_platform, utc_now
 from infrastructure.shared.ratelimit import AccountQuotas, RateLimiter, RequestQuotas, SettingsQuotas
-from infrastructure.shared.readstore import metadata, read_position
+from infrastructure.shared.readstore import create_read_tables, read_position
 from infrastructure.shared.runner import Follower, Freshness, PositionBoard, PostgresListener, ProjectionRunner
 from infrastructure.shared.settings import Settings
 from infrastructure.shared.startup import probe_database
@@ -118,7 +118,7 @@ class Chronicle:
         inventory = wire_inventory(platform)
         work_orders = wire_work_orders(platform, accounts=accounts.app, stock=inventory.app, tables=adapters.tables)
         contexts = (accounts, inventory, work_orders)
-        metadata.create_all(platform.write_engine)
+        create_read_tables(platform.write_engine)
         runners = {
             follower.name: self._runner(platform, follower) for context in contexts for follower in context.followers
         }

@@ -75,6 +75,16 @@ def discard_broken_connections(datastore: PostgresDatastore) -> None:
         datastore.pool.check()
 
 
+# Every process that starts creates (or re-creates: CREATE OR REPLACE FUNCTION) the log's schema objects;
+# two at once fail with "tuple concurrently updated". They take turns on this advisory lock instead.
+SCHEMA_LOCK = "chronicle:schema"
+
+
+def lock_schema(curs: Any) -> None:
+    """Wait for the schema lock, held until the end of the cursor's transaction."""
+    curs.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (SCHEMA_LOCK,))
+
+
 class ChronicleRecorder(PostgresApplicationRecorder):
     """The library's application recorder, with a non-pipelined path for large saves and a bounded retry."""
 
@@ -82,6 +92,10 @@ class ChronicleRecorder(PostgresApplicationRecorder):
     CHUNK = 1000
     # How long a statement is retried after losing its connection (the platform sets it from settings).
     retry_seconds = 2.0
+
+    def _create_table(self, curs: Any) -> None:
+        lock_schema(curs)  # several API workers, the projector and the CLI may start at the same moment
+        super()._create_table(curs)
 
     @retry_lost_connections
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -144,6 +158,10 @@ class ChronicleSnapshotRecorder(PostgresAggregateRecorder):
     """The library's recorder of snapshots, with the same bounded retry as the log's."""
 
     retry_seconds = 2.0
+
+    def _create_table(self, curs: Any) -> None:
+        lock_schema(curs)
+        super()._create_table(curs)
 
     @retry_lost_connections
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
