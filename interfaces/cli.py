@@ -5,6 +5,7 @@ It reaches the HTTP edge only by name (uvicorn imports the app factory), never b
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from rich.table import Table
 
 from infrastructure.root import Chronicle
 from infrastructure.shared.log_format import configure_logging, logging_config
+from infrastructure.shared.metrics import MULTIPROC_ENV
 from infrastructure.shared.settings import Settings, StartupRefused
 from infrastructure.shared.startup import probe_database
 
@@ -105,6 +107,8 @@ def serve(
         proxy_headers=False,
     )
     if count == 1:
+        # One process keeps its metrics in its own memory: no directory of another run's values is read.
+        os.environ.pop(MULTIPROC_ENV, None)
         Server(config).run()
         return
     from interfaces.serving import serve_workers

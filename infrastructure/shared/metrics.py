@@ -112,6 +112,8 @@ JOB_LATENCY = Histogram(
     "chronicle_job_duration_seconds", "Time a background job ran", ["job"], buckets=(*_LATENCY_BUCKETS, 30, 60, 300)
 )
 
+# Methods counted by name; any other (a client may send any token) is counted as ``other``: bounded labels.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Outcomes of a command answered with these problem codes are conflicts (the rest of the 4xx: refused).
 CONFLICT_CODES = frozenset({"concurrency_conflict", "version_mismatch"})
 
@@ -129,6 +131,7 @@ class RequestRecorder:
         self._commands: dict[tuple[str, str], Any] = {}
 
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in HTTP_METHODS else "other"  # a client may send any token as its method
         count = self._counts.get((method, route, status))
         if count is None:
             count = self._counts[(method, route, status)] = HTTP_REQUESTS.labels(method, route, str(status))
@@ -139,6 +142,7 @@ class RequestRecorder:
         latency.observe(seconds)
 
     def command(self, method: str, route: str, status: int, problem_code: str | None) -> None:
+        method = method if method in HTTP_METHODS else "other"
         outcome = command_outcome(status, problem_code)
         key = (f"{method} {route}", outcome)
         count = self._commands.get(key)

@@ -162,3 +162,17 @@ def test_each_request_logs_one_json_line_with_request_id_actor_route_status_and_
     assert anonymous_line["actor"] == "anonymous" and anonymous_line["status"] == 401
     assert anonymous_line["route"] == "/api/v1/work-orders/{order_id}"
     assert anonymous_line["path"] == f"/api/v1/work-orders/{order_id}"
+
+
+@pytest.mark.parametrize("settings", [{"metrics_token": METRICS_TOKEN}], indirect=True)
+def test_a_method_of_the_clients_own_invention_is_counted_as_other(client: TestClient) -> None:
+    before = scrape(client)
+    client.request("BREW", "/health")
+    client.request("BREW-AGAIN", f"/no/such/{uuid4()}")
+    after = scrape(client)
+
+    assert "BREW" not in after
+    grew = value(after, "chronicle_http_requests_total", method="other", route="/health", status="405") - value(
+        before, "chronicle_http_requests_total", method="other", route="/health", status="405"
+    )
+    assert grew == 1
