@@ -16,7 +16,7 @@ from infrastructure.root import Chronicle
 from infrastructure.shared.logwatch import LogWatch
 from infrastructure.shared.runner import Freshness
 from infrastructure.shared.tokens import JwtTokens
-from interfaces.http.shared.auth import optional_principal
+from interfaces.http.shared.auth import Authorities, optional_principal
 from tests.e2e.workshop import Workshop, order_body
 
 
@@ -71,19 +71,14 @@ def test_the_route_dependency_resolves_a_token_nobody_resolved_before_and_reuses
     services = container.services
     request = Request({"type": "http", "method": "GET", "path": "/", "headers": [], "state": {}})
     token = shop.manager.headers["Authorization"].removeprefix("Bearer ")
-    arguments = (
-        services[JwtTokens],
-        services[AccessStates],
-        services[AccessPolicy],
-        services[LogWatch],
-        services[Freshness],
-        token,
+    auth = Authorities(
+        services[JwtTokens], services[AccessStates], services[AccessPolicy], services[LogWatch], services[Freshness]
     )
 
-    first = asyncio.run(optional_principal(request, *arguments))
-    again = asyncio.run(optional_principal(request, *arguments))
+    first = asyncio.run(optional_principal(request, auth, token))
+    again = asyncio.run(optional_principal(request, auth, token))
 
     assert first is not None and str(first.account_id) == shop.manager.id
     assert again is first and len(reads) == 1
     assert "manager" in first.roles
-    assert asyncio.run(optional_principal(request, *arguments[:-1], None)) is None
+    assert asyncio.run(optional_principal(request, auth, None)) is None
