@@ -33,4 +33,7 @@ USER chronicle
 
 EXPOSE 8000
 
+# `chronicle serve` runs API_WORKERS uvicorn worker processes (default: one per core the container may
+# use, at most 4, with PostgreSQL and Redis; compose pins 2).
+
 CMD ["chronicle", "serve", "--host", "0.0.0.0", "--port", "8000"]

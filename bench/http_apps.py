@@ -1,4 +1,4 @@
-"""The two ASGI apps the HTTP scenario serves with uvicorn (one worker each, the same uvicorn options).
+"""The two ASGI apps the HTTP scenario serves with uvicorn (the same worker count and uvicorn options).
 
 ``chronicle`` is the product's app from its own factory, logging one JSON line per request as
 ``chronicle serve`` does; ``baseline`` is a minimal FastAPI app doing one INSERT per request.
@@ -42,7 +42,11 @@ def baseline() -> FastAPI:
 
     from psycopg_pool import ConnectionPool
 
-    pool = ConnectionPool(os.environ["BENCH_DATABASE_URL"], min_size=20, max_size=30, open=False)
+    low, high = (
+        int(os.environ.get("BENCH_BASELINE_POOL_MIN", "20")),
+        int(os.environ.get("BENCH_BASELINE_POOL_MAX", "30")),
+    )
+    pool = ConnectionPool(os.environ["BENCH_DATABASE_URL"], min_size=low, max_size=high, open=False)
     state = bytes(300)
 
     @asynccontextmanager

@@ -44,10 +44,11 @@ from infrastructure.shared.eventlog import StreamReader
 from infrastructure.shared.jobs import Jobs, JobTimer
 from infrastructure.shared.leases import REBUILD_NAMESPACE, Leases
 from infrastructure.shared.logwatch import LogWatch
+from infrastructure.shared.metrics import MetricsAccess, PoolSampler, pool_sources
 from infrastructure.shared.operations import Operations
 from infrastructure.shared.platform import Platform, open_platform, utc_now
 from infrastructure.shared.ratelimit import AccountQuotas, RateLimiter, RequestQuotas, SettingsQuotas
-from infrastructure.shared.readstore import metadata, read_position
+from infrastructure.shared.readstore import create_read_tables, read_position
 from infrastructure.shared.rebuild import Exclusive, PostgresShadow, RebuildJobs, Rebuilds, Shadow, SqliteShadow
 from infrastructure.shared.runner import Follower, Freshness, PositionBoard, PostgresListener, ProjectionRunner
 from infrastructure.shared.settings import Settings
@@ -102,6 +103,7 @@ class Chronicle:
         self._request_redis: Any = None
         self._leases: Leases | None = None
         self._timer: JobTimer | None = None
+        self._pools: PoolSampler | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -135,7 +137,7 @@ class Chronicle:
         subscriptions = wire_subscriptions(platform, gateway=adapters.gateway, new_account_events=(Account.Registered,))
         # The audit index follows the whole log beside the contexts (infrastructure/shared/audit_index.py).
         contexts = (accounts, inventory, work_orders, subscriptions, wire_audit(platform))
-        metadata.create_all(platform.write_engine)
+        create_read_tables(platform.write_engine)
         runners = {
             follower.name: self._runner(platform, follower) for context in contexts for follower in context.followers
         }
@@ -166,6 +168,7 @@ class Chronicle:
                 SettingsQuotas(settings.rate_limit_account_per_minute).quota,
                 settings.plan_limits_cache_seconds,
             ),
+            MetricsAccess: MetricsAccess.from_settings(settings),
         }
         for context in contexts:
             services.update(context.services())
@@ -182,6 +185,8 @@ class Chronicle:
             )
             self._listener.start()
         wired.logwatch.start()
+        self._pools = PoolSampler(pool_sources(wired.platform))
+        self._pools.start()
         if self.settings.projections_in_process if run_projections is None else run_projections:
             if isinstance(recorder, PostgresApplicationRecorder):
                 # One active worker per projection across processes: the others stand by (leases.py).
@@ -193,11 +198,25 @@ class Chronicle:
                 thread.daemon = True
                 thread.start()
                 self._threads.append(thread)
-        for context in (wired.accounts, wired.inventory, wired.work_orders, wired.subscriptions):
-            context.start(wired.platform)
+        self._bootstrap()
         if self.settings.jobs_run_in_process:  # the embedded store's stand-in for `chronicle worker` + `beat`
             self._timer = JobTimer(wired.platform.jobs, self._stop)
             self._timer.start()
+
+    def prepare(self) -> None:
+        """Once, before several processes start on the same stores at the same moment (``serve --workers``):
+        create the tables and bootstrap every context (the superadmin), then close. Processes that start
+        together afterwards find it all made instead of racing to make it."""
+        self.open()
+        try:
+            self._bootstrap()
+        finally:
+            self.close()
+
+    def _bootstrap(self) -> None:
+        wired = self._opened
+        for context in (wired.accounts, wired.inventory, wired.work_orders, wired.subscriptions):
+            context.start(wired.platform)
 
     def run_projections_forever(self) -> None:
         """The ``chronicle project`` worker: run every follower until interrupted."""
@@ -218,6 +237,8 @@ class Chronicle:
         if wired is None:
             return
         wired.logwatch.stop()
+        if self._pools is not None:
+            self._pools.stop()
         for runner in wired.runners.values():
             runner.wake.set()
         for thread in self._threads:

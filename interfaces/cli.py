@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import socket
 import sys
@@ -28,7 +29,8 @@ from infrastructure.shared.chain import verify_export
 from infrastructure.shared.chain_log import Checkpoints
 from infrastructure.shared.export import AuditExporter
 from infrastructure.shared.jobs import broker_url
-from infrastructure.shared.log_format import configure_logging
+from infrastructure.shared.log_format import configure_logging, logging_config
+from infrastructure.shared.metrics import MULTIPROC_ENV
 from infrastructure.shared.rebuild import RebuildRefused, RebuildReport, RebuildRunning
 from infrastructure.shared.runner import EventNotApplied
 from infrastructure.shared.settings import Settings, StartupRefused
@@ -71,6 +73,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
     log_level: Annotated[str, typer.Option(help="Log level")] = "info",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes (default: API_WORKERS, else one per core up to 4 with PostgreSQL and Redis, else 1)",
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (projections run in-process on the embedded store)."""
     import uvicorn
@@ -80,8 +90,12 @@ def serve(
     with refusals():  # the app's lifespan opens the stores again: this fails first, in one line
         probe_database(settings)
         settings.signing_ready()
+        count = settings.workers(workers)
+        if count > 1:  # the workers start at once: the tables and the superadmin are made before, here
+            Chronicle(settings).prepare()
     where = "embedded SQLite store in " + str(settings.data_dir) if settings.embedded else "PostgreSQL"
-    banner = f"Chronicle API on http://{host}:{port} (docs at /docs), {where}"
+    processes = f", {count} worker processes" if count > 1 else ""
+    banner = f"Chronicle API on http://{host}:{port} (docs at /docs), {where}{processes}"
 
     class Server(uvicorn.Server):
         """Says where the API is once it is listening, not before (start-up may still fail)."""
@@ -93,25 +107,45 @@ def serve(
 
     # Chronicle logs every request itself (one JSON line with its request id): no second access log. It names no
     # server, and believes X-Forwarded-* only from FORWARDED_ALLOW_IPS (the app applies that setting itself).
+    # Each worker process configures its JSON logging itself (log_config): a fresh interpreter logs nothing.
     config = uvicorn.Config(
         APP_FACTORY,
         factory=True,
         host=host,
         port=port,
-        log_config=None,
+        workers=count,
+        log_config=logging_config(log_level),
         log_level=log_level,
         access_log=False,
         server_header=False,
         proxy_headers=False,
     )
-    Server(config).run()
+    if count == 1:
+        # One process keeps its metrics in its own memory: no directory of another run's values is read.
+        os.environ.pop(MULTIPROC_ENV, None)
+        Server(config).run()
+        return
+    from interfaces.serving import serve_workers
+
+    serve_workers(config, on_ready=lambda: console.print(banner, highlight=False, soft_wrap=True))
 
 
 @app.command()
-def project() -> None:
+def project(
+    metrics_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Serve this process's /metrics on this port (default: none)")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Interface of --metrics-port (anyone who reaches it reads)")] = (
+        "127.0.0.1"
+    ),
+) -> None:
     """Run every projection worker against the configured store until interrupted."""
     configure_logging()
     chronicle = Chronicle(checked_settings())
+    if metrics_port is not None:  # the projections' batch latency and failures are counted in this process
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=metrics_host)
 
     def stop(*_: object) -> None:
         chronicle.stop()

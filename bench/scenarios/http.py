@@ -1,9 +1,11 @@
 """A create command over HTTP (POST /api/v1/work-orders, no password hashing) against a minimal FastAPI
-INSERT endpoint.
+INSERT endpoint, with 1 worker process and with one per core, each against the baseline at the same count.
 
-Both apps run under uvicorn (one worker, the same options) in subprocesses on loopback; a small asyncio
-HTTP/1.1 client in this process keeps N keep-alive connections busy, each logged in as its own manager
-and creating orders with numbers of its own, so no two commands race for one order number.
+Both apps run under uvicorn (the same options and worker count) in subprocesses on loopback; a small
+asyncio HTTP/1.1 client in this process keeps N keep-alive connections busy, each logged in as its own
+manager and creating orders with numbers of its own, so no two commands race for one order number.
+With several workers Chronicle runs as ``chronicle serve --workers`` does (metrics shared through a
+PROMETHEUS_MULTIPROC_DIR), and each process of either app gets an equal share of the one-worker pools.
 """
 
 from __future__ import annotations
@@ -55,7 +57,15 @@ def order(number: str) -> bytes:
     ).encode()
 
 
-UVICORN_OPTIONS = ["--workers", "1", "--no-access-log", "--log-level", "warning", "--factory"]
+UVICORN_OPTIONS = ["--no-access-log", "--log-level", "warning", "--factory"]
+# Connections of the one-worker setup (Chronicle's event store; the baseline's pool), shared out among the workers.
+CHRONICLE_POOL, CHRONICLE_OVERFLOW = 20, 10
+BASELINE_POOL, BASELINE_MAX = 20, 30
+
+
+def worker_counts() -> tuple[int, ...]:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return (1, max(2, cores))
 
 
 def free_port() -> int:
@@ -65,18 +75,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(factory: str, database_url: str, log: Path) -> Iterator[int]:
+def serve(factory: str, database_url: str, log: Path, workers: int, env: dict[str, str]) -> Iterator[int]:
     port = free_port()
-    env = {**os.environ, "BENCH_DATABASE_URL": database_url}
+    env = {**os.environ, "BENCH_DATABASE_URL": database_url, **env}
+    command = [sys.executable, "-m", "uvicorn", factory, "--host", "127.0.0.1", "--port", str(port)]
     with log.open("w") as out:
         server = subprocess.Popen(  # noqa: S603 - our interpreter, our module
-            [sys.executable, "-m", "uvicorn", factory, "--host", "127.0.0.1", "--port", str(port), *UVICORN_OPTIONS],
-            env=env,
-            stdout=out,
-            stderr=out,
+            [*command, "--workers", str(workers), *UVICORN_OPTIONS], env=env, stdout=out, stderr=out
         )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
                 break
@@ -86,13 +94,33 @@ def serve(factory: str, database_url: str, log: Path) -> Iterator[int]:
         yield port
     finally:
         server.terminate()
-        server.wait(timeout=15)
+        server.wait(timeout=30)
+
+
+def chronicle_env(workers: int, metrics_dir: Path) -> dict[str, str]:
+    env = {
+        "POSTGRES_POOL_SIZE": str(max(2, CHRONICLE_POOL // workers)),
+        "POSTGRES_MAX_OVERFLOW": str(CHRONICLE_OVERFLOW // workers),
+    }
+    if workers > 1:  # as `chronicle serve --workers` runs them: every worker records into the shared directory
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        for old in metrics_dir.glob("*.db"):
+            old.unlink()
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    return env
+
+
+def baseline_env(workers: int) -> dict[str, str]:
+    return {
+        "BENCH_BASELINE_POOL_MIN": str(max(2, BASELINE_POOL // workers)),
+        "BENCH_BASELINE_POOL_MAX": str(max(3, BASELINE_MAX // workers)),
+    }
 
 
 @contextlib.contextmanager
-def project(database_url: str, log: Path) -> Iterator[None]:
+def project(database_url: str, log: Path, extra: dict[str, str]) -> Iterator[None]:
     """A projection worker process for the whole scenario, as beside any deployed API."""
-    env = {**os.environ, "BENCH_DATABASE_URL": database_url}
+    env = {**os.environ, "BENCH_DATABASE_URL": database_url, **extra}
     with log.open("w") as out:
         worker = subprocess.Popen([sys.executable, "-m", "bench.http_apps"], env=env, stdout=out, stderr=out)
     try:
@@ -177,17 +205,40 @@ def http_commands(config: BenchConfig) -> list[Result]:
             create_baseline_events_table(conn, "http")
     finally:
         container.close()
+    env = {"POSTGRES_POOL_SIZE": "4", "POSTGRES_MAX_OVERFLOW": "2"}  # the projector only reads and folds
+    results: list[Result] = []
+    with project(config.database_url, logs / "projector.log", env):
+        tokens: list[str] = []
+        for workers in worker_counts():
+            results.append(_measure(config, workers, emails, tokens, logs, connections, seconds))
+    assert BASELINE_TABLE.startswith("bench_baseline_")
+    return results
+
+
+def _measure(
+    config: BenchConfig, workers: int, emails: list[str], tokens: list[str], logs: Path, connections: int, seconds: int
+) -> Result:
     chronicle: list[int] = []
     baseline: list[int] = []
     chronicle_latency: list[float] = []
     baseline_latency: list[float] = []
     failures: dict[int, int] = {}
+    url = config.database_url
+    pools, base_pool = chronicle_env(workers, logs / "metrics"), baseline_env(workers)
     with (
-        project(config.database_url, logs / "projector.log"),
-        serve("bench.http_apps:chronicle", config.database_url, logs / "chronicle.log") as chronicle_port,
-        serve("bench.http_apps:baseline", config.database_url, logs / "baseline.log") as baseline_port,
+        serve(
+            "bench.http_apps:chronicle",
+            url,
+            logs / f"chronicle-{workers}.log",
+            workers,
+            chronicle_env(workers, logs / "metrics"),
+        ) as chronicle_port,
+        serve(
+            "bench.http_apps:baseline", url, logs / f"baseline-{workers}.log", workers, baseline_env(workers)
+        ) as baseline_port,
     ):
-        tokens = [asyncio.run(_login(chronicle_port, email)) for email in emails]
+        if not tokens:  # the tokens stay valid for every server of the run (same secret, same log)
+            tokens += [asyncio.run(_login(chronicle_port, email)) for email in emails]
         asyncio.run(_drive(chronicle_port, tokens, 1.0))  # warm both
         asyncio.run(_drive(baseline_port, tokens, 1.0))
         for _ in range(config.runs):
@@ -200,29 +251,31 @@ def http_commands(config: BenchConfig) -> list[Result]:
             for status, n in statuses.items():
                 if not 200 <= status < 300:
                     failures[status] = failures.get(status, 0) + n
-    assert BASELINE_TABLE.startswith("bench_baseline_")
     value, base = median(chronicle), median(baseline)
-    return [
-        Result(
-            scenario="http",
-            figure=f"POST /api/v1/work-orders over HTTP, {connections} connections (req/s)",
-            value=value,
-            unit="req/s",
-            baseline=base,
-            baseline_label="minimal FastAPI endpoint doing one INSERT, same uvicorn options (req/s)",
-            target="≥ 0.5 x baseline",
-            met=value >= 0.5 * base,
-            notes=[
-                "work-order create: authorize the bearer token (read model), check the order number is free "
-                "(one query), save the order and its number claim (two events) in one transaction; a projection "
-                "worker process runs beside the server (authorization follows the accounts read model)",
-                f"uvicorn {' '.join(UVICORN_OPTIONS)}; load generator: asyncio HTTP/1.1 keep-alive client in the "
-                "bench process, on the same 2 cores as the server and PostgreSQL",
-                f"{seconds} s per run; Chronicle runs: {', '.join(map(str, chronicle))}; "
-                f"baseline runs: {', '.join(map(str, baseline))}",
-                latency_note("Chronicle latency", chronicle_latency),
-                latency_note("baseline latency", baseline_latency),
-                f"non-2xx answers from Chronicle: {failures or 'none'}",
-            ],
-        )
-    ]
+    processes = f"{workers} worker process{'es' if workers > 1 else ''}"
+    return Result(
+        scenario="http",
+        figure=f"POST /api/v1/work-orders over HTTP, {connections} connections, {processes} (req/s)",
+        value=value,
+        unit="req/s",
+        baseline=base,
+        baseline_label=f"minimal FastAPI endpoint doing one INSERT, same uvicorn options, {processes} (req/s)",
+        target="≥ 0.5 x baseline",
+        met=value >= 0.5 * base,
+        notes=[
+            "work-order create: authorize the bearer token (read model), check the order number is free "
+            "(one query), save the order and its number claim (two events) in one transaction; a projection "
+            "worker process runs beside the server (authorization follows the accounts read model)",
+            f"uvicorn --workers {workers} {' '.join(UVICORN_OPTIONS)}; per process: Chronicle's event store "
+            f"{pools['POSTGRES_POOL_SIZE']} + {pools['POSTGRES_MAX_OVERFLOW']} connections, the baseline's pool "
+            f"{base_pool['BENCH_BASELINE_POOL_MIN']} to {base_pool['BENCH_BASELINE_POOL_MAX']}"
+            + ("; Chronicle's metrics shared through PROMETHEUS_MULTIPROC_DIR" if workers > 1 else ""),
+            "load generator: asyncio HTTP/1.1 keep-alive client in the bench process, on the same cores as the "
+            "servers and PostgreSQL",
+            f"{seconds} s per run; Chronicle runs: {', '.join(map(str, chronicle))}; "
+            f"baseline runs: {', '.join(map(str, baseline))}",
+            latency_note("Chronicle latency", chronicle_latency),
+            latency_note("baseline latency", baseline_latency),
+            f"non-2xx answers from Chronicle: {failures or 'none'}",
+        ],
+    )

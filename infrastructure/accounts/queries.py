@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any, TypedDict, cast
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, func, literal, or_, select
+from sqlalchemy import Connection, Engine, Select, bindparam, func, literal, or_, select
 
 from application.shared.ports import AccessState
 from domain.accounts.values import AccountStatus
@@ -49,6 +49,25 @@ class AccountRow(TypedDict):
 _BARRED = frozenset({AccountStatus.SUSPENDED, AccountStatus.CLOSED})
 
 
+def _access_state_statement() -> Select[Any]:
+    """Built once: a request pays for the parameters only, not for composing (and caching) the statement."""
+    anchor = select(literal(1).label("one")).subquery()
+    account_id = bindparam("account_id", type_=accounts.c.id.type)
+    return select(
+        sessions.c.account_id.label("session_account"),
+        sessions.c.revoked,
+        accounts.c.status,
+        account_roles.c.role,
+    ).select_from(
+        anchor.outerjoin(sessions, sessions.c.id == bindparam("session_id", type_=sessions.c.id.type))
+        .outerjoin(accounts, accounts.c.id == account_id)
+        .outerjoin(account_roles, account_roles.c.account_id == accounts.c.id)
+    )
+
+
+_ACCESS_STATE = _access_state_statement()
+
+
 class AccountsQueries:
     """Reads the accounts read model."""
 
@@ -74,19 +93,8 @@ class AccountsQueries:
         request's read-store time. Roles are None when the account is not in the read model (yet);
         a session that is not there, or is another account's, is not known.
         """
-        anchor = select(literal(1).label("one")).subquery()
-        statement = select(
-            sessions.c.account_id.label("session_account"),
-            sessions.c.revoked,
-            accounts.c.status,
-            account_roles.c.role,
-        ).select_from(
-            anchor.outerjoin(sessions, sessions.c.id == session_id)
-            .outerjoin(accounts, accounts.c.id == account_id)
-            .outerjoin(account_roles, account_roles.c.account_id == accounts.c.id)
-        )
         with self.engine.connect() as conn:
-            rows = conn.execute(statement).all()
+            rows = conn.execute(_ACCESS_STATE, {"account_id": account_id, "session_id": session_id}).all()
         first = rows[0]
         status = first.status
         roles = tuple(sorted(row.role for row in rows if row.role is not None)) if status is not None else None

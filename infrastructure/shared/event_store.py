@@ -77,6 +77,16 @@ def discard_broken_connections(datastore: PostgresDatastore) -> None:
         datastore.pool.check()
 
 
+# Every process that starts creates (or re-creates: CREATE OR REPLACE FUNCTION) the log's schema objects;
+# two at once fail with "tuple concurrently updated". They take turns on this advisory lock instead.
+SCHEMA_LOCK = "chronicle:schema"
+
+
+def lock_schema(curs: Any) -> None:
+    """Wait for the schema lock, held until the end of the cursor's transaction."""
+    curs.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (SCHEMA_LOCK,))
+
+
 # A stream's latest snapshot and the events after it: one round trip for a load instead of two.
 _LOAD = (
     "WITH snap AS (SELECT originator_version, topic, state FROM {schema}.{snapshots} "
@@ -139,6 +149,7 @@ class ChronicleRecorder(PostgresApplicationRecorder):
     def create_table(self) -> None:
         super().create_table()
         with self.datastore.transaction(commit=True) as curs:
+            lock_schema(curs)  # CREATE OR REPLACE FUNCTION by two processes at once: "tuple concurrently updated"
             for statement in self._chain_functions(curs):
                 curs.execute(statement, prepare=False)
             curs.execute(
@@ -227,6 +238,10 @@ class ChronicleRecorder(PostgresApplicationRecorder):
             "END $body$"
         ).format(**names)
         return [link, append, backfill]
+
+    def _create_table(self, curs: Any) -> None:
+        lock_schema(curs)  # several API workers, the projector and the CLI may start at the same moment
+        super()._create_table(curs)
 
     @retry_lost_connections
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -319,6 +334,15 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         head: int | None = _library(PostgresApplicationRecorder.max_notification_id)(self)
         return head
 
+    @functools.cached_property
+    def _existing_statement(self) -> bytes:
+        """Composed once per recorder: every command that checks a unique key (an order number) asks it, and
+        composing the identifiers again each time was a visible share of a request's Python."""
+        statement = SQL("SELECT DISTINCT originator_id FROM {schema}.{table} WHERE originator_id = ANY(%s)").format(
+            schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name)
+        )
+        return statement.as_bytes(None)
+
     @retry_lost_connections
     def select_snapshot_and_events(
         self, originator_id: UUID, snapshots: PostgresAggregateRecorder
@@ -354,11 +378,8 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         """Which of ``originator_ids`` have at least one stored event, in one query."""
         if not originator_ids:
             return set()
-        statement = SQL("SELECT DISTINCT originator_id FROM {schema}.{table} WHERE originator_id = ANY(%s)").format(
-            schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name)
-        )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, (list(originator_ids),))
+            curs.execute(self._existing_statement, (list(originator_ids),))
             return {UUID(str(row["originator_id"])) for row in curs.fetchall()}
 
 
@@ -366,6 +387,10 @@ class ChronicleSnapshotRecorder(PostgresAggregateRecorder):
     """The library's recorder of snapshots, with the same bounded retry as the log's."""
 
     retry_seconds = 2.0
+
+    def _create_table(self, curs: Any) -> None:
+        lock_schema(curs)
+        super()._create_table(curs)
 
     @retry_lost_connections
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:

@@ -21,6 +21,7 @@ rolled-back first attempt leaves unused positions behind; positions stay increas
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
 from infrastructure.shared.event_store import ChronicleRecorder
+from infrastructure.shared.metrics import APPEND_GROUP_SIZE, APPEND_LATENCY
 
 
 class _Insert:
@@ -71,6 +73,7 @@ class GroupCommitRecorder(ChronicleRecorder):
             ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
             return ids
         mine = _Insert(stored_events)
+        began = time.perf_counter()
         with self._changed:
             self._queue.append(mine)
             while self._writing and not mine.done:
@@ -85,11 +88,13 @@ class GroupCommitRecorder(ChronicleRecorder):
                 with self._changed:
                     self._writing = False
                     self._changed.notify_all()
+        APPEND_LATENCY.observe(time.perf_counter() - began)
         if mine.error is not None:
             raise mine.error
         return mine.ids
 
     def _write(self, group: list[_Insert]) -> None:
+        APPEND_GROUP_SIZE.observe(len(group))
         try:
             try:
                 events = [event for insert in group for event in insert.events]

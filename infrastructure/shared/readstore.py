@@ -27,12 +27,15 @@ from sqlalchemy import (
     event,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
+
+from infrastructure.shared.event_store import SCHEMA_LOCK
 
 metadata = MetaData()
 
@@ -486,3 +489,12 @@ def order_by(
     """``sort`` is a column name, ``-name`` for descending; callers validate it first."""
     column = columns[sort.lstrip("-")]
     return [column.desc() if sort.startswith("-") else column.asc(), tiebreak.asc()]
+
+
+def create_read_tables(engine: Engine) -> None:
+    """Create the read models' missing tables; on PostgreSQL under the schema lock the event store's tables are
+    created under, so that processes starting at the same moment take turns instead of racing."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": SCHEMA_LOCK})
+        metadata.create_all(conn)

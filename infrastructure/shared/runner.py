@@ -42,6 +42,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from application.shared.application import ChronicleApplication
 from application.shared.follower import EventHandlers
+from infrastructure.shared.metrics import PROJECTION_BATCH_LATENCY, PROJECTION_ENTRIES, PROJECTION_FAILURES
 from infrastructure.shared.outages import store_unavailable
 from infrastructure.shared.readstore import (
     BatchView,
@@ -269,10 +270,13 @@ class ProjectionRunner:
         """Apply the next batch (``limit`` entries, the batch size by default; none past position ``until``);
         answers how many log entries it consumed (0: caught up). Raises ``EventNotApplied`` when the batch
         fails for any reason but an outage; nothing of that batch is committed then."""
+        began = time.perf_counter()
         with self.engine.begin() as conn:
             consumed, last, failed = self.apply_batch(conn, limit, until)
         if not consumed:
             return 0
+        PROJECTION_BATCH_LATENCY.labels(self.name).observe(time.perf_counter() - began)
+        PROJECTION_ENTRIES.labels(self.name).inc(consumed)
         if failed:
             log.info("projection %s resumed, now at position %s", self.name, last)
         if self.board is not None:
@@ -410,6 +414,7 @@ class ProjectionRunner:
 
     def _note_failure(self, failed: EventNotApplied) -> Failure | None:
         """Write the failure beside the tracking row (its own transaction: the batch's was rolled back)."""
+        PROJECTION_FAILURES.labels(self.name).inc()
         try:
             with self.engine.begin() as conn:
                 failure = record_failure(conn, self.name, failed.first, failed.error_type, failed.message)

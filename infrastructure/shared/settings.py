@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -34,6 +35,8 @@ PUBLISHED_PASSWORDS = frozenset(
 )
 MIN_SECRET_BYTES = 32
 MIN_SUPERADMIN_PASSWORD = 12
+# Each API worker holds up to 13 PostgreSQL connections (README, "Connection budget"): the default stops here.
+DEFAULT_MAX_WORKERS = 4
 SECRET_FILE = "jwt_secret"  # noqa: S105 - the file name, not a secret
 PII_KEY_FILE = "pii_master_key"
 CHAIN_KEY_FILE = "chain_signing_key"
@@ -321,6 +324,25 @@ class Settings(BaseSettings):
         default=10, ge=1, le=3600, description="How often a worker looks for tasks whose worker died"
     )
 
+    # --- processes and metrics (issues 12 and 13) ---
+    api_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="uvicorn worker processes of `chronicle serve` (--workers overrides it); default: one per core, "
+        "at most 4, on PostgreSQL with Redis, else 1 (more is refused on the embedded store and without Redis)",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="A bearer token that lets any address read /metrics (at least 32 bytes); without it only "
+        "METRICS_ALLOW_IPS may",
+    )
+    metrics_allow_ips: str = Field(
+        default="127.0.0.1,::1",
+        max_length=4096,
+        description="Addresses or networks (comma-separated) that read /metrics without the token; empty: none",
+    )
+
     # --- checks ---------------------------------------------------------------------------
 
     @field_validator("database_url", "redis_url", "superadmin_email", "superadmin_password", mode="before")
@@ -416,6 +438,25 @@ class Settings(BaseSettings):
             signing_key(value.get_secret_value())
         except KeyUnusable as error:
             raise _refuse("key_unusable", str(error)) from None
+        return value
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _metrics_token(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        secret = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(secret, str) and len(secret.encode()) < MIN_SECRET_BYTES:
+            raise _refuse("secret_short", f"is too short: at least {MIN_SECRET_BYTES} bytes of random text")
+        return value
+
+    @field_validator("metrics_allow_ips")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        try:
+            parse_networks(value)
+        except ValueError:
+            raise _refuse("networks_invalid", "must be IP addresses or networks, comma-separated") from None
         return value
 
     @field_validator("refresh_token_ttl_seconds")
@@ -594,6 +635,30 @@ class Settings(BaseSettings):
         }
         return {name: value for name, value in limits.items() if value is not None}
 
+    def metrics_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The networks that read /metrics without the token (``METRICS_ALLOW_IPS``)."""
+        return parse_networks(self.metrics_allow_ips)
+
+    def workers(self, requested: int | None = None) -> int:
+        """How many API worker processes to run: ``requested`` (--workers), else ``API_WORKERS``, else one per
+        usable core (at most ``DEFAULT_MAX_WORKERS``) on PostgreSQL with Redis, else 1.
+
+        Refused (``StartupRefused``): several on the embedded store (its projections run in the API process,
+        and several processes would each run every one of them against one SQLite file), and several without
+        Redis (rate limits and login-failure counts would be kept per process: N times the allowed attempts).
+        """
+        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        default = min(usable, DEFAULT_MAX_WORKERS) if not self.embedded and self.redis_url else 1
+        count = requested or self.api_workers or default
+        if count > 1 and self.embedded:
+            raise StartupRefused("API_WORKERS: the embedded store serves with one worker; set DATABASE_URL for more")
+        if count > 1 and not self.redis_url:
+            raise StartupRefused(
+                "API_WORKERS: several workers need REDIS_URL (without it each would count rate limits and login "
+                "failures on its own)"
+            )
+        return count
+
     def read_store_url(self) -> str:
         """SQLAlchemy URL of the read models: the same PostgreSQL database, or an embedded file."""
         if self.embedded:
@@ -609,6 +674,11 @@ class Settings(BaseSettings):
 
 def _days(value: str) -> tuple[int, ...]:
     return tuple(int(part) for part in value.split(","))
+
+
+def parse_networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """``"127.0.0.1, 10.0.0.0/8"`` as networks (a bare address is a network of one); ValueError if one is not."""
+    return tuple(ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip())
 
 
 def _weakness(password: str) -> str:

@@ -20,6 +20,7 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from starlette.concurrency import run_in_threadpool
 
 from application.shared.ports import AccessState, AccessStates
 from domain.shared.access import AccessPolicy
@@ -141,28 +142,56 @@ def principal_for(
     return Principal(claims.account_id, claims.session_id, roles, policy.permissions_for(roles), as_of)
 
 
-def optional_principal(
-    request: Request,
-    tokens: Tokens,
-    access: Access,
-    policy: Policy,
-    watch: Watch,
-    freshness: Fresh,
-    token: Annotated[str | None, Depends(_bearer)],
-) -> Principal | None:
-    """The caller, resolved once per request: the rate limiter asks first, the route's checks reuse it."""
+@dataclass(frozen=True)
+class Authorities:
+    """What deciding who a caller is takes, as one dependency: FastAPI pays per dependency it visits, on every
+    request, and the caller is asked for by the rate limiter and by the route's own checks."""
+
+    tokens: JwtTokens
+    access: AccessStates
+    policy: AccessPolicy
+    watch: LogWatch
+    freshness: Freshness
+
+
+async def authorities(request: Request) -> Authorities:
+    services = request.app.state.services
+    return Authorities(
+        services[JwtTokens], services[AccessStates], services[AccessPolicy], services[LogWatch], services[Freshness]
+    )
+
+
+Auth = Annotated[Authorities, Depends(authorities)]
+
+
+def resolve_principal(request: Request, auth: Authorities, token: str | None) -> Principal | None:
+    """The caller, resolved once per request: the rate limiter asks first, the route's checks reuse it.
+    Blocking (it reads the read model, and may wait for it): call it on a worker thread."""
     if token is None:
         return None
     known: tuple[str, Principal] | None = getattr(request.state, "principal", None)
     if known is not None and known[0] == token:
         return known[1]
     try:
-        claims = tokens.read_access(token)
+        claims = auth.tokens.read_access(token)
     except InvalidJwt as error:
         raise invalid_token("access", error) from None
-    principal = principal_for(claims, access, policy, watch, freshness)
+    principal = principal_for(claims, auth.access, auth.policy, auth.watch, auth.freshness)
     request.state.principal = (token, principal)
     return principal
+
+
+async def optional_principal(
+    request: Request, auth: Auth, token: Annotated[str | None, Depends(_bearer)]
+) -> Principal | None:
+    """The caller of the request (``resolve_principal``). Async, so that the usual case, a caller the rate
+    limiter resolved already, costs no hand-off to a worker thread; only a first resolution takes one."""
+    if token is None:
+        return None
+    known: tuple[str, Principal] | None = getattr(request.state, "principal", None)
+    if known is not None and known[0] == token:
+        return known[1]
+    return await run_in_threadpool(resolve_principal, request, auth, token)
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]

@@ -26,6 +26,7 @@ Now = Annotated[Clock, provide(Clock)]
 
 def _context(request: Request, clock: Clock, actor: str) -> CommandContext:
     request_id: str = request.state.request_id
+    request.state.command = True  # counted by outcome in the metrics (RequestContextMiddleware)
     return CommandContext(actor=actor, correlation_id=request_id, causation_id=request_id, now=clock())
 
 

@@ -1,6 +1,6 @@
-"""Request context: an ``X-Request-ID`` on every response, one JSON log line per request,
-and a problem (never a stack trace) when something unexpected escapes a route; and the body
-limits, counted as the body streams."""
+"""Request context: an ``X-Request-ID`` on every response, one JSON log line per request (method, path,
+route template, status, actor, duration) and its metrics, and a problem (never a stack trace) when
+something unexpected escapes a route; and the body limits, counted as the body streams."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import logging
 import re
 import time
 import uuid
+from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
@@ -18,6 +19,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infrastructure.shared.log_format import request_id_var
+from infrastructure.shared.metrics import UNMATCHED_ROUTE, RequestRecorder
 from interfaces.http.shared.problems import PROBLEM_JSON, problem_body, problem_bytes
 
 log = logging.getLogger("chronicle.http")
@@ -44,11 +46,25 @@ async def _send_problem(
     await send({"type": "http.response.body", "body": body})
 
 
+def route_template(scope: Scope) -> str:
+    """The template of the route that answered (``/api/v1/work-orders/{order_id}``), never the raw path: the
+    metrics' label set stays bounded whatever paths clients send. ``unmatched`` when no route answered."""
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) else UNMATCHED_ROUTE
+
+
+def actor(state: dict[str, Any]) -> str:
+    """Who made the request: the account its bearer token authorized, else ``anonymous``."""
+    known = state.get("principal")  # (token, Principal), set once the token was authorized
+    return str(known[1].account_id) if known is not None else "anonymous"
+
+
 class RequestContextMiddleware:
     """Outermost middleware: it must see every response, including failed ones."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.metrics = RequestRecorder()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,6 +77,34 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         response_started = False
+        finished = False
+
+        def finish() -> None:
+            """Count and log the request once: as its last byte goes out (a client that has its answer finds
+            it counted), or when the application ended without one."""
+            nonlocal finished
+            if finished:
+                return
+            finished = True
+            seconds = time.perf_counter() - started
+            method, route = scope.get("method", ""), route_template(scope)
+            state = scope["state"]
+            self.metrics.request(method, route, status, seconds)
+            if state.get("command"):
+                self.metrics.command(method, route, status, state.get("problem_code"))
+            log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": method,
+                        "path": scope.get("path"),
+                        "route": route,
+                        "status": status,
+                        "actor": actor(state),
+                        "ms": round(seconds * 1000, 2),
+                    }
+                },
+            )
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, response_started
@@ -69,6 +113,8 @@ class RequestContextMiddleware:
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                finish()
             await send(message)
 
         try:
@@ -87,17 +133,7 @@ class RequestContextMiddleware:
                 "Something went wrong on our side; quote the request id when reporting it.",
             )
         finally:
-            log.info(
-                "request",
-                extra={
-                    "fields": {
-                        "method": scope.get("method"),
-                        "path": scope.get("path"),
-                        "status": status,
-                        "ms": round((time.perf_counter() - started) * 1000, 2),
-                    }
-                },
-            )
+            finish()
             request_id_var.reset(token)
 
 

@@ -112,6 +112,7 @@ def problem_response(
     **extra: Any,
 ) -> ProblemResponse:
     request_id = getattr(request.state, "request_id", None)
+    request.state.problem_code = code  # for the request's log line and metrics (a command's conflicts)
     body = problem_body(status, code, title, detail, request.url.path, request_id, **extra)
     return ProblemResponse(body, status_code=status, headers=headers)
 

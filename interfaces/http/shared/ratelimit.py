@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infrastructure.shared.ratelimit import AccountQuotas, Quota, RateLimiter, RequestQuotas, Usage
-from interfaces.http.shared.auth import Access, Fresh, Policy, Tokens, Watch, optional_principal
+from interfaces.http.shared.auth import Auth, resolve_principal
 from interfaces.http.shared.problems import Problem
 from interfaces.http.shared.services import provide
 
@@ -61,24 +61,14 @@ def _bearer_token(request: Request) -> str | None:
     return token or None if scheme.lower() == "bearer" else None
 
 
-def rate_limited(
-    request: Request,
-    tokens: Tokens,
-    access: Access,
-    policy: Policy,
-    watch: Watch,
-    freshness: Fresh,
-    limiter: Limiter,
-    quotas: Quotas,
-    per_address: PerAddress,
-) -> None:
+def rate_limited(request: Request, auth: Auth, limiter: Limiter, quotas: Quotas, per_address: PerAddress) -> None:
     """Every API call: counted per account when authenticated (its quota may be none), else per address."""
     if not request.url.path.startswith(API_PREFIX):
         return
     # The route resolves its caller again through its own dependencies; reading the header here (not
     # through the OAuth2 scheme) keeps public routes documented as needing no token.
     token = _bearer_token(request)
-    principal = optional_principal(request, tokens, access, policy, watch, freshness, token) if token else None
+    principal = resolve_principal(request, auth, token) if token else None
     if principal is not None:
         quota = quotas.quota_for(principal.account_id, principal.roles)
         if quota is not None:
