@@ -158,3 +158,22 @@ def test_the_free_plan_exists_after_start_and_a_second_start_keeps_it(
 
     assert second.subscriptions.plan("free").version == free.version == 1
     assert topics(second, "Plan.Created") == 1
+
+
+def test_one_webhook_delivered_eight_times_at_once_is_applied_once(container: Chronicle, clock: Clock) -> None:
+    with_pro_plan(container, clock)
+    account = uuid4()
+    subs = container.subscriptions
+    sub_id = subs.subscribe(context(clock), account, "pro", "pm_pending").id
+    attempt = subs.subscription(sub_id).pending_attempt_id
+    assert attempt is not None
+
+    outcomes = race(
+        8, lambda i: subs.apply_gateway_event(context(clock), "offline", "evt_42", "payment_succeeded", attempt)
+    )
+
+    assert all(not isinstance(o, Exception) for o in outcomes), outcomes
+    applied = [o for o in outcomes if not isinstance(o, Exception) and not o.duplicate]
+    assert len(applied) == 1 and applied[0].changed
+    assert topics(container, "Subscription.PaymentSucceeded", sub_id) == 1
+    assert subs.subscription(sub_id).status == S.ACTIVE
