@@ -175,7 +175,12 @@ class ChronicleRecorder(PostgresApplicationRecorder):
             "table": table,
             "sequence": Literal(sequence),
             "channel": Identifier(self.channel_name),
-            "lock_timeout": Literal(f"{self.datastore.lock_timeout}s"),
+            # The library's POSTGRES_LOCK_TIMEOUT (0, the default, is the server's: no statement at all).
+            "lock_timeout": SQL(
+                f"PERFORM set_config('lock_timeout', '{int(self.datastore.lock_timeout)}s', true);"
+                if self.datastore.lock_timeout
+                else ""
+            ),
             "append": Identifier(self.append_function_name),
             "backfill": Identifier(self.backfill_function_name),
             "link": Identifier(f"{self.events_table_name}_link"),
@@ -194,7 +199,7 @@ class ChronicleRecorder(PostgresApplicationRecorder):
             "  positions bigint[] := array_fill(0::bigint, ARRAY[n]);\n"
             "  chains bytea[] := array_fill(NULL::bytea, ARRAY[n]);\n"
             "BEGIN\n"
-            "  PERFORM set_config('lock_timeout', {lock_timeout}, true);\n"
+            "  {lock_timeout}\n"
             "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE;\n"
             "  SELECT e.chain, e.notification_id INTO head, head_position FROM {schema}.{table} e\n"
             "    ORDER BY e.notification_id DESC LIMIT 1;\n"
