@@ -97,7 +97,8 @@ class ChronicleRecorder(PostgresApplicationRecorder):
     positions commit in the order they are issued, so followers never pass over a gap that fills
     in later), reads the chain head, draws each event's position from the sequence in order,
     computes its link (``infrastructure/shared/chain.py``), inserts every event of the save with
-    one INSERT, queues the NOTIFY and answers the positions. A (stream, version) already stored
+    one INSERT, queues the NOTIFY and answers the positions (a save of one event calls the same
+    function's scalar form, with no arrays to build). A (stream, version) already stored
     violates the primary key as before (``IntegrityError``, a 409 at the edge). A save larger than
     ``CHUNK`` events is sent as several such calls in one transaction (the lock is taken once, the
     positions stay consecutive).
@@ -134,6 +135,10 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         # The hot path: one statement, composed once, prepared on each connection at its first use.
         self.append_statement = SQL(
             "SELECT {schema}.{function}(%s::uuid[], %s::int8[], %s::text[], %s::bytea[]) AS positions"
+        ).format(schema=schema, function=Identifier(self.append_function_name))
+        # A save of one event (most commands): the same function with scalar parameters, no arrays to build.
+        self.append_one_statement = SQL(
+            "SELECT {schema}.{function}(%s::uuid, %s::int8, %s::text, %s::bytea) AS position"
         ).format(schema=schema, function=Identifier(self.append_function_name))
 
     def create_table(self) -> None:
@@ -231,7 +236,28 @@ class ChronicleRecorder(PostgresApplicationRecorder):
             "  RETURN chained;\n"
             "END $body$"
         ).format(**names)
-        return [link, append, backfill]
+        append_one = SQL(
+            "CREATE OR REPLACE FUNCTION {schema}.{append}(id uuid, version bigint, topic text, state bytea) "
+            "RETURNS bigint LANGUAGE plpgsql AS $body$\n"
+            "DECLARE head bytea; head_position bigint; pos bigint;\n"
+            "BEGIN\n"
+            "  {lock_timeout}\n"
+            "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE;\n"
+            "  SELECT e.chain, e.notification_id INTO head, head_position FROM {schema}.{table} e\n"
+            "    ORDER BY e.notification_id DESC LIMIT 1;\n"
+            "  IF head_position IS NULL THEN head := '\\x' || repeat('00', 32);\n"
+            "  ELSIF head IS NULL THEN\n"
+            "    RAISE EXCEPTION 'the event at position % has no chain link', head_position\n"
+            "      USING ERRCODE = 'data_corrupted';\n"
+            "  END IF;\n"
+            "  pos := nextval({sequence});\n"
+            "  INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state, notification_id, chain)\n"
+            "    VALUES (id, version, topic, state, pos, {schema}.{link}(head, pos, id, version, topic, state));\n"
+            "  NOTIFY {channel};\n"
+            "  RETURN pos;\n"
+            "END $body$"
+        ).format(**names)
+        return [link, append, append_one, backfill]
 
     @retry_lost_connections
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -248,6 +274,14 @@ class ChronicleRecorder(PostgresApplicationRecorder):
 
     def _append(self, conn: Any, events: Sequence[StoredEvent]) -> list[int]:
         """One call of the append function (its own transaction unless ``conn`` is in one)."""
+        if len(events) == 1:
+            event = events[0]
+            one = conn.execute(
+                self.append_one_statement,
+                (event.originator_id, event.originator_version, event.topic, event.state),
+                prepare=True,
+            )
+            return [one.fetchone()["position"]]
         cursor = conn.execute(
             self.append_statement,
             (
