@@ -3,14 +3,12 @@ raw INSERT (and against the library's recorder), and how fast a log is verified,
 
 from __future__ import annotations
 
-import base64
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from uuid import uuid4
 
-import orjson
 import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import StoredEvent
@@ -27,6 +25,7 @@ from infrastructure.shared.chain import verify_export
 from infrastructure.shared.chain_log import ChainLog
 from infrastructure.shared.checkpoints import CheckpointSigner
 from infrastructure.shared.event_store import ChronicleRecorder
+from infrastructure.shared.export import export_lines
 
 UNCHAINED = "bench_append_unchained"
 
@@ -233,31 +232,13 @@ def recorder_append(config: BenchConfig) -> list[Result]:
     ]
 
 
-def export_file(config: BenchConfig, directory: Path) -> Path:
-    """Export lines with the contract's keys and the chain's, written from the stored rows (until the audit
-    helper's export is merged, built here the same way the tests build theirs)."""
+def export_file(container: Chronicle, directory: Path) -> Path:
+    """The log exported as ``chronicle audit export`` writes it (``export_lines``: decoded, redacted, with the
+    stored bytes, topic and link), to a file: what an auditor verifies offline."""
     path = directory / "log.ndjson"
-    with psycopg.connect(config.database_url) as conn, path.open("wb") as out, conn.cursor(name="export") as cur:
-        cur.itersize = 2000
-        cur.execute(
-            "SELECT notification_id, originator_id, originator_version, topic, state, chain "
-            "FROM chronicle_events ORDER BY notification_id"
-        )
-        for position, stream, version, topic, state, chain in cur:
-            out.write(
-                orjson.dumps(
-                    {
-                        "position": position,
-                        "stream_id": str(stream),
-                        "version": version,
-                        "type": topic.rpartition(":")[2],
-                        "topic": topic,
-                        "stored_state": base64.b64encode(state).decode(),
-                        "chain": bytes(chain).hex(),
-                    }
-                )
-                + b"\n"
-            )
+    with path.open("wb") as out:
+        for line in export_lines(container.log.recorder, container.log.metadata_mapper):
+            out.write(line)
     return path
 
 
@@ -274,7 +255,7 @@ def chain_verify(config: BenchConfig) -> list[Result]:
         checkpoint = signer.sign(position, link, container.clock())
         runs = max(1, min(config.runs, 3))
         with tempfile.TemporaryDirectory(prefix="chronicle-bench-export-") as tmp:
-            path = export_file(config, Path(tmp))
+            path = export_file(container, Path(tmp))
             database, offline, cursor = [], [], []
             for _ in range(runs):
                 cursor.append(cursor_read_rate(config.database_url))
@@ -305,7 +286,7 @@ def chain_verify(config: BenchConfig) -> list[Result]:
                 "runs: " + ", ".join(f"{x:,.0f}" for x in database),
                 f"offline: chronicle audit verify's check of an NDJSON export against a signed checkpoint: "
                 f"{median(offline):,.0f} events/s (runs: {', '.join(f'{x:,.0f}' for x in offline)}); the export "
-                "file is written by the bench from the stored rows with the contract's keys",
+                "file is written beforehand by export_lines (what chronicle audit export writes)",
             ],
         )
     ]
