@@ -438,6 +438,7 @@ class ChronicleFactory(PostgresFactory):
         kwargs = self.datastore.pool.kwargs
         assert isinstance(kwargs, dict)  # the library always gives its pool a dict of connection kwargs
         kwargs.update(conninfo_to_dict(self.env.get(self.POSTGRES_CONNECTION_PARAMETERS) or ""))
+        self._recorders: list[Any] = []
 
     def _bounded(self, recorder: Any) -> Any:
         recorder.retry_seconds = float(self.env.get(self.STORE_RETRY_SECONDS) or 2.0)
@@ -447,4 +448,14 @@ class ChronicleFactory(PostgresFactory):
         return self._bounded(super().aggregate_recorder(purpose))
 
     def application_recorder(self) -> Any:
-        return self._bounded(super().application_recorder())
+        recorder = self._bounded(super().application_recorder())
+        self._recorders.append(recorder)
+        return recorder
+
+    def close(self) -> None:
+        # A recorder that keeps a connection (group commit's leader) gives it back before the pool closes.
+        for recorder in self._recorders:
+            release = getattr(recorder, "release_writer", None)
+            if release is not None:
+                release()
+        super().close()
