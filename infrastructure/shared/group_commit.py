@@ -9,7 +9,8 @@ each paying its own round trips and its own commit (WAL flush).
 work: a caller that finds no write in progress becomes the leader, takes every insert queued so
 far, writes them with one call of the recorder's append function (one round trip: lock, chain,
 insert, NOTIFY, commit) and hands each caller its own notification ids. Callers that arrive
-meanwhile queue up for the next group.
+meanwhile queue up for the next group. Since only one leader writes at a time, the leaders share one
+connection kept from the pool (a checkout and return per group cost more than the append itself).
 
 An optimistic-concurrency conflict of one caller must not fail the others: when the group's
 INSERT violates a unique key, the group is written again: under the lock the conflicting callers
