@@ -3,14 +3,12 @@ raw INSERT (and against the library's recorder), and how fast a log is verified,
 
 from __future__ import annotations
 
-import base64
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from uuid import uuid4
 
-import orjson
 import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import StoredEvent
@@ -27,11 +25,12 @@ from infrastructure.shared.chain import verify_export
 from infrastructure.shared.chain_log import ChainLog
 from infrastructure.shared.checkpoints import CheckpointSigner
 from infrastructure.shared.event_store import ChronicleRecorder
+from infrastructure.shared.export import export_lines
 
 UNCHAINED = "bench_append_unchained"
 
 
-def without_chain(conn: psycopg.Connection[object], recorder: ChronicleRecorder) -> Composed:
+def without_chain(conn: psycopg.Connection[object], recorder: ChronicleRecorder) -> tuple[Composed, Composed]:
     """A copy of the append function minus the chain (no head read, no hash, no link stored): the 'before'."""
     table = SQL("{}.{}").format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
     sequence = f"{recorder.datastore.schema}.{recorder.events_table_name}_notification_id_seq"
@@ -55,9 +54,31 @@ def without_chain(conn: psycopg.Connection[object], recorder: ChronicleRecorder)
             channel=Identifier(recorder.channel_name),
         )
     )
-    return SQL("SELECT {name}(%s::uuid[], %s::int8[], %s::text[], %s::bytea[]) AS positions").format(
+    conn.execute(
+        SQL(
+            "CREATE OR REPLACE FUNCTION {name}(id uuid, version bigint, topic text, state bytea) "
+            "RETURNS bigint LANGUAGE plpgsql AS $body$\n"
+            "DECLARE pos bigint;\n"
+            "BEGIN\n"
+            "  LOCK TABLE {table} IN EXCLUSIVE MODE;\n"
+            "  pos := nextval({sequence});\n"
+            "  INSERT INTO {table} (originator_id, originator_version, topic, state, notification_id)\n"
+            "    VALUES (id, version, topic, state, pos);\n"
+            "  NOTIFY {channel};\n"
+            "  RETURN pos;\n"
+            "END $body$"
+        ).format(
+            name=Identifier(UNCHAINED),
+            table=table,
+            sequence=psycopg.sql.Literal(sequence),
+            channel=Identifier(recorder.channel_name),
+        )
+    )
+    many = SQL("SELECT {name}(%s::uuid[], %s::int8[], %s::text[], %s::bytea[]) AS positions").format(
         name=Identifier(UNCHAINED)
     )
+    one = SQL("SELECT {name}(%s::uuid, %s::int8, %s::text, %s::bytea) AS position").format(name=Identifier(UNCHAINED))
+    return many, one
 
 
 def heal_head(conn: psycopg.Connection[object]) -> None:
@@ -83,11 +104,11 @@ def chain_cost(writers: int) -> Callable[[BenchConfig], list[Result]]:
         )
         recorder = container.log.recorder
         assert isinstance(recorder, ChronicleRecorder)
-        chained_statement = recorder.append_statement
+        chained = (recorder.append_statement, recorder.append_one_statement)
         sent = [0] * writers
         try:
             with psycopg.connect(config.database_url, autocommit=True) as conn:
-                unchained_statement = without_chain(conn, recorder)
+                unchained = without_chain(conn, recorder)
 
                 def command(writer: int, n: int) -> None:
                     stream = account_id(writer + writers * sent[writer])
@@ -95,19 +116,19 @@ def chain_cost(writers: int) -> Callable[[BenchConfig], list[Result]]:
                     container.accounts.update_profile(context(), stream, Profile("Ada", f"Chain{n}"))
 
                 run_writers(writers, warm, command)
-                chained, unchained = [], []
+                with_rates, without_rates = [], []
                 for _ in range(config.runs):
-                    recorder.append_statement = unchained_statement
+                    recorder.append_statement, recorder.append_one_statement = unchained
                     elapsed, _ = run_writers(writers, per_writer, command)
-                    unchained.append(writers * per_writer / elapsed)
+                    without_rates.append(writers * per_writer / elapsed)
                     heal_head(conn)
-                    recorder.append_statement = chained_statement
+                    recorder.append_statement, recorder.append_one_statement = chained
                     elapsed, _ = run_writers(writers, per_writer, command)
-                    chained.append(writers * per_writer / elapsed)
+                    with_rates.append(writers * per_writer / elapsed)
         finally:
-            recorder.append_statement = chained_statement
+            recorder.append_statement, recorder.append_one_statement = chained
             container.close()
-        value, base = median(chained), median(unchained)
+        value, base = median(with_rates), median(without_rates)
         plural = "s" if writers > 1 else ""
         return [
             Result(
@@ -122,8 +143,8 @@ def chain_cost(writers: int) -> Callable[[BenchConfig], list[Result]]:
                 met=None,
                 notes=[
                     f"{writers * per_writer} commands per run (update_profile, one event each), runs alternate",
-                    "with the chain: " + ", ".join(f"{x:.0f}" for x in chained),
-                    "without: " + ", ".join(f"{x:.0f}" for x in unchained),
+                    "with the chain: " + ", ".join(f"{x:.0f}" for x in with_rates),
+                    "without: " + ", ".join(f"{x:.0f}" for x in without_rates),
                     f"cost of the chain: {(1 - value / base) * 100:.1f} % of throughput (medians)",
                 ],
             )
@@ -211,31 +232,13 @@ def recorder_append(config: BenchConfig) -> list[Result]:
     ]
 
 
-def export_file(config: BenchConfig, directory: Path) -> Path:
-    """Export lines with the contract's keys and the chain's, written from the stored rows (until the audit
-    helper's export is merged, built here the same way the tests build theirs)."""
+def export_file(container: Chronicle, directory: Path) -> Path:
+    """The log exported as ``chronicle audit export`` writes it (``export_lines``: decoded, redacted, with the
+    stored bytes, topic and link), to a file: what an auditor verifies offline."""
     path = directory / "log.ndjson"
-    with psycopg.connect(config.database_url) as conn, path.open("wb") as out, conn.cursor(name="export") as cur:
-        cur.itersize = 2000
-        cur.execute(
-            "SELECT notification_id, originator_id, originator_version, topic, state, chain "
-            "FROM chronicle_events ORDER BY notification_id"
-        )
-        for position, stream, version, topic, state, chain in cur:
-            out.write(
-                orjson.dumps(
-                    {
-                        "position": position,
-                        "stream_id": str(stream),
-                        "version": version,
-                        "type": topic.rpartition(":")[2],
-                        "topic": topic,
-                        "stored_state": base64.b64encode(state).decode(),
-                        "chain": bytes(chain).hex(),
-                    }
-                )
-                + b"\n"
-            )
+    with path.open("wb") as out:
+        for line in export_lines(container.log.recorder, container.log.metadata_mapper):
+            out.write(line)
     return path
 
 
@@ -252,7 +255,7 @@ def chain_verify(config: BenchConfig) -> list[Result]:
         checkpoint = signer.sign(position, link, container.clock())
         runs = max(1, min(config.runs, 3))
         with tempfile.TemporaryDirectory(prefix="chronicle-bench-export-") as tmp:
-            path = export_file(config, Path(tmp))
+            path = export_file(container, Path(tmp))
             database, offline, cursor = [], [], []
             for _ in range(runs):
                 cursor.append(cursor_read_rate(config.database_url))
@@ -283,7 +286,7 @@ def chain_verify(config: BenchConfig) -> list[Result]:
                 "runs: " + ", ".join(f"{x:,.0f}" for x in database),
                 f"offline: chronicle audit verify's check of an NDJSON export against a signed checkpoint: "
                 f"{median(offline):,.0f} events/s (runs: {', '.join(f'{x:,.0f}' for x in offline)}); the export "
-                "file is written by the bench from the stored rows with the contract's keys",
+                "file is written beforehand by export_lines (what chronicle audit export writes)",
             ],
         )
     ]

@@ -107,7 +107,8 @@ class ChronicleRecorder(PostgresApplicationRecorder):
     positions commit in the order they are issued, so followers never pass over a gap that fills
     in later), reads the chain head, draws each event's position from the sequence in order,
     computes its link (``infrastructure/shared/chain.py``), inserts every event of the save with
-    one INSERT, queues the NOTIFY and answers the positions. A (stream, version) already stored
+    one INSERT, queues the NOTIFY and answers the positions (a save of one event calls the same
+    function's scalar form, with no arrays to build). A (stream, version) already stored
     violates the primary key as before (``IntegrityError``, a 409 at the edge). A save larger than
     ``CHUNK`` events is sent as several such calls in one transaction (the lock is taken once, the
     positions stay consecutive).
@@ -144,6 +145,10 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         # The hot path: one statement, composed once, prepared on each connection at its first use.
         self.append_statement = SQL(
             "SELECT {schema}.{function}(%s::uuid[], %s::int8[], %s::text[], %s::bytea[]) AS positions"
+        ).format(schema=schema, function=Identifier(self.append_function_name))
+        # A save of one event (most commands): the same function with scalar parameters, no arrays to build.
+        self.append_one_statement = SQL(
+            "SELECT {schema}.{function}(%s::uuid, %s::int8, %s::text, %s::bytea) AS position"
         ).format(schema=schema, function=Identifier(self.append_function_name))
 
     def create_table(self) -> None:
@@ -242,7 +247,28 @@ class ChronicleRecorder(PostgresApplicationRecorder):
             "  RETURN chained;\n"
             "END $body$"
         ).format(**names)
-        return [link, append, backfill]
+        append_one = SQL(
+            "CREATE OR REPLACE FUNCTION {schema}.{append}(id uuid, version bigint, topic text, state bytea) "
+            "RETURNS bigint LANGUAGE plpgsql AS $body$\n"
+            "DECLARE head bytea; head_position bigint; pos bigint;\n"
+            "BEGIN\n"
+            "  {lock_timeout}\n"
+            "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE;\n"
+            "  SELECT e.chain, e.notification_id INTO head, head_position FROM {schema}.{table} e\n"
+            "    ORDER BY e.notification_id DESC LIMIT 1;\n"
+            "  IF head_position IS NULL THEN head := '\\x' || repeat('00', 32);\n"
+            "  ELSIF head IS NULL THEN\n"
+            "    RAISE EXCEPTION 'the event at position % has no chain link', head_position\n"
+            "      USING ERRCODE = 'data_corrupted';\n"
+            "  END IF;\n"
+            "  pos := nextval({sequence});\n"
+            "  INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state, notification_id, chain)\n"
+            "    VALUES (id, version, topic, state, pos, {schema}.{link}(head, pos, id, version, topic, state));\n"
+            "  NOTIFY {channel};\n"
+            "  RETURN pos;\n"
+            "END $body$"
+        ).format(**names)
+        return [link, append, append_one, backfill]
 
     def _create_table(self, curs: Any) -> None:
         lock_schema(curs)  # several API workers, the projector and the CLI may start at the same moment
@@ -263,6 +289,14 @@ class ChronicleRecorder(PostgresApplicationRecorder):
 
     def _append(self, conn: Any, events: Sequence[StoredEvent]) -> list[int]:
         """One call of the append function (its own transaction unless ``conn`` is in one)."""
+        if len(events) == 1:
+            event = events[0]
+            one = conn.execute(
+                self.append_one_statement,
+                (event.originator_id, event.originator_version, event.topic, event.state),
+                prepare=True,
+            )
+            return [one.fetchone()["position"]]
         cursor = conn.execute(
             self.append_statement,
             (
@@ -429,6 +463,7 @@ class ChronicleFactory(PostgresFactory):
         kwargs = self.datastore.pool.kwargs
         assert isinstance(kwargs, dict)  # the library always gives its pool a dict of connection kwargs
         kwargs.update(conninfo_to_dict(self.env.get(self.POSTGRES_CONNECTION_PARAMETERS) or ""))
+        self._recorders: list[Any] = []
 
     def _bounded(self, recorder: Any) -> Any:
         recorder.retry_seconds = float(self.env.get(self.STORE_RETRY_SECONDS) or 2.0)
@@ -438,4 +473,14 @@ class ChronicleFactory(PostgresFactory):
         return self._bounded(super().aggregate_recorder(purpose))
 
     def application_recorder(self) -> Any:
-        return self._bounded(super().application_recorder())
+        recorder = self._bounded(super().application_recorder())
+        self._recorders.append(recorder)
+        return recorder
+
+    def close(self) -> None:
+        # A recorder that keeps a connection (group commit's leader) gives it back before the pool closes.
+        for recorder in self._recorders:
+            release = getattr(recorder, "release_writer", None)
+            if release is not None:
+                release()
+        super().close()
