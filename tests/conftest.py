@@ -81,6 +81,12 @@ def eventually(what: Callable[[], Any], timeout: float = 15.0, interval: float =
     raise AssertionError(f"not reached within {timeout} s")
 
 
+def policies_settled(container: Chronicle) -> None:
+    """Wait until the policies that write to the log (the free-plan policy subscribes each new account) have
+    followed it to its head: a test that counts, tampers with or pages the stored log sees a quiet log."""
+    eventually(lambda: container.stored_position("free_plan") == container.head_position())
+
+
 class Clock:
     """A clock the test moves by hand; commands read it through the container."""
 

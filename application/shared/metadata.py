@@ -131,7 +131,15 @@ class MetadataMapper(Mapper[UUID]):
                     raise PersonalDataUnprotected("A sealed personal value was read: no cipher to open it")
                 continue
             if isinstance(value, str) and value.startswith(SEALED_PREFIX):
-                opened = self.personal.open(subject, path, value)
+                try:
+                    opened = self.personal.open(subject, path, value)
+                except Exception:
+                    if typed:
+                        raise  # an aggregate or a projection never decides on a value that does not open
+                    # An auditor reads on: the value was altered, or copied from another stream (the hash
+                    # chain says which event changed); the rest of the log stays readable and exportable.
+                    container = _set(container, path, UNREADABLE)
+                    continue
             else:  # stored in clear by older code: shown while the subject is not erased
                 if hidden is None:
                     hidden = self.personal.erased(subject)
@@ -146,6 +154,9 @@ class MetadataMapper(Mapper[UUID]):
         else:
             state.update(container)
 
+
+# What an auditor reads for a sealed value that does not open under its stream's key (altered or moved).
+UNREADABLE = "[unreadable]"
 
 # How a sealed value begins (the cipher's format: ``pii:v1:<key id>:<base64>``).
 SEALED_PREFIX = "pii:"

@@ -170,7 +170,8 @@ def test_an_auditor_finds_a_request_by_correlation_id_and_steps_its_stream_back(
         assert browser.save_screenshot(str(ARTIFACTS / "explorer.png"))
 
         # Someone with the database file alters a stored event: the badge, checked again, says where.
-        altered = _alter_stored_event(tmp_path / "data" / "events.sqlite3", b"Lovelace", b"Lovelacf")
+        # (Personal fields are sealed: it alters a field every event stores in clear.)
+        altered = _alter_stored_event(tmp_path / "data" / "events.sqlite3", b'"timestamp"', b'"timestamq"')
         browser.find_element(By.ID, "chain-status").click()
         wait.until(ec.text_to_be_present_in_element((By.ID, "chain-status"), f"chain broken at position {altered}"))
 

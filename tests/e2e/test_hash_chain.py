@@ -25,6 +25,7 @@ from infrastructure.shared.chain import BROKEN_LINK, GENESIS, MISSING_LINK, link
 from infrastructure.shared.checkpoints import Checkpoint, public_key
 from infrastructure.shared.settings import Settings
 from interfaces.cli import app as cli
+from tests.conftest import policies_settled
 from tests.e2e.workshop import Member, staff
 from tests.integration.conftest import context
 
@@ -107,6 +108,7 @@ def log(container: Chronicle) -> StoredLog:
             profile=Profile("Ada", "Lovelace"),
         )
         container.accounts.update_profile(context(container.clock), account.id, Profile("Ada", f"King{n}"))
+    policies_settled(container)  # the free-plan policy's writes land before a test reads or alters the log
     return StoredLog(container)
 
 

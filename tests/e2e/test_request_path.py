@@ -17,6 +17,7 @@ from infrastructure.shared.logwatch import LogWatch
 from infrastructure.shared.runner import Freshness
 from infrastructure.shared.tokens import JwtTokens
 from interfaces.http.shared.auth import Authorities, optional_principal
+from tests.conftest import eventually, policies_settled
 from tests.e2e.workshop import Workshop, order_body
 
 
@@ -26,6 +27,10 @@ def shop(client: TestClient, container: Chronicle) -> Workshop:
 
 
 def counted_reads(container: Chronicle, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    # A quiet log first: while the accounts projection is behind the head (the free-plan policy writes after
+    # each registration), authorization waits for it and reads the caller's state again, as it must.
+    policies_settled(container)
+    eventually(lambda: container.stored_position("accounts") == container.head_position())
     access = container.services[AccessStates]
     reads: list[Any] = []
     original = access.access_state

@@ -9,7 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from infrastructure.root import Chronicle
-from tests.e2e.workshop import Member, Workshop, order_body, policies_settled, staff
+from tests.conftest import policies_settled
+from tests.e2e.workshop import Member, Workshop, order_body, staff
 
 # (the route, and the roles that may call it); every other role must get 403.
 Call = Callable[[Workshop, dict[str, str]], tuple[str, str, dict[str, Any] | None]]

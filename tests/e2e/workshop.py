@@ -57,11 +57,6 @@ def with_bulk_import(container: Chronicle, member: Member) -> Member:
     return member
 
 
-def policies_settled(container: Chronicle) -> None:
-    """Wait until the free-plan policy has subscribed every account registered so far (it writes to the log)."""
-    eventually(lambda: container.stored_position("free_plan") == container.head_position())
-
-
 def order_body(number: str = "WO-1", **fields: Any) -> dict[str, Any]:
     return {
         "order_number": number,

@@ -29,7 +29,7 @@ from infrastructure.shared.settings import Settings
 from infrastructure.subscriptions.gateway import gateway_charges
 from infrastructure.subscriptions.jobs import ADVANCE_TASK
 from interfaces.worker import create_celery
-from tests.conftest import TEST_JWT_SECRET, Clock, eventually, make_settings
+from tests.conftest import TEST_JWT_SECRET, TEST_PII_MASTER_KEY, Clock, eventually, make_settings
 from tests.integration.celery_workers import CeleryWorkers
 from tests.integration.conftest import ContainerFactory, context
 
@@ -42,6 +42,7 @@ def worker_env(celery_env: dict[str, str], postgres_url: str) -> dict[str, str]:
     celery_env.update(
         DATABASE_URL=postgres_url,
         JWT_SECRET=TEST_JWT_SECRET,
+        PII_MASTER_KEY=TEST_PII_MASTER_KEY,
         SUPERADMIN_EMAIL="",
         POSTGRES_POOL_SIZE="1",
         POSTGRES_MAX_OVERFLOW="1",

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from infrastructure.root import Chronicle
 from interfaces.cli import app
-from tests.conftest import TEST_JWT_SECRET, Clock, eventually
+from tests.conftest import TEST_JWT_SECRET, TEST_PII_MASTER_KEY, Clock, eventually
 from tests.e2e.helpers import free_port
 from tests.integration.conftest import register, wipe_database
 
@@ -77,6 +77,7 @@ def served(tmp_path: Path, postgres_url: str, redis_url: str) -> Iterator[Served
         "DATABASE_URL": postgres_url,
         "REDIS_URL": redis_url,
         "JWT_SECRET": TEST_JWT_SECRET,
+        "PII_MASTER_KEY": TEST_PII_MASTER_KEY,
         "DATA_DIR": str(tmp_path / "data"),
         "ARGON2_MEMORY_COST_KIB": "1024",
         "ARGON2_TIME_COST": "1",
@@ -165,6 +166,7 @@ def test_several_workers_without_redis_are_refused(postgres_url: str, monkeypatc
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", postgres_url)
     monkeypatch.setenv("JWT_SECRET", TEST_JWT_SECRET)
+    monkeypatch.setenv("PII_MASTER_KEY", TEST_PII_MASTER_KEY)
     monkeypatch.setenv("API_WORKERS", "3")
 
     result = CliRunner().invoke(app, ["serve"])
@@ -184,6 +186,7 @@ def test_the_projection_worker_serves_its_batch_metrics_on_its_metrics_port(
         "PYTHONPATH": str(ROOT),
         "DATABASE_URL": postgres_url,
         "JWT_SECRET": TEST_JWT_SECRET,
+        "PII_MASTER_KEY": TEST_PII_MASTER_KEY,
         "DATA_DIR": str(tmp_path / "data"),
     }
     log = tmp_path / "project.log"

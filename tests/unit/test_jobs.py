@@ -157,7 +157,7 @@ def test_a_broker_url_that_is_not_redis_is_refused() -> None:
 
 def test_jobs_run_in_process_by_default_on_the_embedded_store_only(tmp_path: Path) -> None:
     assert settings(data_dir=tmp_path).jobs_run_in_process is True
-    server = settings(database_url="postgresql://u@db:5432/c", jwt_secret="x" * 40)
+    server = settings(database_url="postgresql://u@db:5432/c", jwt_secret="x" * 40, pii_master_key="p" * 40)
     assert server.jobs_run_in_process is False
     assert settings(data_dir=tmp_path, jobs_in_process=False).jobs_run_in_process is False
 
