@@ -87,6 +87,20 @@ def lock_schema(curs: Any) -> None:
     curs.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (SCHEMA_LOCK,))
 
 
+# Both append functions begin so: the table lock (positions commit in order), then the chain's head (the
+# last event's link; a log whose last event lost its link is refused rather than extended).
+_LOCK_AND_READ_HEAD = (
+    "  {lock_timeout}\n"
+    "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE;\n"
+    "  SELECT e.chain, e.notification_id INTO head, head_position FROM {schema}.{table} e\n"
+    "    ORDER BY e.notification_id DESC LIMIT 1;\n"
+    "  IF head_position IS NULL THEN head := '\\x' || repeat('00', 32);\n"
+    "  ELSIF head IS NULL THEN\n"
+    "    RAISE EXCEPTION 'the event at position % has no chain link', head_position\n"
+    "      USING ERRCODE = 'data_corrupted';\n"
+    "  END IF;\n"
+)
+
 # A stream's latest snapshot and the events after it: one round trip for a load instead of two.
 _LOAD = (
     "WITH snap AS (SELECT originator_version, topic, state FROM {schema}.{snapshots} "
@@ -190,6 +204,7 @@ class ChronicleRecorder(PostgresApplicationRecorder):
             "backfill": Identifier(self.backfill_function_name),
             "link": Identifier(f"{self.events_table_name}_link"),
         }
+        names["lock_and_read_head"] = SQL(_LOCK_AND_READ_HEAD).format(**names)
         link = SQL(
             "CREATE OR REPLACE FUNCTION {schema}.{link}(previous bytea, pos bigint, stream uuid, version bigint, "
             "topic text, state bytea) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS "
@@ -203,16 +218,7 @@ class ChronicleRecorder(PostgresApplicationRecorder):
             "  head bytea; head_position bigint; n int := cardinality(ids);\n"
             "  positions bigint[] := array_fill(0::bigint, ARRAY[n]);\n"
             "  chains bytea[] := array_fill(NULL::bytea, ARRAY[n]);\n"
-            "BEGIN\n"
-            "  {lock_timeout}\n"
-            "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE;\n"
-            "  SELECT e.chain, e.notification_id INTO head, head_position FROM {schema}.{table} e\n"
-            "    ORDER BY e.notification_id DESC LIMIT 1;\n"
-            "  IF head_position IS NULL THEN head := '\\x' || repeat('00', 32);\n"
-            "  ELSIF head IS NULL THEN\n"
-            "    RAISE EXCEPTION 'the event at position % has no chain link', head_position\n"
-            "      USING ERRCODE = 'data_corrupted';\n"
-            "  END IF;\n"
+            "BEGIN\n{lock_and_read_head}"
             "  FOR i IN 1 .. n LOOP\n"
             "    positions[i] := nextval({sequence});\n"
             "    head := {schema}.{link}(head, positions[i], ids[i], versions[i], topics[i], states[i]);\n"
@@ -251,16 +257,7 @@ class ChronicleRecorder(PostgresApplicationRecorder):
             "CREATE OR REPLACE FUNCTION {schema}.{append}(id uuid, version bigint, topic text, state bytea) "
             "RETURNS bigint LANGUAGE plpgsql AS $body$\n"
             "DECLARE head bytea; head_position bigint; pos bigint;\n"
-            "BEGIN\n"
-            "  {lock_timeout}\n"
-            "  LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE;\n"
-            "  SELECT e.chain, e.notification_id INTO head, head_position FROM {schema}.{table} e\n"
-            "    ORDER BY e.notification_id DESC LIMIT 1;\n"
-            "  IF head_position IS NULL THEN head := '\\x' || repeat('00', 32);\n"
-            "  ELSIF head IS NULL THEN\n"
-            "    RAISE EXCEPTION 'the event at position % has no chain link', head_position\n"
-            "      USING ERRCODE = 'data_corrupted';\n"
-            "  END IF;\n"
+            "BEGIN\n{lock_and_read_head}"
             "  pos := nextval({sequence});\n"
             "  INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state, notification_id, chain)\n"
             "    VALUES (id, version, topic, state, pos, {schema}.{link}(head, pos, id, version, topic, state));\n"

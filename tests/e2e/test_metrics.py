@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from infrastructure.root import Chronicle
 from infrastructure.shared.log_format import JsonLogFormatter
 from interfaces.http.app import create_app
+from tests.conftest import eventually, policies_settled
 from tests.e2e.workshop import Workshop, order_body
 
 METRICS_TOKEN = "metrics-token-for-the-suite-0123456789abcdef"
@@ -91,9 +92,11 @@ def test_metrics_count_requests_by_route_template_and_commands_by_outcome(shop: 
 def test_metrics_show_each_projection_position_and_lag_from_the_store(shop: Workshop) -> None:
     shop.create("WO-P1")
     container = shop.container
+    policies_settled(container)  # a quiet log (the free-plan policy writes after each registration)
+    head = container.head_position()
     for runner in container.runners.values():
         runner.catch_up()
-    head = container.head_position()
+    eventually(lambda: all(container.stored_position(name) == head for name in container.runners))
     text = scrape(shop.client)
 
     assert value(text, "chronicle_store_up") == 1
