@@ -95,6 +95,10 @@ def timed(action: Callable[[], Any]) -> float:
     return time.perf_counter() - started
 
 
+BENCH_JWT_SECRET = "bench-secret-not-the-development-default-0123"  # noqa: S105  a scratch database's
+BENCH_PII_MASTER_KEY = "bench-pii-master-key-not-for-real-data-0123456789"
+
+
 def bench_settings(database_url: str | None, **overrides: Any) -> Settings:
     """Chronicle's settings for a bench process: PostgreSQL (None: the embedded store), cheap password hashing,
     projections driven by hand, and rate limits so high that the limiter counts every request (its cost is
@@ -108,7 +112,9 @@ def bench_settings(database_url: str | None, **overrides: Any) -> Settings:
         "auto_verify_email": True,
         "run_projections_in_process": False,
         "superadmin_email": None,
-        "jwt_secret": "bench-secret-not-the-development-default-0123",
+        "jwt_secret": BENCH_JWT_SECRET,
+        # Every bench process seals and opens personal fields with the same key (each has its own DATA_DIR).
+        "pii_master_key": BENCH_PII_MASTER_KEY,
         "postgres_pool_size": 20,
         "postgres_max_overflow": 10,
         "rate_limit_anonymous_per_minute": 1_000_000,
@@ -125,7 +131,13 @@ def bench_settings(database_url: str | None, **overrides: Any) -> Settings:
 def chronicle_settings_record() -> dict[str, str]:
     """The Chronicle settings that shape the figures, as the bench's processes see them."""
     settings = bench_settings(DEFAULT_DATABASE_URL)
-    names = ("group_commit", "projection_batch_size", "postgres_pool_size", "postgres_max_overflow")
+    names = (
+        "group_commit",
+        "aggregate_cache_size",
+        "projection_batch_size",
+        "postgres_pool_size",
+        "postgres_max_overflow",
+    )
     return {f"chronicle {name}": str(getattr(settings, name)) for name in names}
 
 

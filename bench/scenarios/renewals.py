@@ -29,7 +29,7 @@ import psycopg
 import redis
 
 from application.shared.commands import CommandContext
-from bench.core import BenchConfig, Result, bench_settings, wipe
+from bench.core import BENCH_JWT_SECRET, BENCH_PII_MASTER_KEY, BenchConfig, Result, bench_settings, wipe
 from infrastructure.root import Chronicle
 from infrastructure.shared.jobs import SWEEP_TASK
 from infrastructure.shared.settings import Settings
@@ -48,7 +48,8 @@ def renewals(config: BenchConfig) -> list[Result]:
     queue = f"bench-renewals-{uuid.uuid4().hex[:8]}"
     env = {
         "DATABASE_URL": config.database_url,
-        "JWT_SECRET": "bench-secret-not-the-development-default-0123",
+        "JWT_SECRET": BENCH_JWT_SECRET,
+        "PII_MASTER_KEY": BENCH_PII_MASTER_KEY,
         "SUPERADMIN_EMAIL": "",
         "CELERY_BROKER_URL": BROKER_URL,
         "CELERY_QUEUE": queue,
