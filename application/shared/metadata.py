@@ -11,7 +11,7 @@ subject's key was destroyed reads as the field's erased value, whether it was se
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import fields, is_dataclass, replace
@@ -90,6 +90,11 @@ class MetadataMapper(Mapper[UUID]):
         return decoded
 
     # --- personal fields ------------------------------------------------------------------
+
+    def prefetch_keys(self, subject_ids: Collection[UUID]) -> None:
+        """Ahead of decoding a batch of these streams' events: their personal-data keys in one lookup."""
+        if self.personal is not None and subject_ids:
+            self.personal.prefetch(subject_ids)
 
     def _sealed(self, domain_event: Any) -> dict[str, Any] | None:
         """The event's state with its personal values sealed, or None when it has none."""

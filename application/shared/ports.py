@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
@@ -83,6 +83,10 @@ class PersonalDataCipher(Protocol):
 
     def destroy(self, subject_id: UUID) -> None:
         """Destroy the subject's key for good (idempotent); nothing sealed for it opens again."""
+        ...
+
+    def prefetch(self, subject_ids: Collection[UUID]) -> None:
+        """Look the keys of many subjects up at once (a projection's batch), ahead of opening their values."""
         ...
 
 

@@ -23,7 +23,7 @@ import hashlib
 import hmac
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime
 from typing import Protocol
 from uuid import UUID
@@ -60,6 +60,10 @@ class KeyStore(Protocol):
         """(whether a row exists, the wrapped key or None once destroyed)."""
         ...
 
+    def get_many(self, subject_ids: Collection[UUID]) -> dict[UUID, tuple[bool, bytes | None]]:
+        """``get`` of each subject, at once (missing subjects are absent from the answer)."""
+        ...
+
     def add(self, subject_id: UUID, wrapped: bytes) -> None:
         """Store a new key; a key already there (another process made one first) is kept."""
         ...
@@ -79,6 +83,17 @@ class SqlKeyStore:
         with self.engine.connect() as conn:
             row = conn.execute(select(pii_keys.c.wrapped_key).where(pii_keys.c.subject_id == subject_id)).first()
         return (False, None) if row is None else (True, None if row[0] is None else bytes(row[0]))
+
+    def get_many(self, subject_ids: Collection[UUID]) -> dict[UUID, tuple[bool, bytes | None]]:
+        found: dict[UUID, tuple[bool, bytes | None]] = {}
+        ids = list(subject_ids)
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start : start + 1000]
+                query = select(pii_keys.c.subject_id, pii_keys.c.wrapped_key).where(pii_keys.c.subject_id.in_(chunk))
+                for subject_id, wrapped in conn.execute(query):
+                    found[subject_id] = (True, None if wrapped is None else bytes(wrapped))
+        return found
 
     def add(self, subject_id: UUID, wrapped: bytes) -> None:
         try:
@@ -114,6 +129,10 @@ class MemoryKeyStore:
     def get(self, subject_id: UUID) -> tuple[bool, bytes | None]:
         with self._lock:
             return (subject_id in self._keys, self._keys.get(subject_id))
+
+    def get_many(self, subject_ids: Collection[UUID]) -> dict[UUID, tuple[bool, bytes | None]]:
+        with self._lock:
+            return {i: (True, self._keys[i]) for i in subject_ids if i in self._keys}
 
     def add(self, subject_id: UUID, wrapped: bytes) -> None:
         with self._lock:
@@ -185,6 +204,25 @@ class PersonalDataKeys:
 
     # --- keys -------------------------------------------------------------------------------
 
+    def prefetch(self, subject_ids: Collection[UUID]) -> None:
+        """Bring the keys of ``subject_ids`` into the cache with one query (a projection's batch of events:
+        one lookup per batch instead of one per account). Subjects without a key row are left to ``_key``."""
+        now = time.monotonic()
+        with self._lock:
+            wanted = [i for i in subject_ids if (c := self._cache.get(i)) is None or now - c[0] >= self._cache_seconds]
+        if not wanted:
+            return
+        found = self.store.get_many(wanted)
+        opened = {
+            subject_id: (now, True, None if wrapped is None else Sealer(self._unwrap(subject_id, wrapped)))
+            for subject_id, (_, wrapped) in found.items()
+        }
+        with self._lock:
+            self._cache.update(opened)
+
+    def _unwrap(self, subject_id: UUID, wrapped: bytes) -> bytes:
+        return self._wrap.open(wrapped.decode(), _wrap_associated(subject_id))
+
     def _sealer(self, subject_id: UUID, *, create: bool) -> Sealer | None:
         return self._key(subject_id, create=create)[1]
 
@@ -201,7 +239,7 @@ class PersonalDataKeys:
             exists, wrapped = self.store.get(subject_id)
         sealer = None
         if wrapped is not None:
-            sealer = Sealer(self._wrap.open(wrapped.decode(), _wrap_associated(subject_id)))
+            sealer = Sealer(self._unwrap(subject_id, wrapped))
         with self._lock:
             if len(self._cache) >= _CACHE_SWEEP_AT:  # keep it bounded: forget what is stale anyway
                 stale = [k for k, (at, _, _) in self._cache.items() if now - at >= self._cache_seconds]

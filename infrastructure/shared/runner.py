@@ -32,7 +32,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+from uuid import UUID
 
 import psycopg
 from psycopg import sql
@@ -299,6 +300,8 @@ class ProjectionRunner:
         handlers = self.follower.handlers
         event_type = "the batch"
         try:
+            # The keys that open the batch's personal fields: one lookup for the batch, not one per account.
+            mapper.prefetch_keys({cast(UUID, n.originator_id) for n in notifications if handlers.wants(n.topic)})
             for notification in notifications:
                 if handlers.wants(notification.topic):
                     event_type = notification.topic.rpartition(":")[2]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import date
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -257,3 +257,37 @@ def test_without_a_cipher_an_event_with_personal_fields_is_refused_not_stored_in
     with pytest.raises(PersonalDataUnprotected):
         app.save(an_account())
     assert app.recorder.select_events(ADA) == []
+
+
+class CountingStore(MemoryKeyStore):
+    """A key store that counts the lookups it answers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gets = 0
+        self.batches = 0
+
+    def get(self, subject_id: UUID) -> tuple[bool, bytes | None]:
+        self.gets += 1
+        return super().get(subject_id)
+
+    def get_many(self, subject_ids: Collection[UUID]) -> dict[UUID, tuple[bool, bytes | None]]:
+        self.batches += 1
+        return super().get_many(subject_ids)
+
+
+def test_a_batch_prefetch_looks_its_subjects_keys_up_once_and_erased_ones_stay_erased() -> None:
+    store = CountingStore()
+    writer = PersonalDataKeys(MASTER, store)
+    subjects = [uuid4() for _ in range(5)]
+    sealed = {subject: writer.seal(subject, "email", f"{subject.hex}@example.com") for subject in subjects}
+    writer.destroy(subjects[0])
+    reader = PersonalDataKeys(MASTER, store, cache_seconds=60)
+    store.gets = 0
+
+    reader.prefetch(subjects)
+    opened = {subject: reader.open(subject, "email", value) for subject, value in sealed.items()}
+
+    assert (store.batches, store.gets) == (1, 0)  # one lookup for the five, none after it
+    assert opened[subjects[0]] is None
+    assert all(opened[s] == f"{s.hex}@example.com" for s in subjects[1:])
