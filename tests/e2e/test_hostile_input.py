@@ -10,14 +10,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from infrastructure.root import Chronicle
-from tests.conftest import SUPERADMIN
+from tests.conftest import SUPERADMIN, eventually
 from tests.e2e.helpers import PASSWORD, bearer, login
 from tests.e2e.workshop import Workshop, ok, order_body, with_bulk_import
 
 
 @pytest.fixture
-def admin(client: TestClient) -> dict[str, str]:
-    return bearer(login(client, *SUPERADMIN))
+def admin(client: TestClient, container: Chronicle) -> dict[str, str]:
+    tokens = bearer(login(client, *SUPERADMIN))
+    # These tests are about input, not freshness: the accounts read model holds the session before they start.
+    eventually(lambda: container.stored_position("accounts") >= container.head_position())
+    return tokens
 
 
 @pytest.fixture
