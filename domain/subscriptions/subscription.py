@@ -312,19 +312,13 @@ class Subscription(Aggregate):
         at: datetime
 
         def apply(self, sub: Subscription) -> None:
-            sub.status = S.CANCELED.value
-            sub.ended_at = self.at
-            sub.next_retry_at = None
-            sub.pending_attempt_id = None
+            sub.end(S.CANCELED, self.at)
 
     class Expired(Aggregate.Event):
         at: datetime
 
         def apply(self, sub: Subscription) -> None:
-            sub.status = S.EXPIRED.value
-            sub.ended_at = self.at
-            sub.next_retry_at = None
-            sub.pending_attempt_id = None
+            sub.end(S.EXPIRED, self.at)
 
     class CancelScheduled(Aggregate.Event):
         at: datetime
@@ -829,6 +823,13 @@ class Subscription(Aggregate):
             now=now,
         )
         return True
+
+    def end(self, status: SubscriptionStatus, at: datetime) -> None:
+        """What every ending applies (canceled or expired): no retry, no payment pending from now on."""
+        self.status = status.value
+        self.ended_at = at
+        self.next_retry_at = None
+        self.pending_attempt_id = None
 
 
 class SubscriptionSlot(Aggregate):
