@@ -1,0 +1,1 @@
+"""The Flows context's application: flows, their runs, the agents that execute their steps."""
