@@ -343,6 +343,20 @@ class Settings(BaseSettings):
         description="Addresses or networks (comma-separated) that read /metrics without the token; empty: none",
     )
 
+    # --- flows: the HTTP agent (issue 11, agents) ---
+    flow_http_agent_hosts: str = Field(
+        default="",
+        max_length=4096,
+        pattern=r"^\s*([A-Za-z0-9.:\[\]-]+(\s*,\s*[A-Za-z0-9.:\[\]-]+)*)?\s*$",
+        description="Host names (comma-separated, no port) the HTTP agent may call; empty: a step using it is refused",
+    )
+
+    @property
+    def flow_http_agent_host_set(self) -> frozenset[str]:
+        """``FLOW_HTTP_AGENT_HOSTS`` as lower-case host names (brackets of IPv6 literals dropped)."""
+        names = (h.strip().lower().strip("[]") for h in self.flow_http_agent_hosts.split(","))
+        return frozenset(name for name in names if name)
+
     # --- checks ---------------------------------------------------------------------------
 
     @field_validator("database_url", "redis_url", "superadmin_email", "superadmin_password", mode="before")
