@@ -1,0 +1,1 @@
+"""The Flows context's infrastructure: tables, writer, queries, jobs, agents and wiring."""
