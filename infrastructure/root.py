@@ -19,6 +19,8 @@ from sqlalchemy import Engine
 
 from application.accounts.application import AccountsApplication
 from application.accounts.ports import PasswordHasher, TokenSigner
+from application.flows.application import FlowsApplication
+from application.flows.ports import TradeDesk
 from application.inventory.application import InventoryApplication
 from application.shared.application import EventLog
 from application.shared.commands import Clock
@@ -29,19 +31,22 @@ from application.work_orders.application import WorkOrdersApplication
 from application.work_orders.ports import TableReader
 from domain.accounts.account import Account
 from domain.accounts.permissions import GRANTS as ACCOUNTS_GRANTS
+from domain.flows.permissions import GRANTS as FLOWS_GRANTS
 from domain.inventory.permissions import GRANTS as INVENTORY_GRANTS
 from domain.shared.access import OPERATIONS, AccessPolicy
 from domain.subscriptions.permissions import GRANTS as SUBSCRIPTIONS_GRANTS
 from domain.work_orders.permissions import GRANTS as WORK_ORDERS_GRANTS
 from infrastructure.accounts.queries import AccountsQueries
 from infrastructure.accounts.wiring import Accounts, wire_accounts
+from infrastructure.flows.agents import builtin_registry
+from infrastructure.flows.wiring import Flows, wire_flows
 from infrastructure.inventory.queries import InventoryQueries
 from infrastructure.inventory.wiring import Inventory, wire_inventory
 from infrastructure.shared.audit_index import wire_audit
 from infrastructure.shared.breaker import Breaker
 from infrastructure.shared.chain_log import ChainLog, Checkpoints
 from infrastructure.shared.eventlog import StreamReader
-from infrastructure.shared.jobs import Jobs, JobTimer
+from infrastructure.shared.jobs import Jobs, JobTimer, celery_sender, sending_app
 from infrastructure.shared.leases import REBUILD_NAMESPACE, Leases
 from infrastructure.shared.logwatch import LogWatch
 from infrastructure.shared.metrics import MetricsAccess, PoolSampler, pool_sources
@@ -60,7 +65,9 @@ from infrastructure.subscriptions.wiring import Subscriptions, wire_subscription
 from infrastructure.work_orders.queries import WorkOrderQueries
 from infrastructure.work_orders.wiring import WorkOrders, wire_work_orders
 
-ACCESS = AccessPolicy([ACCOUNTS_GRANTS, WORK_ORDERS_GRANTS, INVENTORY_GRANTS, SUBSCRIPTIONS_GRANTS, OPERATIONS])
+ACCESS = AccessPolicy(
+    [ACCOUNTS_GRANTS, WORK_ORDERS_GRANTS, INVENTORY_GRANTS, SUBSCRIPTIONS_GRANTS, FLOWS_GRANTS, OPERATIONS]
+)
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,9 @@ class Adapters:
     write_engine: Engine | None = None
     quotas: AccountQuotas | None = None  # per-account rate limits (default: each account's plan's)
     gateway: PaymentGateway | None = None  # payments (default: PAYMENT_GATEWAY's)
+    # The desk flows open their trades through. Until the trades context is wired here, the flows context
+    # is wired only when one is given (tests pass a fake); then: ``adapters.trade_desk or trades.app``.
+    trade_desk: TradeDesk | None = None
 
 
 @dataclass
@@ -83,6 +93,7 @@ class _Wired:
     inventory: Inventory
     work_orders: WorkOrders
     subscriptions: Subscriptions
+    flows: Flows | None
     runners: dict[str, ProjectionRunner]
     services: dict[type, Any]
     logwatch: LogWatch
@@ -135,8 +146,20 @@ class Chronicle:
         inventory = wire_inventory(platform)
         work_orders = wire_work_orders(platform, accounts=accounts.app, stock=inventory.app, tables=adapters.tables)
         subscriptions = wire_subscriptions(platform, gateway=adapters.gateway, new_account_events=(Account.Registered,))
+        flows = None
+        if adapters.trade_desk is not None:
+            flows = wire_flows(
+                platform,
+                registry=builtin_registry(settings),
+                trade_desk=adapters.trade_desk,
+                entitlements=subscriptions.queries,
+            )
+        if not settings.jobs_run_in_process and (settings.celery_broker_url or settings.redis_url):
+            # What commands enqueue (a flow run's steps) goes to the Celery workers (connects on the first send).
+            platform.jobs.deliver_with(celery_sender(sending_app(settings)))
         # The audit index follows the whole log beside the contexts (infrastructure/shared/audit_index.py).
-        contexts = (accounts, inventory, work_orders, subscriptions, wire_audit(platform))
+        contexts: tuple[Any, ...] = (accounts, inventory, work_orders, subscriptions, *([flows] if flows else []))
+        contexts += (wire_audit(platform),)
         create_read_tables(platform.write_engine)
         runners = {
             follower.name: self._runner(platform, follower) for context in contexts for follower in context.followers
@@ -172,7 +195,9 @@ class Chronicle:
         }
         for context in contexts:
             services.update(context.services())
-        self._wired = _Wired(platform, accounts, inventory, work_orders, subscriptions, runners, services, logwatch)
+        self._wired = _Wired(
+            platform, accounts, inventory, work_orders, subscriptions, flows, runners, services, logwatch
+        )
 
     def start(self, *, run_projections: bool | None = None) -> None:
         """Open, listen for progress, run the projections here if asked, and bootstrap every context."""
@@ -215,8 +240,9 @@ class Chronicle:
 
     def _bootstrap(self) -> None:
         wired = self._opened
-        for context in (wired.accounts, wired.inventory, wired.work_orders, wired.subscriptions):
-            context.start(wired.platform)
+        for context in (wired.accounts, wired.inventory, wired.work_orders, wired.subscriptions, wired.flows):
+            if context is not None:
+                context.start(wired.platform)
 
     def run_projections_forever(self) -> None:
         """The ``chronicle project`` worker: run every follower until interrupted."""
@@ -256,6 +282,8 @@ class Chronicle:
         for client in (self._redis, self._request_redis):
             if client is not None:
                 client.close()
+        if wired.flows is not None:
+            wired.flows.app.close()
         for app in (wired.subscriptions.app, wired.work_orders.app, wired.inventory.app, wired.accounts.app):
             app.close()
         wired.platform.close()
@@ -302,6 +330,12 @@ class Chronicle:
     @property
     def subscriptions(self) -> SubscriptionsApplication:
         return self._opened.subscriptions.app
+
+    @property
+    def flows(self) -> FlowsApplication:
+        if self._opened.flows is None:
+            raise RuntimeError("the flows context is not wired: no trade desk was given")
+        return self._opened.flows.app
 
     @property
     def account_queries(self) -> AccountsQueries:
