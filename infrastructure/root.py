@@ -25,6 +25,7 @@ from application.shared.commands import Clock
 from application.shared.ports import Mailer
 from application.subscriptions.application import SubscriptionsApplication
 from application.subscriptions.ports import PaymentGateway
+from application.trades.application import TradesApplication
 from application.work_orders.application import WorkOrdersApplication
 from application.work_orders.ports import TableReader
 from domain.accounts.account import Account
@@ -32,6 +33,7 @@ from domain.accounts.permissions import GRANTS as ACCOUNTS_GRANTS
 from domain.inventory.permissions import GRANTS as INVENTORY_GRANTS
 from domain.shared.access import OPERATIONS, AccessPolicy
 from domain.subscriptions.permissions import GRANTS as SUBSCRIPTIONS_GRANTS
+from domain.trades.permissions import GRANTS as TRADES_GRANTS
 from domain.work_orders.permissions import GRANTS as WORK_ORDERS_GRANTS
 from infrastructure.accounts.queries import AccountsQueries
 from infrastructure.accounts.wiring import Accounts, wire_accounts
@@ -57,10 +59,14 @@ from infrastructure.shared.tokens import JwtTokens
 from infrastructure.subscriptions.queries import SubscriptionQueries
 from infrastructure.subscriptions.quotas import PlanQuotas
 from infrastructure.subscriptions.wiring import Subscriptions, wire_subscriptions
+from infrastructure.trades.queries import TradeQueries
+from infrastructure.trades.wiring import Trades, wire_trades
 from infrastructure.work_orders.queries import WorkOrderQueries
 from infrastructure.work_orders.wiring import WorkOrders, wire_work_orders
 
-ACCESS = AccessPolicy([ACCOUNTS_GRANTS, WORK_ORDERS_GRANTS, INVENTORY_GRANTS, SUBSCRIPTIONS_GRANTS, OPERATIONS])
+ACCESS = AccessPolicy(
+    [ACCOUNTS_GRANTS, WORK_ORDERS_GRANTS, INVENTORY_GRANTS, SUBSCRIPTIONS_GRANTS, TRADES_GRANTS, OPERATIONS]
+)
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class _Wired:
     inventory: Inventory
     work_orders: WorkOrders
     subscriptions: Subscriptions
+    trades: Trades
     runners: dict[str, ProjectionRunner]
     services: dict[type, Any]
     logwatch: LogWatch
@@ -135,8 +142,9 @@ class Chronicle:
         inventory = wire_inventory(platform)
         work_orders = wire_work_orders(platform, accounts=accounts.app, stock=inventory.app, tables=adapters.tables)
         subscriptions = wire_subscriptions(platform, gateway=adapters.gateway, new_account_events=(Account.Registered,))
+        trades = wire_trades(platform, entitlements=subscriptions.queries)
         # The audit index follows the whole log beside the contexts (infrastructure/shared/audit_index.py).
-        contexts = (accounts, inventory, work_orders, subscriptions, wire_audit(platform))
+        contexts = (accounts, inventory, work_orders, subscriptions, trades, wire_audit(platform))
         create_read_tables(platform.write_engine)
         runners = {
             follower.name: self._runner(platform, follower) for context in contexts for follower in context.followers
@@ -172,7 +180,9 @@ class Chronicle:
         }
         for context in contexts:
             services.update(context.services())
-        self._wired = _Wired(platform, accounts, inventory, work_orders, subscriptions, runners, services, logwatch)
+        self._wired = _Wired(
+            platform, accounts, inventory, work_orders, subscriptions, trades, runners, services, logwatch
+        )
 
     def start(self, *, run_projections: bool | None = None) -> None:
         """Open, listen for progress, run the projections here if asked, and bootstrap every context."""
@@ -215,7 +225,7 @@ class Chronicle:
 
     def _bootstrap(self) -> None:
         wired = self._opened
-        for context in (wired.accounts, wired.inventory, wired.work_orders, wired.subscriptions):
+        for context in (wired.accounts, wired.inventory, wired.work_orders, wired.subscriptions, wired.trades):
             context.start(wired.platform)
 
     def run_projections_forever(self) -> None:
@@ -256,7 +266,14 @@ class Chronicle:
         for client in (self._redis, self._request_redis):
             if client is not None:
                 client.close()
-        for app in (wired.subscriptions.app, wired.work_orders.app, wired.inventory.app, wired.accounts.app):
+        apps = (
+            wired.trades.app,
+            wired.subscriptions.app,
+            wired.work_orders.app,
+            wired.inventory.app,
+            wired.accounts.app,
+        )
+        for app in apps:
             app.close()
         wired.platform.close()
 
@@ -302,6 +319,14 @@ class Chronicle:
     @property
     def subscriptions(self) -> SubscriptionsApplication:
         return self._opened.subscriptions.app
+
+    @property
+    def trades(self) -> TradesApplication:
+        return self._opened.trades.app
+
+    @property
+    def trade_queries(self) -> TradeQueries:
+        return self._opened.trades.queries
 
     @property
     def account_queries(self) -> AccountsQueries:
