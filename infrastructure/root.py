@@ -27,6 +27,7 @@ from application.shared.commands import Clock
 from application.shared.ports import Mailer
 from application.subscriptions.application import SubscriptionsApplication
 from application.subscriptions.ports import PaymentGateway
+from application.trades.application import TradesApplication
 from application.work_orders.application import WorkOrdersApplication
 from application.work_orders.ports import TableReader
 from domain.accounts.account import Account
@@ -35,6 +36,7 @@ from domain.flows.permissions import GRANTS as FLOWS_GRANTS
 from domain.inventory.permissions import GRANTS as INVENTORY_GRANTS
 from domain.shared.access import OPERATIONS, AccessPolicy
 from domain.subscriptions.permissions import GRANTS as SUBSCRIPTIONS_GRANTS
+from domain.trades.permissions import GRANTS as TRADES_GRANTS
 from domain.work_orders.permissions import GRANTS as WORK_ORDERS_GRANTS
 from infrastructure.accounts.queries import AccountsQueries
 from infrastructure.accounts.wiring import Accounts, wire_accounts
@@ -62,11 +64,21 @@ from infrastructure.shared.tokens import JwtTokens
 from infrastructure.subscriptions.queries import SubscriptionQueries
 from infrastructure.subscriptions.quotas import PlanQuotas
 from infrastructure.subscriptions.wiring import Subscriptions, wire_subscriptions
+from infrastructure.trades.queries import TradeQueries
+from infrastructure.trades.wiring import Trades, wire_trades
 from infrastructure.work_orders.queries import WorkOrderQueries
 from infrastructure.work_orders.wiring import WorkOrders, wire_work_orders
 
 ACCESS = AccessPolicy(
-    [ACCOUNTS_GRANTS, WORK_ORDERS_GRANTS, INVENTORY_GRANTS, SUBSCRIPTIONS_GRANTS, FLOWS_GRANTS, OPERATIONS]
+    [
+        ACCOUNTS_GRANTS,
+        WORK_ORDERS_GRANTS,
+        INVENTORY_GRANTS,
+        SUBSCRIPTIONS_GRANTS,
+        TRADES_GRANTS,
+        FLOWS_GRANTS,
+        OPERATIONS,
+    ]
 )
 
 
@@ -81,8 +93,7 @@ class Adapters:
     write_engine: Engine | None = None
     quotas: AccountQuotas | None = None  # per-account rate limits (default: each account's plan's)
     gateway: PaymentGateway | None = None  # payments (default: PAYMENT_GATEWAY's)
-    # The desk flows open their trades through. Until the trades context is wired here, the flows context
-    # is wired only when one is given (tests pass a fake); then: ``adapters.trade_desk or trades.app``.
+    # The desk flows open their trades through (default: the trades application; tests may pass a fake).
     trade_desk: TradeDesk | None = None
 
 
@@ -93,7 +104,8 @@ class _Wired:
     inventory: Inventory
     work_orders: WorkOrders
     subscriptions: Subscriptions
-    flows: Flows | None
+    trades: Trades
+    flows: Flows
     runners: dict[str, ProjectionRunner]
     services: dict[type, Any]
     logwatch: LogWatch
@@ -146,20 +158,18 @@ class Chronicle:
         inventory = wire_inventory(platform)
         work_orders = wire_work_orders(platform, accounts=accounts.app, stock=inventory.app, tables=adapters.tables)
         subscriptions = wire_subscriptions(platform, gateway=adapters.gateway, new_account_events=(Account.Registered,))
-        flows = None
-        if adapters.trade_desk is not None:
-            flows = wire_flows(
-                platform,
-                registry=builtin_registry(settings),
-                trade_desk=adapters.trade_desk,
-                entitlements=subscriptions.queries,
-            )
+        trades = wire_trades(platform, entitlements=subscriptions.queries)
+        flows = wire_flows(
+            platform,
+            registry=builtin_registry(settings),
+            trade_desk=adapters.trade_desk or trades.app,
+            entitlements=subscriptions.queries,
+        )
         if not settings.jobs_run_in_process and (settings.celery_broker_url or settings.redis_url):
             # What commands enqueue (a flow run's steps) goes to the Celery workers (connects on the first send).
             platform.jobs.deliver_with(celery_sender(sending_app(settings)))
         # The audit index follows the whole log beside the contexts (infrastructure/shared/audit_index.py).
-        contexts: tuple[Any, ...] = (accounts, inventory, work_orders, subscriptions, *([flows] if flows else []))
-        contexts += (wire_audit(platform),)
+        contexts = (accounts, inventory, work_orders, subscriptions, trades, flows, wire_audit(platform))
         create_read_tables(platform.write_engine)
         runners = {
             follower.name: self._runner(platform, follower) for context in contexts for follower in context.followers
@@ -196,7 +206,7 @@ class Chronicle:
         for context in contexts:
             services.update(context.services())
         self._wired = _Wired(
-            platform, accounts, inventory, work_orders, subscriptions, flows, runners, services, logwatch
+            platform, accounts, inventory, work_orders, subscriptions, trades, flows, runners, services, logwatch
         )
 
     def start(self, *, run_projections: bool | None = None) -> None:
@@ -240,9 +250,9 @@ class Chronicle:
 
     def _bootstrap(self) -> None:
         wired = self._opened
-        for context in (wired.accounts, wired.inventory, wired.work_orders, wired.subscriptions, wired.flows):
-            if context is not None:
-                context.start(wired.platform)
+        contexts = (wired.accounts, wired.inventory, wired.work_orders, wired.subscriptions, wired.trades, wired.flows)
+        for context in contexts:
+            context.start(wired.platform)
 
     def run_projections_forever(self) -> None:
         """The ``chronicle project`` worker: run every follower until interrupted."""
@@ -282,9 +292,15 @@ class Chronicle:
         for client in (self._redis, self._request_redis):
             if client is not None:
                 client.close()
-        if wired.flows is not None:
-            wired.flows.app.close()
-        for app in (wired.subscriptions.app, wired.work_orders.app, wired.inventory.app, wired.accounts.app):
+        apps = (
+            wired.flows.app,
+            wired.trades.app,
+            wired.subscriptions.app,
+            wired.work_orders.app,
+            wired.inventory.app,
+            wired.accounts.app,
+        )
+        for app in apps:
             app.close()
         wired.platform.close()
 
@@ -332,9 +348,15 @@ class Chronicle:
         return self._opened.subscriptions.app
 
     @property
+    def trades(self) -> TradesApplication:
+        return self._opened.trades.app
+
+    @property
+    def trade_queries(self) -> TradeQueries:
+        return self._opened.trades.queries
+
+    @property
     def flows(self) -> FlowsApplication:
-        if self._opened.flows is None:
-            raise RuntimeError("the flows context is not wired: no trade desk was given")
         return self._opened.flows.app
 
     @property

@@ -30,6 +30,7 @@ from interfaces.http.shared import problems
 from interfaces.http.shared import schemas as shared_schemas
 from interfaces.http.shared.problems import PROBLEM_JSON, problem_body
 from interfaces.http.subscriptions import schemas as subscriptions_schemas
+from interfaces.http.trades import schemas as trades_schemas
 from interfaces.http.work_orders import schemas as work_orders_schemas
 
 SCHEMA_MODULES: tuple[ModuleType, ...] = (
@@ -39,6 +40,7 @@ SCHEMA_MODULES: tuple[ModuleType, ...] = (
     operations_schemas,
     shared_schemas,
     subscriptions_schemas,
+    trades_schemas,
 )
 # Bases and generics, not shapes a route sends or answers on their own (a Page's example is its item's).
 NOT_A_SHAPE = {shared_schemas.Strict, shared_schemas.Page}
