@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from application.accounts.application import AccountsApplication
 from application.accounts.ports import PasswordHasher, TokenSigner
+from application.flows.agents import AgentRegistry
 from application.flows.application import FlowsApplication
 from application.flows.ports import TradeDesk
 from application.inventory.application import InventoryApplication
@@ -84,6 +85,7 @@ class Adapters:
     # The desk flows open their trades through. Until the trades context is wired here, the flows context
     # is wired only when one is given (tests pass a fake); then: ``adapters.trade_desk or trades.app``.
     trade_desk: TradeDesk | None = None
+    agents: AgentRegistry | None = None  # the flows' agents (default: the built-ins and the entry points')
 
 
 @dataclass
@@ -150,7 +152,7 @@ class Chronicle:
         if adapters.trade_desk is not None:
             flows = wire_flows(
                 platform,
-                registry=builtin_registry(settings),
+                registry=adapters.agents or builtin_registry(settings),
                 trade_desk=adapters.trade_desk,
                 entitlements=subscriptions.queries,
             )
