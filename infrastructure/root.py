@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from application.accounts.application import AccountsApplication
 from application.accounts.ports import PasswordHasher, TokenSigner
+from application.flows.agents import AgentRegistry
 from application.flows.application import FlowsApplication
 from application.flows.ports import TradeDesk
 from application.inventory.application import InventoryApplication
@@ -95,6 +96,7 @@ class Adapters:
     gateway: PaymentGateway | None = None  # payments (default: PAYMENT_GATEWAY's)
     # The desk flows open their trades through (default: the trades application; tests may pass a fake).
     trade_desk: TradeDesk | None = None
+    agents: AgentRegistry | None = None  # the flows' agents (default: the built-ins and the entry points')
 
 
 @dataclass
@@ -161,7 +163,7 @@ class Chronicle:
         trades = wire_trades(platform, entitlements=subscriptions.queries)
         flows = wire_flows(
             platform,
-            registry=builtin_registry(settings),
+            registry=adapters.agents or builtin_registry(settings),
             trade_desk=adapters.trade_desk or trades.app,
             entitlements=subscriptions.queries,
         )

@@ -76,6 +76,11 @@ class Advance:
     requeued: bool
 
 
+def _field(*loc: str | int) -> str:
+    """``steps.2.config.thresholds``: where a field is, as the API's 422 problems name fields."""
+    return ".".join(str(part) for part in loc)
+
+
 def run_context(run_id: UUID, now: Any, what: str) -> CommandContext:
     """The context of the executor's commands: every event of one run shares its correlation id."""
     correlation = str(uuid5(RUN_NAMESPACE, str(run_id)))
@@ -117,10 +122,14 @@ class FlowsApplication(ChronicleApplication):
                 step["config"] = validate_step(agent, step["prompt"], step["config"])
             except UnknownAgent as unknown:
                 known = ", ".join(self.registry.names())
-                errors.append({"loc": ["steps", index, "agent"], "msg": f"no agent {unknown.name!r} (known: {known})"})
+                message = f"no agent {unknown.name!r} (known: {known})"
+                errors.append({"field": f"steps.{index}.agent", "message": message, "type": "unknown_agent"})
             except InvalidAgentConfig as invalid:
                 # Each loc starts with "prompt" (a template that does not compile) or "config".
-                errors += [{"loc": ["steps", index, *p.loc], "msg": p.msg} for p in invalid.problems]
+                errors += [
+                    {"field": _field("steps", index, *p.loc), "message": p.msg, "type": f"invalid_{p.loc[0]}"}
+                    for p in invalid.problems
+                ]
         if errors:
             raise InvalidStepConfig(errors)
         return checked

@@ -17,3 +17,6 @@ GRANTS: Final = ContextGrants(
         Role.AUDITOR: frozenset({FLOWS_READ_OWN, FLOWS_READ_ALL}),
     },
 )
+
+# Every account also holds ``user`` (and so ``flows:own``); an auditor still writes no flow, not even its own.
+READ_ONLY_ROLES: Final = frozenset({Role.AUDITOR})

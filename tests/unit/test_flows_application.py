@@ -45,9 +45,13 @@ def test_a_definition_lists_every_unknown_agent_and_invalid_config_field_and_sav
     with pytest.raises(InvalidStepConfig) as raised:
         h.app.define_flow(ctx(), account_id=ACCOUNT, title="Flow", description="", steps=steps)
     assert raised.value.extensions()["errors"] == [
-        {"loc": ["steps", 1, "agent"], "msg": "no agent 'nobody' (known: test)"},
-        {"loc": ["steps", 2, "config", "mode"], "msg": "one of ['echo', 'fail', 'final', 'flaky', 'signal']"},
-        {"loc": ["steps", 2, "config", "fails"], "msg": "a whole number 0 to 10"},
+        {"field": "steps.1.agent", "message": "no agent 'nobody' (known: test)", "type": "unknown_agent"},
+        {
+            "field": "steps.2.config.mode",
+            "message": "one of ['echo', 'fail', 'final', 'flaky', 'signal']",
+            "type": "invalid_config",
+        },
+        {"field": "steps.2.config.fails", "message": "a whole number 0 to 10", "type": "invalid_config"},
     ]
     assert h.app.recorder.max_notification_id() in (None, 0)
 
