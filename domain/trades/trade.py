@@ -9,9 +9,11 @@ Invariants:
 
 P&L, by average cost (a trade has one entry price, so the closed part's cost is its quantity at it):
 - a close of ``q`` at ``exit`` realizes ``round8(side * (exit - entry) * q) - entry_fee_share - exit_fee``,
-  where ``side`` is +1 for a buy and -1 for a sell, and ``entry_fee_share`` is the entry fee allocated
-  pro rata to the closed quantity (``round8(entry_fee * q / quantity)``; the close that ends the trade
-  takes what is left, so the shares add up to the entry fee exactly); the exit fee counts in full;
+  where ``side`` is +1 for a buy and -1 for a sell; the exit fee counts in full, and the entry fee is
+  allocated pro rata to the closed quantity: the part of it not yet allocated is always
+  ``round8(entry_fee * held / quantity)``, and a close's ``entry_fee_share`` is what that part goes
+  down by (within 0.00000001 of ``entry_fee * q / quantity``; the shares add up to the entry fee
+  exactly, the close that ends the trade taking the rest);
 - leverage sets the margin (``round8(held * entry / leverage)``), never the P&L;
 - a canceled trade realizes nothing (its entry fee is released, not charged: nothing was traded).
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from domain.trades.values import MAX_AMOUNT, MAX_LEVERAGE, MIN_LEVERAGE, PLACES, SYMBOL_MAX, SYMBOL_PATTERN
 from interfaces.http.shared.schemas import Page, Strict
@@ -19,6 +19,8 @@ Symbol = Annotated[
     str,
     Field(min_length=5, max_length=SYMBOL_MAX, pattern=SYMBOL_PATTERN, examples=["BTC/USDT"], description="BASE/QUOTE"),
 ]
+# An amount in an answer: a JSON string in plain notation, as stored (``0.00000000``, never ``0E-8``).
+Shown = Annotated[Decimal, PlainSerializer(lambda value: f"{value:f}", return_type=str, when_used="json")]
 SideName = Literal["buy", "sell"]
 MarketName = Literal["crypto", "forex"]
 StatusName = Literal["open", "closed", "canceled"]
@@ -54,7 +56,7 @@ _POSITION: dict[str, Any] = {
     "symbol": "BTC/USDT",
     "net_quantity": "0.25000000",
     "long": _SIDE,
-    "short": {"quantity": "0E-8", "average_entry": None, "open_trades": 0},
+    "short": {"quantity": "0.00000000", "average_entry": None, "open_trades": 0},
     "margin": "3000.00000000",
     "mark_price": "62000.00000000",
     "unrealized_pnl": "498.50000000",
@@ -131,15 +133,15 @@ class TradePublic(BaseModel):
     symbol: str
     side: str
     status: str
-    quantity: Decimal
-    remaining_quantity: Decimal
-    entry_price: Decimal
+    quantity: Shown
+    remaining_quantity: Shown
+    entry_price: Shown
     leverage: int
     market_type: str
-    entry_fee: Decimal
-    fees: Decimal = Field(description="The entry fee and the exit fees so far (a canceled trade's entry fee is not)")
-    realized_pnl: Decimal = Field(description="Net of the closed part's share of the entry fee and the exit fees")
-    margin: Decimal = Field(description="What the part still held takes: notional / leverage")
+    entry_fee: Shown
+    fees: Shown = Field(description="The entry fee and the exit fees so far (a canceled trade's entry fee is not)")
+    realized_pnl: Shown = Field(description="Net of the closed part's share of the entry fee and the exit fees")
+    margin: Shown = Field(description="What the part still held takes: notional / leverage")
     closes: int
     flow_id: UUID | None
     run_id: UUID | None
@@ -163,8 +165,8 @@ class SideFigures(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [_SIDE]})
 
-    quantity: Decimal
-    average_entry: Decimal | None
+    quantity: Shown
+    average_entry: Shown | None
     open_trades: int
 
 
@@ -174,12 +176,12 @@ class PositionPublic(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_POSITION]})
 
     symbol: str
-    net_quantity: Decimal = Field(description="Held long minus held short")
+    net_quantity: Shown = Field(description="Held long minus held short")
     long: SideFigures
     short: SideFigures
-    margin: Decimal
-    mark_price: Decimal | None
-    unrealized_pnl: Decimal | None = Field(
+    margin: Shown
+    mark_price: Shown | None
+    unrealized_pnl: Shown | None = Field(
         description="At the mark price, net of the entry fees not yet charged; null while no mark is recorded"
     )
 
@@ -190,8 +192,8 @@ class PnlDay(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_PNL]})
 
     day: date
-    realized_pnl: Decimal
-    fees: Decimal
+    realized_pnl: Shown
+    fees: Shown
     closes: int
 
 
@@ -203,8 +205,8 @@ class PnlSymbol(BaseModel):
     )
 
     symbol: str
-    realized_pnl: Decimal
-    fees: Decimal
+    realized_pnl: Shown
+    fees: Shown
     closes: int
 
 
@@ -212,6 +214,6 @@ class MarkPublic(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_MARK]})
 
     symbol: str
-    price: Decimal
+    price: Shown
     recorded_at: datetime
     version: int
