@@ -8,6 +8,7 @@ from bench.scenarios import (
     append,
     audit_export,
     chain,
+    flows,
     http,
     list_query,
     projection,
@@ -30,4 +31,5 @@ SCENARIOS: dict[str, Scenario] = {
     "rebuild": projection.rebuild,
     "audit-export": audit_export.audit_export,
     "renewals": renewals.renewals,
+    "flow-throughput": flows.flow_throughput,
 }
