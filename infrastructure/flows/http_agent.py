@@ -17,7 +17,8 @@ Config::
   retryably (the run's executor decides whether to execute it again). A 4xx is not retried.
 - **Redirects**: a 307/308 to the same scheme, host and port is followed (at most ``MAX_REDIRECTS``);
   any other redirect (another host above all) fails the step, unfollowed.
-- **The answer** is read as a stream and refused past ``max_response_bytes``; it is recorded as
+- **The answer** is asked for uncompressed (a compressed one fails the step), read as a stream and
+  refused past ``max_response_bytes``; it is recorded as
   ``{"status", "body", "truncated", "attempts"}``: ``body`` is the JSON the service answered (numbers
   with a fraction or an exponent as strings holding their exact digits, so no binary float enters the
   log) or its text, cut to ``MAX_RECORDED_CHARS``; characters the stores cannot hold become U+FFFD.
@@ -135,6 +136,8 @@ class HttpAgent:
             "Content-Type": "application/json",
             "Accept": "application/json, text/plain;q=0.9, */*;q=0.1",
             "Idempotency-Key": call.idempotency_key,
+            # The size limit counts the bytes as they arrive: a compressed answer could expand past it in one chunk.
+            "Accept-Encoding": "identity",
         }
         timeout = float(Decimal(str(call.config.get("timeout_seconds", "10"))))
         attempts = int(call.config.get("max_attempts", 3))
@@ -171,6 +174,9 @@ class HttpAgent:
                         raise _Retry(f"the service answered {response.status_code}")
                     if response.status_code >= 400:
                         raise AgentFailed(f"the service answered {response.status_code}", retryable=False)
+                    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+                    if encoding not in {"", "identity"}:
+                        raise AgentFailed(f"the answer is compressed ({encoding}), unasked", retryable=False)
                     declared = response.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > limit:
                         raise AgentFailed(f"the answer is larger than {limit} bytes", retryable=False)

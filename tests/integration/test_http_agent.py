@@ -182,6 +182,15 @@ def test_an_answer_declaring_a_length_over_the_limit_is_refused_before_its_body_
     assert len(server.requests) == 1
 
 
+def test_an_answer_compressed_against_the_request_is_refused_unread() -> None:
+    reply = Reply(200, b"\x1f\x8b" + b"\x00" * 100, headers={"Content-Encoding": "gzip"})
+    with serving(lambda r: reply) as server, pytest.raises(AgentFailed, match="compressed") as failed:
+        run(agent(), server.url())
+
+    assert not failed.value.retryable
+    assert server.requests[0].headers["accept-encoding"] == "identity"
+
+
 def test_a_long_text_answer_within_the_limit_is_recorded_cut_and_marked_truncated() -> None:
     with serving(lambda r: Reply(200, "y" * (MAX_RECORDED_CHARS + 500), headers={"Content-Type": "text/plain"})) as s:
         result = run(agent(), s.url())
