@@ -10,9 +10,10 @@ Three ways, each on a freshly wiped database:
 - **Celery** (the figure): ``WORKERS`` worker processes (``celery -A interfaces.worker worker --pool=solo``);
   the bench process starts the runs (4 threads) and the executor's tasks carry each run step by step,
   every move recorded in the log before the next is enqueued. Timed from the first ``start_run`` to the
-  moment the log holds N ``FlowRun.Completed``. Step latency: each step's ``StepStarted`` to its
-  ``StepCompleted`` (the agent, the trade open, the save); hop latency: a step's ``StepCompleted`` to the
-  next one's ``StepStarted`` (the Celery round trip), both from the events' timestamps.
+  moment the log holds N ``FlowRun.Completed``. Step latency: each step's execution as the executor
+  measured it (``StepCompleted.duration_us``: the agent and the trade open); step to next step: the
+  events' timestamps, which carry each task's clock (read once per task), so the queue's wait with all
+  N runs queued at once plus the saves; and each run from ``Started`` to ``Completed``.
 - **in process** (``advance_run`` with the jobs' in-process queue, no Celery): the same executor, the same
   events, one process, one thread.
 - **direct** (the baseline): the same agents called in order and the trade opened through
@@ -81,7 +82,7 @@ INPUTS = {"symbol": "BTC/USDT", "price": "64000.5"}
 
 def flow_throughput(config: BenchConfig) -> list[Result]:
     runs = config.scale(1_000, 20)
-    celery_wall, step_latencies, hops = through_celery(config, runs)
+    celery_wall, step_latencies, hops, whole = through_celery(config, runs)
     inprocess_wall, inprocess_steps = in_process(config, runs)
     direct_wall, direct_steps = direct(config, runs)
     celery_rate, inprocess_rate, direct_rate = runs / celery_wall, runs / inprocess_wall, runs / direct_wall
@@ -98,8 +99,9 @@ def flow_throughput(config: BenchConfig) -> list[Result]:
             notes=[
                 f"{celery_wall:.1f} s for {runs:,} runs ({3 * runs:,} steps, {runs:,} trades); "
                 f"direct: {direct_wall:.1f} s ({direct_rate:.0f} runs/s)",
-                latency_note("Celery step (StepStarted → StepCompleted)", step_latencies),
-                latency_note("Celery hop (a step's completion → the next step's start)", hops),
+                latency_note("Celery step execution (the agent, the trade open)", step_latencies),
+                latency_note(f"Celery step to next step, all {runs:,} runs queued at once (queue wait + saves)", hops),
+                latency_note("Celery run, started → completed", whole),
                 latency_note("direct step (one agent call, the trade open included)", direct_steps),
             ],
         ),
@@ -114,7 +116,7 @@ def flow_throughput(config: BenchConfig) -> list[Result]:
             met=None,
             notes=[
                 f"{inprocess_wall:.1f} s: advance_run from the jobs' in-process queue, one thread",
-                latency_note("in-process step (StepStarted → StepCompleted)", inprocess_steps),
+                latency_note("in-process step execution (the agent, the trade open)", inprocess_steps),
             ],
         ),
     ]
@@ -156,24 +158,30 @@ def count_topic(conn: psycopg.Connection[Any], topic: str) -> int:
     return int(row[0]) if row else 0
 
 
-def step_timings(container: Chronicle, run_ids: list[UUID]) -> tuple[list[float], list[float]]:
-    """Per step, StepStarted → StepCompleted; per hop, StepCompleted → the next StepStarted (seconds)."""
+def step_timings(container: Chronicle, run_ids: list[UUID]) -> tuple[list[float], list[float], list[float]]:
+    """Seconds: each step's execution (``StepCompleted.duration_us``: the agent and the trade open); each
+    step's task start to the next step's task start (the events carry the task's clock, read once per
+    task: the queue's wait plus the save); each run's start to its completion."""
     steps: list[float] = []
     hops: list[float] = []
+    whole: list[float] = []
     for run_id in run_ids:
-        started: dict[int, datetime] = {}
-        completed: dict[int, datetime] = {}
+        began: datetime | None = None
+        task_at: dict[int, datetime] = {}
         for event in container.flows.repository.event_store.get(run_id):
-            if isinstance(event, FlowRun.StepStarted):
-                started[event.index] = event.timestamp
+            if isinstance(event, FlowRun.Started):
+                began = event.timestamp
+            elif isinstance(event, FlowRun.StepStarted):
+                task_at[event.index] = event.timestamp
             elif isinstance(event, FlowRun.StepCompleted):
-                completed[event.index] = event.timestamp
-        steps += [(completed[i] - started[i]).total_seconds() for i in completed]
-        hops += [(started[i + 1] - completed[i]).total_seconds() for i in completed if i + 1 in started]
-    return steps, hops
+                steps.append(event.duration_us / 1_000_000)
+            elif isinstance(event, FlowRun.Completed) and began is not None:
+                whole.append((event.timestamp - began).total_seconds())
+        hops += [(task_at[i + 1] - task_at[i]).total_seconds() for i in task_at if i + 1 in task_at]
+    return steps, hops, whole
 
 
-def through_celery(config: BenchConfig, runs: int) -> tuple[float, list[float], list[float]]:
+def through_celery(config: BenchConfig, runs: int) -> tuple[float, list[float], list[float], list[float]]:
     wipe(config.database_url)
     queue = f"bench-flows-{uuid.uuid4().hex[:8]}"
     env = {
@@ -224,13 +232,13 @@ def through_celery(config: BenchConfig, runs: int) -> tuple[float, list[float], 
             trade = signal_trade_id(run_id, 1)
             if len(list(container.trades.repository.event_store.get(trade))) != 1:
                 raise RuntimeError(f"run {run_id}: its trade {trade} is not there exactly once")
-        steps, hops = step_timings(container, run_ids)
+        steps, hops, whole = step_timings(container, run_ids)
     finally:
         for process in workers:
             stop(process)
         container.close()
         redis.Redis.from_url(BROKER_URL).delete(queue)
-    return wall, steps, hops
+    return wall, steps, hops, whole
 
 
 def in_process(config: BenchConfig, runs: int) -> tuple[float, list[float]]:
@@ -246,7 +254,7 @@ def in_process(config: BenchConfig, runs: int) -> tuple[float, list[float]]:
         wall = time.perf_counter() - began
         if any(container.flows.run(run_id).status != "completed" for run_id in run_ids):
             raise RuntimeError("a run did not complete in process")
-        steps, _ = step_timings(container, run_ids)
+        steps, _, _ = step_timings(container, run_ids)
     finally:
         container.close()
     return wall, steps
