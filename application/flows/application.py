@@ -325,6 +325,8 @@ class FlowsApplication(ChronicleApplication):
             failure = (f"no agent {unknown.name!r} is registered", False)
         except DomainError as refused:  # the trade desk's refusal (e.g. the daily trade limit): final
             failure = (f"{refused.code}: {refused.detail}", False)
+        # Anything else (the desk's store unavailable) propagates: the attempt stays started and unrecorded,
+        # and a redelivery or the resume sweep runs it again as the next attempt.
         duration_us = int((time.perf_counter() - began) * 1_000_000)
         if failure is None:
             run.complete_step(index=index, output=output, duration_us=duration_us, now=now)
@@ -345,7 +347,12 @@ class FlowsApplication(ChronicleApplication):
 
     def _execute(self, ctx: CommandContext, run: FlowRun, agent_name: str, call: StepCall) -> dict[str, Any]:
         agent = self.registry.get(agent_name)
-        result = agent.run(call)
+        try:
+            result = agent.run(call)
+        except AgentFailed:
+            raise
+        except Exception as error:  # an agent's own bug: recorded as a failed attempt, not a stuck run
+            raise AgentFailed(f"the agent raised {type(error).__name__}", retryable=True) from error
         output = dict(result.output)
         signal = result.signal
         if signal is not None and signal.action in ("buy", "sell"):
