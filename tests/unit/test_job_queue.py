@@ -3,11 +3,14 @@ or by this process's queue, which ``run_pending`` (and the ``JobTimer``) runs on
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from uuid import UUID
 
 import pytest
 
+from infrastructure.flows.jobs import ADVANCE_TASK, JobsRunQueue
 from infrastructure.shared.jobs import Jobs, JobTimer, TaskArgs, UnknownJob
 from infrastructure.shared.platform import utc_now
 
@@ -81,3 +84,18 @@ def test_the_timer_runs_an_enqueued_task_at_once_not_at_its_next_tick() -> None:
         stop.set()
         jobs.wake()  # the timer's idle wait ends, so it sees the stop
         timer.join(5.0)
+
+
+def test_a_broker_refusing_a_flow_runs_next_step_is_logged_and_the_command_still_succeeds(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    jobs = Jobs(utc_now)
+    jobs.add_task(ADVANCE_TASK, lambda *args: None)
+
+    def refuse(name: str, args: TaskArgs, countdown: float | None) -> None:
+        raise ConnectionError("the broker is down")
+
+    jobs.deliver_with(refuse)
+    with caplog.at_level(logging.WARNING, logger="chronicle.flows"):
+        JobsRunQueue(jobs).advance_later(UUID(int=7), 3)
+    assert "resume sweep" in caplog.text
