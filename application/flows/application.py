@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, Final
 from uuid import UUID, uuid4, uuid5
 
@@ -74,7 +75,7 @@ def _field(*loc: str | int) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def run_context(run_id: UUID, now: Any, what: str) -> CommandContext:
+def run_context(run_id: UUID, now: datetime, what: str) -> CommandContext:
     """The context of the executor's commands: every event of one run shares its correlation id."""
     correlation = str(uuid5(RUN_NAMESPACE, str(run_id)))
     return CommandContext(actor=EXECUTOR_ACTOR, correlation_id=correlation, causation_id=what, now=now)
@@ -279,7 +280,7 @@ class FlowsApplication(ChronicleApplication):
         self.queue.advance_later(run.id, run.version)
         return result
 
-    def advance_run(self, run_id: UUID, seen_version: int | None = None, *, now: Any) -> Advance:
+    def advance_run(self, run_id: UUID, seen_version: int | None = None, *, now: datetime) -> Advance:
         """Execute the run's next pending step (see the module's docstring); idempotent on the run's stream.
 
         ``seen_version``: the run's version when this was asked for. A request the run has moved past (it
