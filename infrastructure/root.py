@@ -287,6 +287,7 @@ class Chronicle:
             self._leases.close()
             self._leases = None
         if self._timer is not None:
+            wired.platform.jobs.wake()  # out of its idle wait at once
             self._timer.join(timeout=10)
             self._timer = None
         if self._listener is not None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, Final
 from uuid import UUID, uuid4, uuid5
 
@@ -81,7 +82,7 @@ def _field(*loc: str | int) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def run_context(run_id: UUID, now: Any, what: str) -> CommandContext:
+def run_context(run_id: UUID, now: datetime, what: str) -> CommandContext:
     """The context of the executor's commands: every event of one run shares its correlation id."""
     correlation = str(uuid5(RUN_NAMESPACE, str(run_id)))
     return CommandContext(actor=EXECUTOR_ACTOR, correlation_id=correlation, causation_id=what, now=now)
@@ -288,7 +289,7 @@ class FlowsApplication(ChronicleApplication):
         self.queue.advance_later(run.id, run.version)
         return result
 
-    def advance_run(self, run_id: UUID, seen_version: int | None = None, *, now: Any) -> Advance:
+    def advance_run(self, run_id: UUID, seen_version: int | None = None, *, now: datetime) -> Advance:
         """Execute the run's next pending step (see the module's docstring); idempotent on the run's stream.
 
         ``seen_version``: the run's version when this was asked for. A request the run has moved past (it
@@ -334,6 +335,8 @@ class FlowsApplication(ChronicleApplication):
             failure = (f"no agent {unknown.name!r} is registered", False)
         except DomainError as refused:  # the trade desk's refusal (e.g. the daily trade limit): final
             failure = (f"{refused.code}: {refused.detail}", False)
+        # Anything else (the desk's store unavailable) propagates: the attempt stays started and unrecorded,
+        # and a redelivery or the resume sweep runs it again as the next attempt.
         duration_us = int((time.perf_counter() - began) * 1_000_000)
         if failure is None:
             run.complete_step(index=index, output=output, duration_us=duration_us, now=now)
@@ -354,7 +357,12 @@ class FlowsApplication(ChronicleApplication):
 
     def _execute(self, ctx: CommandContext, run: FlowRun, agent_name: str, call: StepCall) -> dict[str, Any]:
         agent = self.registry.get(agent_name)
-        result = agent.run(call)
+        try:
+            result = agent.run(call)
+        except AgentFailed:
+            raise
+        except Exception as error:  # an agent's own bug: recorded as a failed attempt, not a stuck run
+            raise AgentFailed(f"the agent raised {type(error).__name__}", retryable=True) from error
         output = dict(result.output)
         signal = result.signal
         if signal is not None and signal.action in ("buy", "sell"):

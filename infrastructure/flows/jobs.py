@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Final, Protocol
 from uuid import UUID, uuid5
@@ -20,6 +21,8 @@ from uuid import UUID, uuid5
 from application.flows.application import Advance
 from application.shared.commands import CommandContext, CommandResult
 from infrastructure.shared.jobs import Jobs, TaskArgs
+
+log = logging.getLogger("chronicle.flows")
 
 ADVANCE_TASK: Final = "chronicle.flows.advance"
 START_SCHEDULED_TASK: Final = "chronicle.flows.start_scheduled"
@@ -47,13 +50,23 @@ class Sweepable(Protocol):
 
 
 class JobsRunQueue:
-    """The ``RunQueue`` port over the shared jobs: a run's next step is one ``advance`` task."""
+    """The ``RunQueue`` port over the shared jobs: a run's next step is one ``advance`` task.
+
+    The run's move is saved before this is asked; a broker that cannot take the message (Redis down) is
+    logged, not raised: the command succeeded, and the resume sweep hands the run out once it stalls.
+    """
 
     def __init__(self, jobs: Jobs) -> None:
         self.jobs = jobs
 
     def advance_later(self, run_id: UUID, seen_version: int, countdown: float | None = None) -> None:
-        self.jobs.enqueue(ADVANCE_TASK, (str(run_id), seen_version), countdown)
+        try:
+            self.jobs.enqueue(ADVANCE_TASK, (str(run_id), seen_version), countdown)
+        except Exception as error:
+            log.warning(
+                "a flow run's next step was not enqueued; the resume sweep will hand it out",
+                extra={"fields": {"run_id": str(run_id), "version": seen_version, "error": type(error).__name__}},
+            )
 
 
 def schedule_context(flow_id: UUID, slot: int, now: datetime) -> CommandContext:

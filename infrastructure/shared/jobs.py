@@ -126,6 +126,11 @@ class Jobs:
             ran += 1
         return ran
 
+    def wake(self) -> None:
+        """End a ``wait_for_queued`` now (the timer is asked to stop)."""
+        with self._queued:
+            self._queued.notify_all()
+
     def wait_for_queued(self, timeout: float) -> None:
         """Block until a queued task is due, or ``timeout`` seconds (the timer's idle wait)."""
         with self._queued:

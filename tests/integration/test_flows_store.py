@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -16,6 +17,8 @@ import redis
 from application.flows.agents import AgentRegistry
 from domain.flows.errors import ActiveFlowsLimitReached
 from domain.flows.flow import ActiveFlowSlots, Flow, slots_id_for
+from domain.flows.run import scheduled_run_id
+from infrastructure.flows.queries import FlowQueries
 from infrastructure.flows.tables import FLOW_TABLES
 from infrastructure.root import Adapters, Chronicle
 from tests.conftest import Clock, make_settings
@@ -160,3 +163,57 @@ def test_a_rebuild_of_the_flows_read_model_equals_the_live_rows(chronicle: Chron
     runner.catch_up()
 
     assert rows(chronicle) == live
+
+
+def test_the_resume_sweep_hands_a_run_whose_message_was_lost_to_a_worker_again(
+    chronicle: Chronicle, clock: Clock, agent: ScriptedAgent
+) -> None:
+    app, account = chronicle.flows, uuid4()
+    flow_id = app.define_flow(context(clock), account_id=account, title="F", description="", steps=[step()] * 2).id
+    app.activate_flow(context(clock), flow_id, account_id=account)
+    run_id = app.start_run(context(clock), flow_id, account_id=account, inputs={}).id
+    lost: list[Any] = []
+    chronicle.jobs.deliver_with(lambda *message: lost.append(message))  # a broker that loses what it is sent
+    assert chronicle.jobs.run_pending() == 1  # step 0 runs; the message for step 1 is lost
+    chronicle.jobs.deliver_with(None)
+    assert len(lost) == 1 and chronicle.jobs.pending == 0
+    assert app.run(run_id).next_index == 1
+    chronicle.runners["flows"].catch_up()
+    resume_after = chronicle.settings.flow_resume_after_seconds
+
+    assert chronicle.jobs.sweep("flows-resume", chronicle.jobs.run_here, clock()) == 0  # not stalled yet
+    later = clock() + timedelta(seconds=resume_after + 1)
+    assert chronicle.jobs.sweep("flows-resume", chronicle.jobs.run_here, later) == 1
+    chronicle.jobs.run_pending(ignore_countdown=True)
+    assert app.run(run_id).status == "completed"
+    assert [call.step_index for call in agent.calls] == [0, 1]
+    chronicle.runners["flows"].catch_up()
+    assert chronicle.jobs.sweep("flows-resume", chronicle.jobs.run_here, later) == 0  # finished: never again
+
+
+def test_the_schedule_sweep_starts_one_run_per_slot_of_an_active_scheduled_flow(
+    chronicle: Chronicle, clock: Clock
+) -> None:
+    app, account = chronicle.flows, uuid4()
+    scheduled = app.define_flow(
+        context(clock), account_id=account, title="S", description="", steps=[step()], schedule_seconds=60
+    ).id
+    manual = app.define_flow(context(clock), account_id=account, title="M", description="", steps=[step()]).id
+    for flow_id in (scheduled, manual):
+        app.activate_flow(context(clock), flow_id, account_id=account)
+    chronicle.runners["flows"].catch_up()
+    as_of = clock()
+    slot = int(as_of.timestamp() // 60)
+
+    assert chronicle.jobs.sweep("flows-schedule", chronicle.jobs.run_here, as_of) == 1
+    # A second firing before the read model saw the run: the run id follows from (flow, slot), nothing new.
+    assert chronicle.jobs.sweep("flows-schedule", chronicle.jobs.run_here, as_of) == 1
+    chronicle.jobs.run_pending(ignore_countdown=True)
+    chronicle.runners["flows"].catch_up()
+    assert chronicle.jobs.sweep("flows-schedule", chronicle.jobs.run_here, as_of) == 0
+    runs = chronicle.services[FlowQueries].runs(scheduled)
+    assert [(r["id"], r["trigger"], r["status"]) for r in runs.items] == [
+        (scheduled_run_id(scheduled, slot), "schedule", "completed")
+    ]
+    assert chronicle.services[FlowQueries].runs(manual).total == 0
+    assert chronicle.jobs.sweep("flows-schedule", chronicle.jobs.run_here, as_of + timedelta(seconds=60)) == 1

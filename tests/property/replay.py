@@ -14,6 +14,8 @@ from application.shared.application import ChronicleApplication
 from application.shared.commands import CommandContext
 from domain.accounts.account import Account
 from domain.accounts.session import Session
+from domain.flows.flow import ActiveFlowSlots, Flow
+from domain.flows.run import FlowRun
 from domain.inventory.item import InventoryItem
 from domain.shared.errors import DomainError
 from domain.shared.unique_key import UniqueKey
@@ -40,6 +42,7 @@ class InMemoryChronicle(ChronicleApplication):
         **{Account: 3, Session: 3, WorkOrder: 3, InventoryItem: 3, UniqueKey: 3},
         **{Plan: 3, Subscription: 3, SubscriptionSlot: 3},
         **{Trade: 3, TradeQuota: 3, Mark: 3},
+        **{Flow: 3, FlowRun: 3, ActiveFlowSlots: 3},
     }
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

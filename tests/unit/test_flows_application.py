@@ -295,3 +295,39 @@ def test_a_run_keeps_the_steps_as_they_were_at_its_start() -> None:
     h.drain()
     assert h.app.run(run_id).outputs[0]["prompt"] == "before"
     assert h.app.load(flow_id, Flow).steps[0]["prompt"] == "after"
+
+
+def test_an_agent_that_raises_an_unexpected_error_fails_the_attempt_by_its_type_not_its_text() -> None:
+    h = a_harness(max_attempts=1)
+    original = h.agent.run
+
+    def broken(call: Any) -> Any:
+        original(call)
+        raise KeyError("secret detail")
+
+    h.agent.run = broken  # type: ignore[method-assign]
+    run_id = start(h, define(h, step()))
+    h.drain()
+    run = h.app.run(run_id)
+    assert (run.status, run.last_error) == ("failed", "the agent raised KeyError")
+
+
+def test_an_outage_of_the_desk_leaves_the_attempt_unrecorded_for_a_later_advance() -> None:
+    h = a_harness()
+    run_id = start(h, define(h, step("signal")))
+    calls = []
+
+    def down(ctx: Any, **fields: Any) -> Any:
+        calls.append(fields)
+        raise ConnectionError("store unavailable")
+
+    h.desk.open_signal_trade = down  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError):
+        h.drain()
+    run = h.app.run(run_id)
+    assert (run.status, run.in_progress, run.attempts) == ("running", True, [1])
+    del h.desk.open_signal_trade  # the store is back
+    h.app.advance_run(run_id, None, now=T0)
+    run = h.app.run(run_id)
+    assert run.status == "completed" and run.attempts == [2]
+    assert len(calls) == 1 and list(h.desk.opened) == [signal_trade_id(run_id, 0)]

@@ -24,6 +24,7 @@ from infrastructure.shared.settings import Settings
 from interfaces.http import shared
 from interfaces.http.accounts import schemas as accounts_schemas
 from interfaces.http.app import create_app
+from interfaces.http.flows import schemas as flows_schemas
 from interfaces.http.inventory import schemas as inventory_schemas
 from interfaces.http.operations import schemas as operations_schemas
 from interfaces.http.shared import problems
@@ -41,6 +42,7 @@ SCHEMA_MODULES: tuple[ModuleType, ...] = (
     shared_schemas,
     subscriptions_schemas,
     trades_schemas,
+    flows_schemas,
 )
 # Bases and generics, not shapes a route sends or answers on their own (a Page's example is its item's).
 NOT_A_SHAPE = {shared_schemas.Strict, shared_schemas.Page}

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from domain.flows.flow import (
@@ -65,8 +65,60 @@ AgentName = Annotated[
 ]
 
 
+_FLOW_ID = "3f2a9c1e-7b4d-4e8a-9c21-5d6e7f8a9b0c"
+_RUN_ID = "8e1d2c3b-4a59-4f6e-8d7c-1b2a3c4d5e6f"
+_ACCOUNT_ID = "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"
+_STEP: dict[str, Any] = {
+    "prompt": "{{ inputs.symbol }} trades at {{ inputs.price }}",
+    "agent": "rule",
+    "config": {"buy_below": "60000", "sell_above": "70000"},
+}
+_FLOW: dict[str, Any] = {
+    "id": _FLOW_ID,
+    "account_id": _ACCOUNT_ID,
+    "title": "BTC swing",
+    "description": "Buy low, sell high",
+    "status": "active",
+    "steps": [_STEP],
+    "schedule_seconds": 300,
+    "created_at": "2026-12-01T08:00:00Z",
+    "updated_at": "2026-12-01T08:05:00Z",
+    "version": 2,
+}
+_RUN_STEP: dict[str, Any] = {
+    "index": 0,
+    "agent": "rule",
+    "status": "completed",
+    "attempts": 1,
+    "output": {"action": "buy", "trade_id": "0c9b8a7d-6e5f-5a4b-9c3d-2e1f0a9b8c7d"},
+    "error": None,
+    "started_at": "2026-12-01T09:00:00.100Z",
+    "finished_at": "2026-12-01T09:00:00.180Z",
+    "duration_us": 80000,
+}
+_RUN: dict[str, Any] = {
+    "id": _RUN_ID,
+    "flow_id": _FLOW_ID,
+    "account_id": _ACCOUNT_ID,
+    "trigger": "manual",
+    "status": "completed",
+    "inputs": {"symbol": "BTC/USDT", "price": "59000.00"},
+    "steps_total": 1,
+    "steps_completed": 1,
+    "error": None,
+    "started_at": "2026-12-01T09:00:00Z",
+    "finished_at": "2026-12-01T09:00:00.200Z",
+    "duration_us": 200000,
+    "updated_at": "2026-12-01T09:00:00.200Z",
+    "version": 4,
+    "steps": [_RUN_STEP],
+}
+
+
 class StepIn(Strict):
     """One step: a prompt template, the agent that runs it, and the agent's config."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_STEP]})
 
     prompt: Annotated[str, StringConstraints(max_length=MAX_PROMPT), MULTI_LINE] = Field(
         examples=["Price of {{ inputs.symbol }} is {{ inputs.price }}"]
@@ -79,6 +131,14 @@ Steps = Annotated[list[StepIn], Field(min_length=1, max_length=MAX_STEPS)]
 
 
 class FlowCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"title": "BTC swing", "description": "Buy low, sell high", "steps": [_STEP], "schedule_seconds": 300}
+            ]
+        }
+    )
+
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE)]
     description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION), MULTI_LINE] = ""
     steps: Steps
@@ -86,20 +146,28 @@ class FlowCreate(Strict):
 
 
 class StepsEdit(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"steps": [_STEP]}]})
+
     steps: Steps
 
 
 class RunStart(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"inputs": {"symbol": "BTC/USDT", "price": "59000.00"}}]})
+
     inputs: JsonObject = Field(default_factory=dict, examples=[{"symbol": "BTC/USDT", "price": "64000.10"}])
 
 
 class StepPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_STEP]})
+
     prompt: str
     agent: str
     config: dict[str, Any]
 
 
 class FlowPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_FLOW]})
+
     id: UUID
     account_id: UUID
     title: str
@@ -113,6 +181,8 @@ class FlowPublic(BaseModel):
 
 
 class RunStepPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_RUN_STEP]})
+
     index: int
     agent: str
     status: str = Field(description="pending, running, completed or failed")
@@ -125,6 +195,8 @@ class RunStepPublic(BaseModel):
 
 
 class RunPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_RUN]})
+
     id: UUID
     flow_id: UUID
     account_id: UUID
@@ -143,6 +215,21 @@ class RunPublic(BaseModel):
 
 
 class FlowStatsPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "flow_id": _FLOW_ID,
+                    "runs_started": 12,
+                    "runs_completed": 10,
+                    "runs_failed": 1,
+                    "success_rate": "0.9091",
+                    "mean_duration_ms": "212.500",
+                }
+            ]
+        }
+    )
+
     flow_id: UUID
     runs_started: int
     runs_completed: int
