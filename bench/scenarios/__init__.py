@@ -13,6 +13,7 @@ from bench.scenarios import (
     projection,
     read_your_writes,
     renewals,
+    trades,
 )
 
 SCENARIOS: dict[str, Scenario] = {
@@ -30,4 +31,5 @@ SCENARIOS: dict[str, Scenario] = {
     "rebuild": projection.rebuild,
     "audit-export": audit_export.audit_export,
     "renewals": renewals.renewals,
+    "trade-open": trades.trade_open,
 }

@@ -192,3 +192,40 @@ def test_marks_record_then_move_one_stream_per_symbol(app: TradesApplication) ->
     moved = app.record_mark(ctx(), symbol="BTC/USDT", price=Decimal("61000"))
     assert (moved.id, moved.version) == (mark_id_for("BTC/USDT"), 2)
     assert app.load(mark_id_for("BTC/USDT"), Mark).price == Decimal("61000")
+
+
+class Interrupted(TradesApplication):
+    """Lets another application on the same log open a trade for the account between this one's load of the
+    quota and its save, once: the save then loses the race for the quota stream."""
+
+    rival: TradesApplication | None = None
+
+    def _quota(self, account_id: UUID, day: Any, ctx: CommandContext) -> TradeQuota:
+        quota = super()._quota(account_id, day, ctx)
+        rival, self.rival = self.rival, None
+        if rival is not None:
+            open_for(rival, account_id)
+        return quota
+
+
+def test_given_an_open_that_loses_the_race_for_the_quota_then_it_reloads_and_decides_again(plans: Plans) -> None:
+    log = TradesApplication(plans, env=POPO)
+    app = Interrupted(plans, shares_log_with=log)
+    app.rival = TradesApplication(plans, shares_log_with=log)
+
+    open_for(app, ALICE)
+
+    assert app.quota_races_lost == 1
+    assert app.load(quota_id_for(ALICE, NOW.date()), TradeQuota).used == 2
+
+
+def test_given_the_last_trade_of_the_day_taken_by_a_rival_then_the_reloaded_decision_refuses(plans: Plans) -> None:
+    log = TradesApplication(plans, env=POPO)
+    app = Interrupted(plans, shares_log_with=log)
+    open_for(app, ALICE)
+    app.rival = TradesApplication(plans, shares_log_with=log)
+
+    with pytest.raises(TradesPerDayReached):
+        open_for(app, ALICE)  # it saw one of two used; the rival took the second meanwhile
+
+    assert (app.quota_races_lost, app.load(quota_id_for(ALICE, NOW.date()), TradeQuota).used) == (1, 2)
