@@ -229,3 +229,16 @@ def test_given_the_last_trade_of_the_day_taken_by_a_rival_then_the_reloaded_deci
         open_for(app, ALICE)  # it saw one of two used; the rival took the second meanwhile
 
     assert (app.quota_races_lost, app.load(quota_id_for(ALICE, NOW.date()), TradeQuota).used) == (1, 2)
+
+
+def test_open_signal_trade_has_exactly_the_signature_of_the_flows_trade_desk() -> None:
+    import inspect
+
+    from application.flows.ports import TradeDesk
+
+    desk = inspect.signature(TradeDesk.open_signal_trade)
+    ours = inspect.signature(TradesApplication.open_signal_trade)
+    assert [(p.name, p.kind, p.annotation) for p in ours.parameters.values()] == [
+        (p.name, p.kind, p.annotation) for p in desk.parameters.values()
+    ]
+    assert ours.return_annotation == desk.return_annotation
