@@ -31,7 +31,7 @@ from application.shared.application import ChronicleApplication
 from application.shared.commands import CommandContext, CommandResult
 from application.shared.ports import Entitlements
 from domain.shared.errors import ConcurrencyConflict, NotFound, VersionMismatch
-from domain.trades.errors import QuotaContended, TradeIdTaken, TradeNotFound
+from domain.trades.errors import QuotaContended, TradeIdTaken, TradeNotFound, TradesPerDayReached
 from domain.trades.mark import Mark, mark_id_for
 from domain.trades.quota import TradeQuota, quota_day, quota_id_for
 from domain.trades.trade import Trade
@@ -123,7 +123,8 @@ class TradesApplication(ChronicleApplication):
         """The flows' ``TradeDesk``: open the trade a step signalled, once per ``trade_id``.
 
         Asked again with an id already opened (a resumed run), it answers the id and writes nothing;
-        so too when the open's save races another open of the same id. No fee: a signal names none.
+        so too when another call opens the same id meanwhile (its save races this one's, or it took the
+        day's last trade first). No fee: a signal names none.
         """
         if self._own_trade_exists(trade_id, account_id):
             return trade_id
@@ -142,7 +143,8 @@ class TradesApplication(ChronicleApplication):
                 run_id=run_id,
                 agent=agent,
             )
-        except ConcurrencyConflict:
+        except (ConcurrencyConflict, TradesPerDayReached, QuotaContended):
+            # Another call opened this very trade meanwhile (and may have taken the day's last trade with it).
             if not self._own_trade_exists(trade_id, account_id):
                 raise
         return trade_id

@@ -242,3 +242,41 @@ def test_open_signal_trade_has_exactly_the_signature_of_the_flows_trade_desk() -
         (p.name, p.kind, p.annotation) for p in desk.parameters.values()
     ]
     assert ours.return_annotation == desk.return_annotation
+
+
+@dataclass
+class AskingPlans(Plans):
+    """Plans that run ``meanwhile`` once, when first asked (between the signal's check and its open)."""
+
+    meanwhile: list[Any] = field(default_factory=list)
+
+    def limits_for(self, account_id: UUID) -> PlanEntitlements:
+        while self.meanwhile:
+            self.meanwhile.pop()()
+        return super().limits_for(account_id)
+
+
+@pytest.mark.parametrize(
+    ("limit", "rival_limited"),
+    [
+        (1, True),  # the rival took the day's last trade: this call's reload is refused, yet answers the id
+        (5, True),  # the rival took the quota's next version: this call's save conflicts
+        (5, False),  # the rival wrote no quota: this call's save conflicts on the trade id itself
+    ],
+)
+def test_given_the_same_signal_opened_meanwhile_then_its_id_is_answered_and_nothing_more_written(
+    limit: int, rival_limited: bool
+) -> None:
+    plans = AskingPlans({ALICE: {"trades_per_day": limit}})
+    log = TradesApplication(plans, env=POPO)
+    app = TradesApplication(plans, shares_log_with=log)
+    rival = TradesApplication(plans if rival_limited else Plans(), shares_log_with=log)
+    trade_id = uuid4()
+    plans.meanwhile.append(lambda: signal(rival, trade_id))
+
+    assert signal(app, trade_id) == trade_id
+
+    assert app.load(trade_id, Trade).version == 1
+    quota_id = quota_id_for(ALICE, NOW.date())
+    used = app.load(quota_id, TradeQuota).used if app.existing([quota_id]) else 0
+    assert used == (1 if rival_limited else 0)  # the rival's count only
