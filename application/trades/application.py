@@ -3,7 +3,9 @@
 A plan's ``trades_per_day`` is enforced at append time: the open saves the trade and the account's
 quota stream for the UTC day (``TradeQuota``) in one atomic save, so of opens racing for the last
 trade of a day exactly one commits; a lost race reloads the quota and decides again (at most
-``QUOTA_ATTEMPTS`` times). The limit comes from the ``Entitlements`` port when the open starts; an
+``QUOTA_ATTEMPTS`` times, with a short jittered wait between). Within one process the opens of one
+account take turns on a lock, since they could only race each other; between processes the stream's
+version decides. The limit comes from the ``Entitlements`` port when the open starts; an
 unlimited plan (no ``trades_per_day``) writes no quota stream, so its opens never contend (a plan
 made limited later in the day counts from that change on). Admins trade under their own plan like
 everyone else: the limit belongs to the plan, and an exemption by role would be a second, hidden plan.
@@ -14,6 +16,9 @@ Ownership: a trade is acted on by its owner only; another account's trade answer
 
 from __future__ import annotations
 
+import random
+import threading
+import time
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -26,15 +31,17 @@ from application.shared.application import ChronicleApplication
 from application.shared.commands import CommandContext, CommandResult
 from application.shared.ports import Entitlements
 from domain.shared.errors import ConcurrencyConflict, NotFound, VersionMismatch
-from domain.trades.errors import QuotaContended, TradeIdTaken, TradeNotFound
+from domain.trades.errors import QuotaContended, TradeIdTaken, TradeNotFound, TradesPerDayReached
 from domain.trades.mark import Mark, mark_id_for
 from domain.trades.quota import TradeQuota, quota_day, quota_id_for
 from domain.trades.trade import Trade
 
 TRADES_PER_DAY: Final = "trades_per_day"
 # How often one open reloads the day's quota after losing a race for it before it gives up (409, retry).
-# Each loss means another open of the same account committed, so below the limit this is rarely reached.
+# Each loss means another process's open of the same account committed (opens in one process take turns).
 QUOTA_ATTEMPTS: Final = 25
+QUOTA_BACKOFF_SECONDS: Final = 0.002  # the jittered wait after the n-th lost race is up to n times this
+QUOTA_TURNS: Final = 64  # locks the accounts' quotas are spread over, in one process
 MARK_ATTEMPTS: Final = 5
 
 
@@ -52,6 +59,9 @@ class TradesApplication(ChronicleApplication):
     ) -> None:
         super().__init__(env, shares_log_with=shares_log_with)
         self.entitlements = entitlements
+        self._quota_turns = [threading.Lock() for _ in range(QUOTA_TURNS)]
+        self._counting = threading.Lock()
+        self.quota_races_lost = 0  # opens that lost the race for their quota to another process (and retried)
 
     # --- opening -------------------------------------------------------------------------------
 
@@ -113,7 +123,8 @@ class TradesApplication(ChronicleApplication):
         """The flows' ``TradeDesk``: open the trade a step signalled, once per ``trade_id``.
 
         Asked again with an id already opened (a resumed run), it answers the id and writes nothing;
-        so too when the open's save races another open of the same id. No fee: a signal names none.
+        so too when another call opens the same id meanwhile (its save races this one's, or it took the
+        day's last trade first). No fee: a signal names none.
         """
         if self._own_trade_exists(trade_id, account_id):
             return trade_id
@@ -132,26 +143,36 @@ class TradesApplication(ChronicleApplication):
                 run_id=run_id,
                 agent=agent,
             )
-        except ConcurrencyConflict:
+        except (ConcurrencyConflict, TradesPerDayReached, QuotaContended):
+            # Another call opened this very trade meanwhile (and may have taken the day's last trade with it).
             if not self._own_trade_exists(trade_id, account_id):
                 raise
         return trade_id
 
     def _open(self, ctx: CommandContext, account_id: UUID, build: Callable[[], Trade]) -> CommandResult:
         limit = self.entitlements.limits_for(account_id).limit(TRADES_PER_DAY)
+        if limit is None:
+            return self.record(ctx, build())
         day = quota_day(ctx.now)
-        for _ in range(QUOTA_ATTEMPTS):
-            trade = build()  # built again on each attempt: a failed save has taken its events
-            if limit is None:
-                return self.record(ctx, trade)
-            quota = self._quota(account_id, day, ctx)
-            quota.use(trade.id, limit=limit, now=ctx.now)
-            try:
-                return self.record(ctx, trade, quota)
-            except ConcurrencyConflict:
-                if self.existing([trade.id]):
-                    raise  # the trade's own id was taken meanwhile: not a quota race
-                continue  # another open of this account took the quota's next version: decide again
+        quota_id = quota_id_for(account_id, day)
+        # Opens of one account in this process take turns (they could only race each other); the
+        # stream's version still decides between processes, and the loser reloads and decides again.
+        turn = self._quota_turns[quota_id.int % QUOTA_TURNS]
+        for attempt in range(QUOTA_ATTEMPTS):
+            with turn:
+                trade = build()  # built again on each attempt: a failed save has taken its events
+                quota = self._quota(account_id, day, ctx)
+                quota.use(trade.id, limit=limit, now=ctx.now)
+                try:
+                    return self.record(ctx, trade, quota)
+                except ConcurrencyConflict:
+                    if self.existing([trade.id]):
+                        raise  # the trade's own id was taken meanwhile: not a quota race
+                    with self._counting:
+                        self.quota_races_lost += 1
+            # Another process's open of this account took the quota's next version: wait a little, so
+            # that racing processes spread out instead of colliding again at once.
+            time.sleep(random.uniform(0, QUOTA_BACKOFF_SECONDS * (attempt + 1)))  # noqa: S311 - jitter, not a secret
         raise QuotaContended(f"The quota of {day.isoformat()} changed {QUOTA_ATTEMPTS} times during this open")
 
     def _quota(self, account_id: UUID, day: date, ctx: CommandContext) -> TradeQuota:

@@ -14,6 +14,7 @@ from bench.scenarios import (
     projection,
     read_your_writes,
     renewals,
+    trades,
 )
 
 SCENARIOS: dict[str, Scenario] = {
@@ -32,4 +33,5 @@ SCENARIOS: dict[str, Scenario] = {
     "audit-export": audit_export.audit_export,
     "renewals": renewals.renewals,
     "flow-throughput": flows.flow_throughput,
+    "trade-open": trades.trade_open,
 }

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from infrastructure.root import Chronicle
+from tests.conftest import eventually
 from tests.e2e.trades_helpers import TRADES, read, trade_body
 from tests.e2e.workshop import staff
 
@@ -25,6 +26,8 @@ def test_fifty_concurrent_opens_over_http_against_a_limit_of_ten_open_exactly_te
     client: TestClient, container: Chronicle
 ) -> None:
     trader = staff(client, container, "user")
+    # The access read model knows the new session before the race (else every racer waits for it).
+    eventually(lambda: client.get(TRADES, headers=trader.headers).status_code == 200)
     start = threading.Barrier(RACERS)
 
     def attempt(_: int) -> tuple[int, Any]:

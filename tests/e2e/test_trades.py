@@ -3,8 +3,12 @@ by symbol; open positions with their margin; a mark price and the unrealized P&L
 
 from __future__ import annotations
 
+from decimal import Decimal
+from uuid import UUID, uuid4
+
 from fastapi.testclient import TestClient
 
+from application.shared.commands import CommandContext
 from infrastructure.root import Chronicle
 from tests.e2e.subscriptions_helpers import admin
 from tests.e2e.trades_helpers import TRADES, open_trade, read
@@ -94,6 +98,29 @@ def test_my_trades_filter_sort_and_page(client: TestClient, container: Chronicle
     today = container.clock().date()
     assert read(client, trader, "", position, opened_from=today.isoformat(), opened_to=today.isoformat())["total"] == 4
     assert read(client, trader, "", position, opened_to="2000-01-01")["total"] == 0
+    flow_id, run_id = uuid4(), uuid4()
+    signalled = container.trades.open_signal_trade(
+        CommandContext.system("flow-run", container.clock()),
+        trade_id=uuid4(),
+        account_id=UUID(trader.id),
+        symbol="ETH/USDT",
+        side="buy",
+        quantity=Decimal("0.5"),
+        price=Decimal("3000"),
+        leverage=2,
+        market_type="crypto",
+        flow_id=flow_id,
+        run_id=run_id,
+        agent="rule",
+    )
+    head = container.head_position()
+    (tagged,) = read(client, trader, "", head, flow_id=str(flow_id))["items"]
+    assert (tagged["id"], tagged["run_id"], tagged["agent"], tagged["fees"]) == (
+        str(signalled),
+        str(run_id),
+        "rule",
+        "0.00000000",
+    )
     refused = client.get(TRADES, params={"sort": "account_id"}, headers=trader.headers)
     assert refused.status_code == 422
     canceled_row = read(client, trader, f"/{ids[0]}", position)

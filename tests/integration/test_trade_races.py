@@ -81,6 +81,24 @@ def test_fifty_concurrent_opens_against_a_limit_of_ten_open_exactly_ten(
     assert isinstance(open_one(container, clock, account), CommandResult)
 
 
+def test_fifty_concurrent_opens_from_two_processes_applications_open_exactly_ten(
+    make_container: ContainerFactory, clock: Clock
+) -> None:
+    """Two containers (what two API processes hold) race for one quota stream: the stream's version decides."""
+    first = make_container(free_plan_trades_per_day=LIMIT)
+    second = make_container(free_plan_trades_per_day=LIMIT)
+    account = register(first, clock, "two-processes@example.com")
+
+    outcomes = race(RACERS, lambda i: open_one((first, second)[i % 2], clock, account))
+
+    opened = [o for o in outcomes if isinstance(o, CommandResult)]
+    assert len(opened) == LIMIT
+    assert {type(o) for o in outcomes if not isinstance(o, CommandResult)} == {TradesPerDayReached}
+    assert sorted(stored_trades(first, account)) == sorted(o.id for o in opened)
+    lost = first.trades.quota_races_lost + second.trades.quota_races_lost
+    assert lost > 0, "the two applications never raced for the quota: the test did not test the race"
+
+
 def test_an_unlimited_plan_opens_every_concurrent_trade_and_writes_no_quota(
     make_container: ContainerFactory, clock: Clock
 ) -> None:

@@ -69,10 +69,16 @@ def test_a_price_in_a_http_agents_recorded_body_is_not_looked_into_only_top_leve
 
 
 def test_decimal_comparison_is_exact_where_a_float_would_round() -> None:
-    # As floats, 0.30000000000000001 == 0.3 (it would hold); as decimals it is above: sell.
-    result = RuleAgent().run(step({"price": "0.30000000000000001"}, buy_below="0.1", sell_above="0.3"))
+    # As floats, 0.1 + 0.2 > 0.3 and 0.30000001 is barely distinguishable; as decimals the edges are exact.
+    agent = RuleAgent()
+    assert agent.run(step({"price": "0.30000001"}, buy_below="0.1", sell_above="0.3")).output["action"] == "sell"
+    assert agent.run(step({"price": "0.30000000"}, buy_below="0.1", sell_above="0.3")).output["action"] == "hold"
+    assert agent.run(step({"price": "0.09999999"}, buy_below="0.1", sell_above="0.3")).output["action"] == "buy"
 
-    assert result.output == {"action": "sell", "price": "0.30000000000000001"}
+
+def test_a_price_with_more_places_than_a_trade_holds_fails_the_step() -> None:
+    with pytest.raises(AgentFailed, match="8 decimal places"):
+        RuleAgent().run(step({"price": "0.300000001"}))
 
 
 @pytest.mark.parametrize(
@@ -122,8 +128,9 @@ def test_a_valid_config_is_normalised_decimals_as_strings() -> None:
         ({"quantity": "0"}, "quantity", "positive"),
         ({"quantity": "-1"}, "quantity", "positive"),
         ({"quantity": 0.5}, "quantity", "as a string"),
-        ({"quantity": "1e20"}, "quantity", "below 10^15"),
-        ({"quantity": "0." + "0" * 18 + "1"}, "quantity", "18 decimal places"),
+        ({"quantity": "1000000000.1"}, "quantity", "at most 1000000000"),
+        ({"quantity": "0.000000001"}, "quantity", "8 decimal places"),
+        ({"symbol": "ABCDEFGHIJK/USDT"}, "symbol", "BASE/QUOTE"),
         ({"buy_below": "x"}, "buy_below", "decimal"),
         ({"sell_above": "30000"}, "sell_above", "above buy_below"),
         ({"sell_above": "100"}, "sell_above", "above buy_below"),

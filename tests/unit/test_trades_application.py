@@ -192,3 +192,91 @@ def test_marks_record_then_move_one_stream_per_symbol(app: TradesApplication) ->
     moved = app.record_mark(ctx(), symbol="BTC/USDT", price=Decimal("61000"))
     assert (moved.id, moved.version) == (mark_id_for("BTC/USDT"), 2)
     assert app.load(mark_id_for("BTC/USDT"), Mark).price == Decimal("61000")
+
+
+class Interrupted(TradesApplication):
+    """Lets another application on the same log open a trade for the account between this one's load of the
+    quota and its save, once: the save then loses the race for the quota stream."""
+
+    rival: TradesApplication | None = None
+
+    def _quota(self, account_id: UUID, day: Any, ctx: CommandContext) -> TradeQuota:
+        quota = super()._quota(account_id, day, ctx)
+        rival, self.rival = self.rival, None
+        if rival is not None:
+            open_for(rival, account_id)
+        return quota
+
+
+def test_given_an_open_that_loses_the_race_for_the_quota_then_it_reloads_and_decides_again(plans: Plans) -> None:
+    log = TradesApplication(plans, env=POPO)
+    app = Interrupted(plans, shares_log_with=log)
+    app.rival = TradesApplication(plans, shares_log_with=log)
+
+    open_for(app, ALICE)
+
+    assert app.quota_races_lost == 1
+    assert app.load(quota_id_for(ALICE, NOW.date()), TradeQuota).used == 2
+
+
+def test_given_the_last_trade_of_the_day_taken_by_a_rival_then_the_reloaded_decision_refuses(plans: Plans) -> None:
+    log = TradesApplication(plans, env=POPO)
+    app = Interrupted(plans, shares_log_with=log)
+    open_for(app, ALICE)
+    app.rival = TradesApplication(plans, shares_log_with=log)
+
+    with pytest.raises(TradesPerDayReached):
+        open_for(app, ALICE)  # it saw one of two used; the rival took the second meanwhile
+
+    assert (app.quota_races_lost, app.load(quota_id_for(ALICE, NOW.date()), TradeQuota).used) == (1, 2)
+
+
+def test_open_signal_trade_has_exactly_the_signature_of_the_flows_trade_desk() -> None:
+    import inspect
+
+    from application.flows.ports import TradeDesk
+
+    desk = inspect.signature(TradeDesk.open_signal_trade)
+    ours = inspect.signature(TradesApplication.open_signal_trade)
+    assert [(p.name, p.kind, p.annotation) for p in ours.parameters.values()] == [
+        (p.name, p.kind, p.annotation) for p in desk.parameters.values()
+    ]
+    assert ours.return_annotation == desk.return_annotation
+
+
+@dataclass
+class AskingPlans(Plans):
+    """Plans that run ``meanwhile`` once, when first asked (between the signal's check and its open)."""
+
+    meanwhile: list[Any] = field(default_factory=list)
+
+    def limits_for(self, account_id: UUID) -> PlanEntitlements:
+        while self.meanwhile:
+            self.meanwhile.pop()()
+        return super().limits_for(account_id)
+
+
+@pytest.mark.parametrize(
+    ("limit", "rival_limited"),
+    [
+        (1, True),  # the rival took the day's last trade: this call's reload is refused, yet answers the id
+        (5, True),  # the rival took the quota's next version: this call's save conflicts
+        (5, False),  # the rival wrote no quota: this call's save conflicts on the trade id itself
+    ],
+)
+def test_given_the_same_signal_opened_meanwhile_then_its_id_is_answered_and_nothing_more_written(
+    limit: int, rival_limited: bool
+) -> None:
+    plans = AskingPlans({ALICE: {"trades_per_day": limit}})
+    log = TradesApplication(plans, env=POPO)
+    app = TradesApplication(plans, shares_log_with=log)
+    rival = TradesApplication(plans if rival_limited else Plans(), shares_log_with=log)
+    trade_id = uuid4()
+    plans.meanwhile.append(lambda: signal(rival, trade_id))
+
+    assert signal(app, trade_id) == trade_id
+
+    assert app.load(trade_id, Trade).version == 1
+    quota_id = quota_id_for(ALICE, NOW.date())
+    used = app.load(quota_id, TradeQuota).used if app.existing([quota_id]) else 0
+    assert used == (1 if rival_limited else 0)  # the rival's count only

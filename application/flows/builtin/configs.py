@@ -12,8 +12,10 @@ from decimal import Decimal, InvalidOperation
 from application.flows.agents import ConfigProblem, InvalidAgentConfig, Json
 from domain.shared.text import unstorable
 
-MAX_DECIMAL = Decimal(10) ** 15
-MAX_PLACES = 18
+# The trades context's bounds on quantities and prices (domain/trades/values.py): a signal past them
+# would be refused by the trade desk at run time, so a config past them is refused at define time.
+MAX_DECIMAL = Decimal(1_000_000_000)
+MAX_PLACES = 8
 
 
 class ConfigReader:
@@ -104,7 +106,7 @@ class ConfigReader:
 
 
 def parse_decimal(value: Json) -> Decimal | str:
-    """A positive, finite decimal with at most 18 places below 10^15, or why ``value`` is not one."""
+    """A positive, finite decimal of at most a billion with at most 8 places, or why ``value`` is not one."""
     if isinstance(value, bool | float):
         return 'must be a decimal written as a string (e.g. "0.5") or an integer'
     if not isinstance(value, int | str) or (isinstance(value, str) and len(value) > 40):
@@ -117,8 +119,8 @@ def parse_decimal(value: Json) -> Decimal | str:
         return "must be a finite number"
     if number <= 0:
         return "must be positive"
-    if number >= MAX_DECIMAL:
-        return "must be below 10^15"
+    if number > MAX_DECIMAL:
+        return "must be at most 1000000000"
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > MAX_PLACES:
         return f"must have at most {MAX_PLACES} decimal places"

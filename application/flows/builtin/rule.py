@@ -20,7 +20,7 @@ from decimal import Decimal
 from application.flows.agents import Action, AgentFailed, Json, StepCall, StepResult, TradeSignal
 from application.flows.builtin.configs import ConfigReader, parse_decimal
 
-SYMBOL = re.compile(r"[A-Z0-9]{2,12}/[A-Z0-9]{2,12}")
+SYMBOL = re.compile(r"[A-Z0-9]{2,10}/[A-Z0-9]{2,10}")  # the trades context's symbols
 KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 MARKET_TYPES = ("crypto", "forex")
 MAX_LEVERAGE = 125
@@ -34,11 +34,11 @@ class RuleAgent:
 
     def validate_config(self, config: Mapping[str, Json]) -> dict[str, Json]:
         reader = ConfigReader(self.name, config, _FIELDS)
-        symbol = reader.text("symbol", max_length=25)
+        symbol = reader.text("symbol", max_length=21)
         if symbol is not None:
             symbol = symbol.upper()
             if not SYMBOL.fullmatch(symbol):
-                reader.fail("symbol", "must be BASE/QUOTE, 2 to 12 letters or digits each (e.g. BTC/USDT)")
+                reader.fail("symbol", "must be BASE/QUOTE, 2 to 10 letters or digits each (e.g. BTC/USDT)")
         quantity = reader.decimal("quantity")
         buy_below = reader.decimal("buy_below")
         sell_above = reader.decimal("sell_above")
