@@ -19,29 +19,37 @@ from sqlalchemy import Engine
 
 from application.accounts.application import AccountsApplication
 from application.accounts.ports import PasswordHasher, TokenSigner
+from application.flows.agents import AgentRegistry
+from application.flows.application import FlowsApplication
+from application.flows.ports import TradeDesk
 from application.inventory.application import InventoryApplication
 from application.shared.application import EventLog
 from application.shared.commands import Clock
 from application.shared.ports import Mailer
 from application.subscriptions.application import SubscriptionsApplication
 from application.subscriptions.ports import PaymentGateway
+from application.trades.application import TradesApplication
 from application.work_orders.application import WorkOrdersApplication
 from application.work_orders.ports import TableReader
 from domain.accounts.account import Account
 from domain.accounts.permissions import GRANTS as ACCOUNTS_GRANTS
+from domain.flows.permissions import GRANTS as FLOWS_GRANTS
 from domain.inventory.permissions import GRANTS as INVENTORY_GRANTS
 from domain.shared.access import OPERATIONS, AccessPolicy
 from domain.subscriptions.permissions import GRANTS as SUBSCRIPTIONS_GRANTS
+from domain.trades.permissions import GRANTS as TRADES_GRANTS
 from domain.work_orders.permissions import GRANTS as WORK_ORDERS_GRANTS
 from infrastructure.accounts.queries import AccountsQueries
 from infrastructure.accounts.wiring import Accounts, wire_accounts
+from infrastructure.flows.agents import builtin_registry
+from infrastructure.flows.wiring import Flows, wire_flows
 from infrastructure.inventory.queries import InventoryQueries
 from infrastructure.inventory.wiring import Inventory, wire_inventory
 from infrastructure.shared.audit_index import wire_audit
 from infrastructure.shared.breaker import Breaker
 from infrastructure.shared.chain_log import ChainLog, Checkpoints
 from infrastructure.shared.eventlog import StreamReader
-from infrastructure.shared.jobs import Jobs, JobTimer
+from infrastructure.shared.jobs import Jobs, JobTimer, celery_sender, sending_app
 from infrastructure.shared.leases import REBUILD_NAMESPACE, Leases
 from infrastructure.shared.logwatch import LogWatch
 from infrastructure.shared.metrics import MetricsAccess, PoolSampler, pool_sources
@@ -57,10 +65,22 @@ from infrastructure.shared.tokens import JwtTokens
 from infrastructure.subscriptions.queries import SubscriptionQueries
 from infrastructure.subscriptions.quotas import PlanQuotas
 from infrastructure.subscriptions.wiring import Subscriptions, wire_subscriptions
+from infrastructure.trades.queries import TradeQueries
+from infrastructure.trades.wiring import Trades, wire_trades
 from infrastructure.work_orders.queries import WorkOrderQueries
 from infrastructure.work_orders.wiring import WorkOrders, wire_work_orders
 
-ACCESS = AccessPolicy([ACCOUNTS_GRANTS, WORK_ORDERS_GRANTS, INVENTORY_GRANTS, SUBSCRIPTIONS_GRANTS, OPERATIONS])
+ACCESS = AccessPolicy(
+    [
+        ACCOUNTS_GRANTS,
+        WORK_ORDERS_GRANTS,
+        INVENTORY_GRANTS,
+        SUBSCRIPTIONS_GRANTS,
+        TRADES_GRANTS,
+        FLOWS_GRANTS,
+        OPERATIONS,
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -74,6 +94,9 @@ class Adapters:
     write_engine: Engine | None = None
     quotas: AccountQuotas | None = None  # per-account rate limits (default: each account's plan's)
     gateway: PaymentGateway | None = None  # payments (default: PAYMENT_GATEWAY's)
+    # The desk flows open their trades through (default: the trades application; tests may pass a fake).
+    trade_desk: TradeDesk | None = None
+    agents: AgentRegistry | None = None  # the flows' agents (default: the built-ins and the entry points')
 
 
 @dataclass
@@ -83,6 +106,8 @@ class _Wired:
     inventory: Inventory
     work_orders: WorkOrders
     subscriptions: Subscriptions
+    trades: Trades
+    flows: Flows
     runners: dict[str, ProjectionRunner]
     services: dict[type, Any]
     logwatch: LogWatch
@@ -140,8 +165,18 @@ class Chronicle:
             new_account_events=(Account.Registered,),
             closed_account_events=(Account.Closed,),
         )
+        trades = wire_trades(platform, entitlements=subscriptions.queries)
+        flows = wire_flows(
+            platform,
+            registry=adapters.agents or builtin_registry(settings),
+            trade_desk=adapters.trade_desk or trades.app,
+            entitlements=subscriptions.queries,
+        )
+        if not settings.jobs_run_in_process and (settings.celery_broker_url or settings.redis_url):
+            # What commands enqueue (a flow run's steps) goes to the Celery workers (connects on the first send).
+            platform.jobs.deliver_with(celery_sender(sending_app(settings)))
         # The audit index follows the whole log beside the contexts (infrastructure/shared/audit_index.py).
-        contexts = (accounts, inventory, work_orders, subscriptions, wire_audit(platform))
+        contexts = (accounts, inventory, work_orders, subscriptions, trades, flows, wire_audit(platform))
         create_read_tables(platform.write_engine)
         runners = {
             follower.name: self._runner(platform, follower) for context in contexts for follower in context.followers
@@ -177,7 +212,9 @@ class Chronicle:
         }
         for context in contexts:
             services.update(context.services())
-        self._wired = _Wired(platform, accounts, inventory, work_orders, subscriptions, runners, services, logwatch)
+        self._wired = _Wired(
+            platform, accounts, inventory, work_orders, subscriptions, trades, flows, runners, services, logwatch
+        )
 
     def start(self, *, run_projections: bool | None = None) -> None:
         """Open, listen for progress, run the projections here if asked, and bootstrap every context."""
@@ -220,7 +257,8 @@ class Chronicle:
 
     def _bootstrap(self) -> None:
         wired = self._opened
-        for context in (wired.accounts, wired.inventory, wired.work_orders, wired.subscriptions):
+        contexts = (wired.accounts, wired.inventory, wired.work_orders, wired.subscriptions, wired.trades, wired.flows)
+        for context in contexts:
             context.start(wired.platform)
 
     def run_projections_forever(self) -> None:
@@ -254,6 +292,7 @@ class Chronicle:
             self._leases.close()
             self._leases = None
         if self._timer is not None:
+            wired.platform.jobs.wake()  # out of its idle wait at once
             self._timer.join(timeout=10)
             self._timer = None
         if self._listener is not None:
@@ -261,7 +300,15 @@ class Chronicle:
         for client in (self._redis, self._request_redis):
             if client is not None:
                 client.close()
-        for app in (wired.subscriptions.app, wired.work_orders.app, wired.inventory.app, wired.accounts.app):
+        apps = (
+            wired.flows.app,
+            wired.trades.app,
+            wired.subscriptions.app,
+            wired.work_orders.app,
+            wired.inventory.app,
+            wired.accounts.app,
+        )
+        for app in apps:
             app.close()
         wired.platform.close()
 
@@ -307,6 +354,18 @@ class Chronicle:
     @property
     def subscriptions(self) -> SubscriptionsApplication:
         return self._opened.subscriptions.app
+
+    @property
+    def trades(self) -> TradesApplication:
+        return self._opened.trades.app
+
+    @property
+    def trade_queries(self) -> TradeQueries:
+        return self._opened.trades.queries
+
+    @property
+    def flows(self) -> FlowsApplication:
+        return self._opened.flows.app
 
     @property
     def account_queries(self) -> AccountsQueries:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib.metadata import entry_points
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 from uuid import UUID
 
 ENTRY_POINT_GROUP = "chronicle.agents"
@@ -112,6 +112,31 @@ class Agent(Protocol):
     def run(self, call: StepCall) -> StepResult:
         """Executes the step; ``AgentFailed`` when it does not succeed."""
         ...
+
+
+@runtime_checkable
+class ChecksPrompt(Protocol):
+    """An agent that uses its step's prompt checks it at define time too (a template that does not compile)."""
+
+    def prompt_problems(self, prompt: str) -> list[ConfigProblem]:
+        """What is wrong with ``prompt`` for this agent, each with its loc inside the prompt (usually ``()``)."""
+        ...
+
+
+def validate_step(agent: Agent, prompt: str, config: Mapping[str, Json]) -> dict[str, Json]:
+    """A step's config normalised, checking its prompt too when the agent uses one (``ChecksPrompt``).
+
+    ``InvalidAgentConfig`` lists every problem of both, each loc starting with ``"prompt"`` or ``"config"``.
+    """
+    checked = agent.prompt_problems(prompt) if isinstance(agent, ChecksPrompt) else []
+    problems = [ConfigProblem(("prompt", *p.loc), p.msg) for p in checked]
+    try:
+        normalised = agent.validate_config(config)
+    except InvalidAgentConfig as invalid:
+        problems += [ConfigProblem(("config", *p.loc), p.msg) for p in invalid.problems]
+    if problems:
+        raise InvalidAgentConfig(agent.name, problems)
+    return normalised
 
 
 @dataclass

@@ -33,3 +33,13 @@ class TradeDesk(Protocol):
         run_id: UUID,
         agent: str,
     ) -> UUID: ...
+
+
+class RunQueue(Protocol):
+    """Hands a run's next step to a worker (the jobs' queue: Celery where it runs, else this process).
+
+    ``seen_version`` is the run's version when it is enqueued: a message delivered after the run has
+    moved on (a copy of a redelivered message) does nothing. ``countdown``: not before that many seconds.
+    """
+
+    def advance_later(self, run_id: UUID, seen_version: int, countdown: float | None = None) -> None: ...

@@ -8,11 +8,13 @@ from bench.scenarios import (
     append,
     audit_export,
     chain,
+    flows,
     http,
     list_query,
     projection,
     read_your_writes,
     renewals,
+    trades,
 )
 
 SCENARIOS: dict[str, Scenario] = {
@@ -30,4 +32,6 @@ SCENARIOS: dict[str, Scenario] = {
     "rebuild": projection.rebuild,
     "audit-export": audit_export.audit_export,
     "renewals": renewals.renewals,
+    "flow-throughput": flows.flow_throughput,
+    "trade-open": trades.trade_open,
 }

@@ -16,11 +16,18 @@ Two ways to run them, the same code either way:
 - **In process** (``JobTimer``): on the embedded store the API process itself runs each sweep on its
   interval and every task it finds, one at a time, so ``make run`` needs nothing else.
 
+A command or a task may also **enqueue** a task (``Jobs.enqueue(name, args, countdown=None)``: a flow
+run's next step). Where Celery runs (``deliver_with``: the worker's app, and the API process on
+PostgreSQL) it is sent as a Celery message (``send_task``, at least once, as any task); otherwise it
+waits in this process's queue, which the ``JobTimer`` runs as soon as it is due (``run_pending``).
+
 No context code lives here: the registry knows names and functions only.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
 import time
@@ -41,6 +48,8 @@ SWEEP_TASK = "chronicle.jobs.sweep"
 JsonArg = str | int | float | bool | None
 TaskArgs = Sequence[JsonArg]
 Dispatch = Callable[[str, TaskArgs], None]
+# How an enqueued task is delivered: its name, its arguments, and the seconds before it is due (None: now).
+Send = Callable[[str, TaskArgs, float | None], None]
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,62 @@ class Jobs:
         self.clock = clock
         self._tasks: dict[str, Task] = {}
         self._sweeps: dict[str, Sweep] = {}
+        self._send: Send | None = None
+        # This process's queue of enqueued tasks (when nothing else delivers them): (due, order, name, args).
+        self._queue: list[tuple[float, int, str, tuple[JsonArg, ...]]] = []
+        self._order = itertools.count()
+        self._queued = threading.Condition()
+
+    def deliver_with(self, send: Send | None) -> None:
+        """Deliver enqueued tasks with ``send`` (Celery's ``send_task``); None: in this process's queue."""
+        self._send = send
+
+    @property
+    def delivered_here(self) -> bool:
+        return self._send is None
+
+    def enqueue(self, name: str, args: TaskArgs, countdown: float | None = None) -> None:
+        """Have task ``name`` run with ``args``, not before ``countdown`` seconds from now."""
+        if name not in self._tasks:
+            raise UnknownJob(name)
+        if self._send is not None:
+            self._send(name, tuple(args), countdown)
+            return
+        with self._queued:
+            due = time.monotonic() + (countdown or 0.0)
+            heapq.heappush(self._queue, (due, next(self._order), name, tuple(args)))
+            self._queued.notify_all()
+
+    @property
+    def pending(self) -> int:
+        """How many enqueued tasks wait in this process's queue."""
+        with self._queued:
+            return len(self._queue)
+
+    def run_pending(self, *, ignore_countdown: bool = False, limit: int | None = None) -> int:
+        """Run the queued tasks now due (with ``ignore_countdown``, all of them, and those they enqueue), in
+        order, each as ``run_here`` does; answers how many ran (at most ``limit``)."""
+        ran = 0
+        while limit is None or ran < limit:
+            with self._queued:
+                if not self._queue or (not ignore_countdown and self._queue[0][0] > time.monotonic()):
+                    return ran
+                _, _, name, args = heapq.heappop(self._queue)
+            self.run_here(name, args)
+            ran += 1
+        return ran
+
+    def wake(self) -> None:
+        """End a ``wait_for_queued`` now (the timer is asked to stop)."""
+        with self._queued:
+            self._queued.notify_all()
+
+    def wait_for_queued(self, timeout: float) -> None:
+        """Block until a queued task is due, or ``timeout`` seconds (the timer's idle wait)."""
+        with self._queued:
+            wait = timeout if not self._queue else min(timeout, max(0.0, self._queue[0][0] - time.monotonic()))
+            if wait > 0:
+                self._queued.wait(wait)
 
     def add_task(self, name: str, run: Callable[..., object]) -> None:
         if name in self._tasks or name == SWEEP_TASK:
@@ -146,7 +211,16 @@ class JobTimer:
     def _run(self) -> None:
         # A sweep's first pass waits one interval, as beat does: start-up (bootstrap, catch-up) goes first.
         due_at: dict[str, float] = {}
-        while not self.stop.wait(self.tick_seconds):
+        last_sweep = time.monotonic()
+        while not self.stop.is_set():
+            # Enqueued tasks (a flow run's next step) run as soon as they are due; sweeps once a tick.
+            self.jobs.wait_for_queued(self.tick_seconds)
+            if self.stop.is_set():
+                return
+            self.jobs.run_pending()
+            if time.monotonic() - last_sweep < self.tick_seconds:
+                continue
+            last_sweep = time.monotonic()
             for sweep in self.jobs.sweeps:
                 if time.monotonic() < due_at.setdefault(sweep.name, time.monotonic() + sweep.interval_seconds):
                     continue
@@ -173,11 +247,20 @@ class JobSource:
         self._close = close
         self._jobs: Jobs | None = None
         self._lock = threading.Lock()
+        self._send: Send | None = None
+
+    def deliver_with(self, send: Send) -> None:
+        """Every ``Jobs`` this source opens (again after a fork) enqueues through ``send`` (Celery's)."""
+        self._send = send
+        if self._jobs is not None:
+            self._jobs.deliver_with(send)
 
     def jobs(self) -> Jobs:
         with self._lock:
             if self._jobs is None:
                 self._jobs = self._open()
+                if self._send is not None:
+                    self._jobs.deliver_with(self._send)
             return self._jobs
 
     @property
@@ -255,6 +338,9 @@ def celery_app(settings: Settings, source: JobSource) -> Celery:
     def send(name: str, args: TaskArgs) -> None:
         app.send_task(name, args=list(args))
 
+    # What a task or command enqueues goes out as a Celery message too (at least once, like any task).
+    source.deliver_with(celery_sender(app))
+
     @app.task(name=SWEEP_TASK)  # type: ignore[untyped-decorator]
     def sweep(name: str) -> int:
         return source.jobs().sweep(name, send)
@@ -286,6 +372,22 @@ def celery_app(settings: Settings, source: JobSource) -> Celery:
     signals.worker_process_init.connect(forked, weak=False)
     signals.worker_shutdown.connect(closed, weak=False)
 
+    return app
+
+
+def celery_sender(app: Celery) -> Send:
+    """``Jobs.deliver_with`` for Celery: each enqueued task is a ``send_task`` (with its countdown)."""
+
+    def send(name: str, args: TaskArgs, countdown: float | None) -> None:
+        app.send_task(name, args=list(args), countdown=countdown)
+
+    return send
+
+
+def sending_app(settings: Settings) -> Celery:
+    """A Celery application that only sends (the API process's, on PostgreSQL): connects on its first send."""
+    app = Celery("chronicle", set_as_current=False)
+    app.conf.update(celery_config(settings))
     return app
 
 

@@ -324,6 +324,28 @@ class Settings(BaseSettings):
         default=10, ge=1, le=3600, description="How often a worker looks for tasks whose worker died"
     )
 
+    # --- flows: the durable step executor and its sweeps (issue 11) ---
+    flow_step_max_attempts: int = Field(
+        default=3, ge=1, le=20, description="Attempts of one step of a flow run before the run fails"
+    )
+    flow_step_retry_seconds: float = Field(
+        default=1.0, ge=0, le=3600, description="Backoff before a failed step's retry (doubled per attempt)"
+    )
+    flow_step_retry_max_seconds: float = Field(
+        default=60.0, ge=0, le=24 * 3600, description="Longest backoff before a failed step's retry"
+    )
+    flow_resume_after_seconds: int = Field(
+        default=900,
+        ge=2,
+        le=7 * 24 * 3600,
+        description="A running flow run with no progress for this long is handed to a worker again (a lost "
+        "message); must exceed CELERY_TASK_TIME_LIMIT_SECONDS, so a step still running is not run twice",
+    )
+    flow_sweep_seconds: float = Field(
+        default=30.0, ge=1, le=24 * 3600, description="How often the flows sweeps look for stalled runs, due schedules"
+    )
+    flow_sweep_limit: int = Field(default=1000, ge=1, le=100_000, description="Most items one flows sweep hands out")
+
     # --- processes and metrics (issues 12 and 13) ---
     api_workers: int | None = Field(
         default=None,
@@ -342,6 +364,20 @@ class Settings(BaseSettings):
         max_length=4096,
         description="Addresses or networks (comma-separated) that read /metrics without the token; empty: none",
     )
+
+    # --- flows: the HTTP agent (issue 11, agents) ---
+    flow_http_agent_hosts: str = Field(
+        default="",
+        max_length=4096,
+        pattern=r"^\s*([A-Za-z0-9.:\[\]-]+(\s*,\s*[A-Za-z0-9.:\[\]-]+)*)?\s*$",
+        description="Host names (comma-separated, no port) the HTTP agent may call; empty: a step using it is refused",
+    )
+
+    @property
+    def flow_http_agent_host_set(self) -> frozenset[str]:
+        """``FLOW_HTTP_AGENT_HOSTS`` as lower-case host names (brackets of IPv6 literals dropped)."""
+        names = (h.strip().lower().strip("[]") for h in self.flow_http_agent_hosts.split(","))
+        return frozenset(name for name in names if name)
 
     # --- checks ---------------------------------------------------------------------------
 
@@ -474,6 +510,14 @@ class Settings(BaseSettings):
             return None
         if value is not None and urlsplit(str(value)).scheme not in {"redis", "rediss", "unix"}:
             raise _refuse("url_scheme", "must be a redis:// or rediss:// URL (or unix:// for a socket)")
+        return value
+
+    @field_validator("flow_resume_after_seconds")
+    @classmethod
+    def _resume_outlasts_tasks(cls, value: int, info: ValidationInfo) -> int:
+        limit = info.data.get("celery_task_time_limit_seconds")
+        if limit is not None and value <= limit:
+            raise _refuse("timeout_order", "must be longer than CELERY_TASK_TIME_LIMIT_SECONDS")
         return value
 
     @field_validator("celery_visibility_timeout_seconds")

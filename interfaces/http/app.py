@@ -16,7 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from application.work_orders.importing import MAX_UPLOAD_BYTES
 from infrastructure.root import Chronicle
 from infrastructure.shared.settings import Settings
-from interfaces.http import accounts, inventory, operations, subscriptions, work_orders
+from interfaces.http import accounts, flows, inventory, operations, subscriptions, trades, work_orders
 from interfaces.http.shared import idempotency, problems
 from interfaces.http.shared.inputs import storable_parameters
 from interfaces.http.shared.middleware import (
@@ -41,6 +41,8 @@ ROUTERS = (
     *inventory.routers,
     *operations.routers,
     *subscriptions.routers,
+    *trades.routers,
+    *flows.routers,
 )
 
 

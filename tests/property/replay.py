@@ -14,11 +14,16 @@ from application.shared.application import ChronicleApplication
 from application.shared.commands import CommandContext
 from domain.accounts.account import Account
 from domain.accounts.session import Session
+from domain.flows.flow import ActiveFlowSlots, Flow
+from domain.flows.run import FlowRun
 from domain.inventory.item import InventoryItem
 from domain.shared.errors import DomainError
 from domain.shared.unique_key import UniqueKey
 from domain.subscriptions.plan import Plan
 from domain.subscriptions.subscription import Subscription, SubscriptionSlot
+from domain.trades.mark import Mark
+from domain.trades.quota import TradeQuota
+from domain.trades.trade import Trade
 from domain.work_orders.work_order import WorkOrder
 from infrastructure.shared.personal_data import MemoryKeyStore, PersonalDataKeys
 from tests.unit.builders import NOW
@@ -36,6 +41,8 @@ class InMemoryChronicle(ChronicleApplication):
     snapshotting_intervals: ClassVar = {
         **{Account: 3, Session: 3, WorkOrder: 3, InventoryItem: 3, UniqueKey: 3},
         **{Plan: 3, Subscription: 3, SubscriptionSlot: 3},
+        **{Trade: 3, TradeQuota: 3, Mark: 3},
+        **{Flow: 3, FlowRun: 3, ActiveFlowSlots: 3},
     }
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

@@ -24,12 +24,14 @@ from infrastructure.shared.settings import Settings
 from interfaces.http import shared
 from interfaces.http.accounts import schemas as accounts_schemas
 from interfaces.http.app import create_app
+from interfaces.http.flows import schemas as flows_schemas
 from interfaces.http.inventory import schemas as inventory_schemas
 from interfaces.http.operations import schemas as operations_schemas
 from interfaces.http.shared import problems
 from interfaces.http.shared import schemas as shared_schemas
 from interfaces.http.shared.problems import PROBLEM_JSON, problem_body
 from interfaces.http.subscriptions import schemas as subscriptions_schemas
+from interfaces.http.trades import schemas as trades_schemas
 from interfaces.http.work_orders import schemas as work_orders_schemas
 
 SCHEMA_MODULES: tuple[ModuleType, ...] = (
@@ -39,6 +41,8 @@ SCHEMA_MODULES: tuple[ModuleType, ...] = (
     operations_schemas,
     shared_schemas,
     subscriptions_schemas,
+    trades_schemas,
+    flows_schemas,
 )
 # Bases and generics, not shapes a route sends or answers on their own (a Page's example is its item's).
 NOT_A_SHAPE = {shared_schemas.Strict, shared_schemas.Page}

@@ -1,0 +1,1 @@
+"""The agents Chronicle ships that need no outside service: the template agent and the rule agent."""

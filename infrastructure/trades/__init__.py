@@ -1,0 +1,1 @@
+"""The Trades context's infrastructure: read-model tables, their writers and queries, the wiring."""

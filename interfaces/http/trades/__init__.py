@@ -1,0 +1,5 @@
+"""The Trades context's routes: trade and mark commands, and their queries."""
+
+from interfaces.http.trades import commands, queries
+
+routers = (commands.router, queries.router)

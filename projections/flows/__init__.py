@@ -1,0 +1,1 @@
+"""The Flows context's read models."""
