@@ -141,7 +141,12 @@ class Chronicle:
         )
         inventory = wire_inventory(platform)
         work_orders = wire_work_orders(platform, accounts=accounts.app, stock=inventory.app, tables=adapters.tables)
-        subscriptions = wire_subscriptions(platform, gateway=adapters.gateway, new_account_events=(Account.Registered,))
+        subscriptions = wire_subscriptions(
+            platform,
+            gateway=adapters.gateway,
+            new_account_events=(Account.Registered,),
+            closed_account_events=(Account.Closed,),
+        )
         trades = wire_trades(platform, entitlements=subscriptions.queries)
         # The audit index follows the whole log beside the contexts (infrastructure/shared/audit_index.py).
         contexts = (accounts, inventory, work_orders, subscriptions, trades, wire_audit(platform))

@@ -26,6 +26,9 @@ SUPERADMIN = ("admin@example.com", "Sup3r-Secret-Admin-1")
 # A strong secret, as a server must be given one (the embedded store's own is tested on its own).
 TEST_JWT_SECRET = "test-secret-0f5b8c2e9d7a4163b8e2c1d0a9f7e6b5"
 # The master key of personal data, required with PostgreSQL like the signing secret.
+# The followers that write to the log (policies), by name.
+POLICIES = ("free_plan", "closed_accounts")
+
 TEST_PII_MASTER_KEY = "test-pii-key-7c1e0d9b8a6f4e3d2c1b0a9f8e7d6c5b"
 SUITE_RATE_LIMITS = {
     "rate_limit_anonymous_per_minute": 100_000,
@@ -82,9 +85,12 @@ def eventually(what: Callable[[], Any], timeout: float = 15.0, interval: float =
 
 
 def policies_settled(container: Chronicle) -> None:
-    """Wait until the policies that write to the log (the free-plan policy subscribes each new account) have
-    followed it to its head: a test that counts, tampers with or pages the stored log sees a quiet log."""
-    eventually(lambda: container.stored_position("free_plan") == container.head_position())
+    """Wait until the policies that write to the log (the free-plan policy subscribes each new account, the
+    closed-accounts policy ends a closed account's subscription) have followed it to its head: a test that
+    counts, tampers with or pages the stored log sees a quiet log."""
+    eventually(
+        lambda: all(container.stored_position(name) == container.head_position() for name in POLICIES),
+    )
 
 
 class Clock:

@@ -22,7 +22,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import EnvType
 
 from application.shared.application import ChronicleApplication
-from application.shared.commands import CommandContext, CommandResult
+from application.shared.commands import SYSTEM_ACTOR, CommandContext, CommandResult
 from application.subscriptions.ports import PaymentGateway
 from domain.shared.errors import ConcurrencyConflict, NotFound
 from domain.shared.unique_key import UniqueKey, unique_id
@@ -68,6 +68,8 @@ FAILURE_REASONS: Final = frozenset({DECLINED, INSUFFICIENT_FUNDS})
 # A subscription missed by the jobs for a long time catches up at most this many moves per call.
 MAX_MOVES_PER_ADVANCE: Final = 24
 _FREE_NAMESPACE: Final = UUID("6f0b8f3e-5d1c-4f4e-9a57-2f0f2d6a4c11")
+# A policy command that loses a race decides again on the winner's state, this many times at most.
+_POLICY_RETRIES: Final = 5
 
 
 class GatewayFailure(Exception):
@@ -463,16 +465,45 @@ class SubscriptionsApplication(ChronicleApplication):
 
     # --- the free-plan policy's command ------------------------------------------------------------------
 
-    def grant_free_plan(self, account_id: UUID, at: datetime) -> CommandResult | None:
+    def grant_free_plan(
+        self, account_id: UUID, at: datetime, *, correlation_id: str | None = None, causation_id: str | None = None
+    ) -> CommandResult | None:
         """Subscribe a new account to the free plan, once: an account that ever had a subscription is left
-        as it is, and the subscription's id follows from the account (a second run cannot start another)."""
+        as it is, and the subscription's id follows from the account (a second run cannot start another).
+        The policy passes the registration's correlation id and the registering event as the cause."""
         if self._slot(account_id) is not None:
             return None
-        ctx = CommandContext.system(f"free-plan:{account_id}", at)
+        reason = f"free-plan:{account_id}"
+        ctx = CommandContext(SYSTEM_ACTOR, correlation_id or reason, causation_id or reason, at)
         try:
             return self.subscribe(ctx, account_id, FREE_PLAN_CODE, subscription_id=free_subscription_id(account_id))
         except (AlreadySubscribed, ConcurrencyConflict):
             return None  # another run (or the owner) was first
+
+    # --- the closed-accounts policy's command ------------------------------------------------------------
+
+    def end_for_closed_account(self, ctx: CommandContext, account_id: UUID) -> CommandResult | None:
+        """The account was closed: its live subscription ends now and gives its slot back. Once: a subscription
+        already ended is left as it is, and a lost race is decided again on the winner's state.
+
+        An account that never had a subscription gets its slot opened, empty: the free-plan policy, which
+        follows the log on its own and may come to the registration later, then finds the slot and starts
+        nothing for the closed account."""
+        for _ in range(_POLICY_RETRIES):
+            slot = self._slot(account_id)
+            try:
+                if slot is None:
+                    return self.record(ctx, SubscriptionSlot.open(account_id=account_id, now=ctx.now))
+                if slot.subscription_id is None:
+                    return None
+                sub = self.subscription(slot.subscription_id)
+                if sub.status in ENDED:
+                    return None
+                sub.end_with_account(now=ctx.now)
+                return self._save(ctx, sub)
+            except ConcurrencyConflict:
+                continue
+        raise ConcurrencyConflict(f"The subscription of account {account_id} kept changing")
 
     # --- saving ----------------------------------------------------------------------------------------
 

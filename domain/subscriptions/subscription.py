@@ -69,6 +69,8 @@ class SubscriptionStatus(StrEnum):
 S = SubscriptionStatus
 LIVE: Final = frozenset({S.TRIALING, S.INCOMPLETE, S.ACTIVE, S.PAST_DUE, S.UNPAID, S.PAUSED})
 ENDED: Final = frozenset({S.CANCELED, S.EXPIRED})
+# The reason of the cancellation that follows an account's closing (the closed-accounts policy).
+ACCOUNT_CLOSED: Final = "account_closed"
 # How long an incomplete subscription waits for its first payment before it expires (Stripe: 23 hours).
 INCOMPLETE_WINDOW: Final = timedelta(hours=23)
 # A free subscription catches up at most this many periods in one renewal (a century of months).
@@ -697,6 +699,11 @@ class Subscription(Aggregate):
         if self.downgrade_plan_id is not None:
             self.trigger_event(self.DowngradeCanceled, timestamp=now)
         self.trigger_event(self.CancelScheduled, timestamp=now, at=self.period_end)
+
+    def end_with_account(self, *, now: datetime) -> None:
+        """The account was closed: the subscription ends now, whatever was scheduled (nothing more is billed)."""
+        self._check_live()
+        self.trigger_event(self.Canceled, timestamp=now, reason=ACCOUNT_CLOSED, at=now)
 
     def revoke_cancellation(self, *, now: datetime) -> None:
         self._check_live()

@@ -39,7 +39,8 @@ PREFIX = "pii:v1:"
 WRAP_INFO = b"chronicle/pii/key-wrap/v1"
 EMAIL_CLAIM_INFO = b"chronicle/accounts/email-claim/v1"
 _TEXT, _DATE = "s", "d"
-_CACHE_SWEEP_AT = 10_000
+# The opened keys kept at most: the oldest is forgotten first (a long export or catch-up stays flat in memory).
+_CACHE_MAX = 10_000
 
 # The keys' own table: never part of the read models (a rebuild must not touch it).
 key_metadata = MetaData()
@@ -192,8 +193,7 @@ class PersonalDataKeys:
 
     def destroy(self, subject_id: UUID) -> None:
         self.store.destroy(subject_id)
-        with self._lock:
-            self._cache[subject_id] = (time.monotonic(), True, None)
+        self._remember({subject_id: (time.monotonic(), True, None)})
 
     # --- email claims -----------------------------------------------------------------------
 
@@ -217,8 +217,7 @@ class PersonalDataKeys:
             subject_id: (now, True, None if wrapped is None else Sealer(self._unwrap(subject_id, wrapped)))
             for subject_id, (_, wrapped) in found.items()
         }
-        with self._lock:
-            self._cache.update(opened)
+        self._remember(opened)
 
     def _unwrap(self, subject_id: UUID, wrapped: bytes) -> bytes:
         return self._wrap.open(wrapped.decode(), _wrap_associated(subject_id))
@@ -240,13 +239,17 @@ class PersonalDataKeys:
         sealer = None
         if wrapped is not None:
             sealer = Sealer(self._unwrap(subject_id, wrapped))
-        with self._lock:
-            if len(self._cache) >= _CACHE_SWEEP_AT:  # keep it bounded: forget what is stale anyway
-                stale = [k for k, (at, _, _) in self._cache.items() if now - at >= self._cache_seconds]
-                for k in stale:
-                    del self._cache[k]
-            self._cache[subject_id] = (now, exists, sealer)
+        self._remember({subject_id: (now, exists, sealer)})
         return exists, sealer
+
+    def _remember(self, entries: dict[UUID, tuple[float, bool, Sealer | None]]) -> None:
+        """Cache ``entries`` as the newest; beyond ``_CACHE_MAX`` the oldest go (a dict keeps insertion order)."""
+        with self._lock:
+            for subject_id, entry in entries.items():
+                self._cache.pop(subject_id, None)
+                self._cache[subject_id] = entry
+            while len(self._cache) > _CACHE_MAX:
+                del self._cache[next(iter(self._cache))]
 
 
 def _associated(subject_id: UUID, path: str) -> bytes:

@@ -11,6 +11,7 @@ from typing import Any
 from application.shared.commands import CommandContext
 from application.shared.ports import Entitlements, PlanEntitlements
 from application.subscriptions.application import FreePlanConfig, SubscriptionsApplication
+from application.subscriptions.closed_accounts_policy import ClosedAccountsPolicy
 from application.subscriptions.free_plan_policy import FreePlanPolicy
 from application.subscriptions.ports import DunningLadder, PaymentGateway
 from domain.subscriptions.plan import FREE_PLAN_CODE
@@ -57,8 +58,10 @@ def wire_subscriptions(
     *,
     gateway: PaymentGateway | None = None,
     new_account_events: Iterable[type[Any]] = (),
+    closed_account_events: Iterable[type[Any]] = (),
 ) -> Subscriptions:
-    """``new_account_events``: the accounts context's registration event(s), named by the composition root."""
+    """``new_account_events`` / ``closed_account_events``: the accounts context's registration and closing
+    event(s), named by the composition root."""
     settings = platform.settings
     gateway = gateway or SqlOfflineGateway(platform.read_engine)
     app = SubscriptionsApplication(
@@ -79,6 +82,7 @@ def wire_subscriptions(
     )
     followers = (
         Follower(FreePlanPolicy(app, new_account_events)),
+        Follower(ClosedAccountsPolicy(app, closed_account_events)),
         Follower(PlansProjection(), SqlPlansView, PLAN_TABLES),
         Follower(SubscriptionsProjection(), SqlSubscriptionsView, SUBSCRIPTION_TABLES),
         Follower(SubscriptionHistoryProjection(), SqlHistoryView, HISTORY_TABLES),

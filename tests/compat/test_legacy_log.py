@@ -39,6 +39,9 @@ HEAD = 97
 # free-plan policy has caught up, each old account's free subscription (its start and its slot's two events).
 FREE_PLAN_EVENTS = 1
 EVENTS_PER_FREE_SUBSCRIPTION = 3
+# ... and for each old closed account, once the closed-accounts policy has caught up: its cancellation and its
+# slot's release (the free-plan policy runs first in catch_up_all).
+EVENTS_PER_CLOSING = 2
 
 
 @pytest.fixture
@@ -150,8 +153,13 @@ def test_the_old_log_projects_to_the_rows_the_old_code_wrote(legacy: Chronicle) 
             new_rows, old_rows = _timeline_quantities(new_rows), _timeline_quantities(old_rows)
         assert old_rows and new_rows == old_rows, f"{name} differs"
     accounts = [row["id"] for row in old["rm_accounts"]]
-    assert legacy.head_position() == HEAD + FREE_PLAN_EVENTS + EVENTS_PER_FREE_SUBSCRIPTION * len(accounts)
+    closed = [row["id"] for row in old["rm_accounts"] if row["status"] == "closed"]
+    assert closed  # the old log holds a closed account: the closed-accounts policy ends its free subscription
+    assert legacy.head_position() == (
+        HEAD + FREE_PLAN_EVENTS + EVENTS_PER_FREE_SUBSCRIPTION * len(accounts) + EVENTS_PER_CLOSING * len(closed)
+    )
     assert all(legacy.subscriptions.subscription_of(UUID(a)).plan_code == "free" for a in accounts)
+    assert {a for a in accounts if legacy.subscriptions.subscription_of(UUID(a)).status == "canceled"} == set(closed)
     assert all(legacy.stored_position(name) == legacy.head_position() for name in legacy.runners)
 
 

@@ -84,7 +84,7 @@ def test_everything_one_request_did_is_found_by_its_correlation_id(
         headers={"X-Request-ID": "req-traced-1"},
     )
     register(client, "last@example.com")
-    policies_settled(container)  # the free subscriptions are the policy's writes, under its own correlation id
+    policies_settled(container)  # the free subscriptions are the policy's writes, under the request's correlation id
     position = response.json()["position"]
 
     found = client.get(
@@ -96,12 +96,18 @@ def test_everything_one_request_did_is_found_by_its_correlation_id(
     items = found["items"]
     assert found["indexed_to"] >= container.head_position()
     assert {e["correlation_id"] for e in items} == {"req-traced-1"}
-    assert {e["causation_id"] for e in items} == {"req-traced-1"}
-    assert {e["actor"] for e in items} == {"anonymous"}
-    # The account's two events and its email claim: the whole request, nothing else.
-    assert len(items) == 3 and items[-1]["position"] == position
-    assert {e["type"] for e in items} >= {"Account.Registered", "Account.EmailVerificationRequested"}
-    assert len({e["stream_id"] for e in items}) == 2
+    # The account's two events and its email claim: the request itself, nothing else ...
+    request = [e for e in items if e["causation_id"] == "req-traced-1"]
+    assert len(request) == 3 and request[-1]["position"] == position
+    assert {e["actor"] for e in request} == {"anonymous"}
+    assert {e["type"] for e in request} >= {"Account.Registered", "Account.EmailVerificationRequested"}
+    assert len({e["stream_id"] for e in request}) == 2
+    # ... and what the free-plan policy did because of it: caused by the registration, under its correlation.
+    registered = next(e for e in request if e["type"] == "Account.Registered")
+    policy = [e for e in items if e not in request]
+    assert {e["type"] for e in policy} == {"Subscription.Started", "SubscriptionSlot.Opened", "SubscriptionSlot.Taken"}
+    assert {e["causation_id"] for e in policy} == {f"{registered['stream_id']}:1"}
+    assert {e["actor"] for e in policy} == {"system"} and min(e["position"] for e in policy) > position
 
 
 def test_the_log_filters_by_stream_type_actor_and_time(
@@ -157,7 +163,8 @@ def test_a_filtered_page_waits_for_the_index_with_min_position_and_says_how_far_
 
     assert behind["items"] == [] and behind["indexed_to"] < written["position"]
     assert too_late.status_code == 503 and too_late.json()["code"] == "projection_behind"
-    assert len(caught_up["items"]) == 3 and caught_up["indexed_to"] >= written["position"]
+    request = [e for e in caught_up["items"] if e["causation_id"] == "req-late"]  # the free-plan policy's follow
+    assert len(request) == 3 and caught_up["indexed_to"] >= written["position"]
 
 
 def test_the_log_refuses_bad_filters(client: TestClient, admin: dict[str, str]) -> None:

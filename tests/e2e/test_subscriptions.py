@@ -7,13 +7,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from fastapi.testclient import TestClient
 
+from application.shared.commands import CommandContext
 from infrastructure.root import Chronicle
 from tests.conftest import Clock, eventually
+from tests.e2e.helpers import PASSWORD
 from tests.e2e.subscriptions_helpers import (
     PRO,
     SETTINGS,
@@ -204,3 +206,33 @@ def test_a_change_of_the_plans_limits_reaches_its_subscribers_rate_limit_within_
 
     assert 429 in {a.status_code for a in answers}
     assert client.get("/api/v1/accounts", headers=boss).status_code == 200  # admins: no plan limit
+
+
+def test_closing_an_account_ends_its_paid_subscription_and_bills_nothing_more(
+    client: TestClient, container: Chronicle, clock: Clock
+) -> None:
+    boss = admin(client)
+    create_plan(client, boss)
+    leaver = member(client, container)
+    assert post(client, leaver, "/payment-method", {"payment_method": "pm_ok"}).status_code == 200
+    upgraded = post(client, leaver, "/plan", {"plan": "pro"})
+    assert upgraded.status_code == 200, upgraded.text
+    paid = mine(client, leaver, upgraded.json()["position"])
+
+    closed = client.post("/api/v1/auth/me/close", json={"password": PASSWORD}, headers=leaver.headers)
+    assert closed.status_code == 200, closed.text
+
+    app, account = container.subscriptions, UUID(leaver.id)
+    eventually(lambda: app.subscription_of(account).status == "canceled", timeout=30)
+    ended = app.subscription_of(account)
+    assert (ended.id, ended.ended_at) == (UUID(paid["id"]), clock.now)
+
+    def churned() -> dict[str, Any] | None:
+        figures = revenue(client, boss)
+        return figures if any(m["kind"] == "churned" for m in figures["movements"]) else None
+
+    figures = eventually(churned, timeout=30)
+    assert sorted(m["kind"] for m in figures["movements"]) == ["churned", "new"] and figures["by_plan"] == []
+    clock.now = at(paid["period_end"]) + timedelta(days=1)  # the renewal would be due: nothing is, for a closed account
+    assert app.subscription_id_of(account) == ended.id
+    assert app.advance(CommandContext.system("test", clock.now), ended.id, clock.now).actions == ()

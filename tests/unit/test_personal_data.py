@@ -17,6 +17,7 @@ from application.shared.metadata import PersonalDataUnprotected
 from domain.accounts.account import Account
 from domain.accounts.values import Profile
 from domain.shared.personal_data import ERASED
+from infrastructure.shared import personal_data
 from infrastructure.shared.personal_data import (
     PREFIX,
     MemoryKeyStore,
@@ -291,3 +292,24 @@ def test_a_batch_prefetch_looks_its_subjects_keys_up_once_and_erased_ones_stay_e
     assert (store.batches, store.gets) == (1, 0)  # one lookup for the five, none after it
     assert opened[subjects[0]] is None
     assert all(opened[s] == f"{s.hex}@example.com" for s in subjects[1:])
+
+
+def test_the_key_cache_keeps_the_newest_keys_up_to_its_bound_and_forgets_the_oldest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(personal_data, "_CACHE_MAX", 3)
+    store = CountingStore()
+    writer = PersonalDataKeys(MASTER, store)
+    subjects = [uuid4() for _ in range(5)]
+    sealed = {subject: writer.seal(subject, "email", f"{subject.hex}@example.com") for subject in subjects}
+    reader = PersonalDataKeys(MASTER, store, cache_seconds=60)
+
+    reader.prefetch(subjects[:2])
+    reader.prefetch(subjects[2:])  # five subjects through a cache of three: the first two are forgotten
+    store.gets = 0
+    newest = [reader.open(s, "email", sealed[s]) for s in subjects[2:]]
+    assert store.gets == 0
+    oldest = [reader.open(s, "email", sealed[s]) for s in subjects[:2]]
+
+    assert store.gets == 2  # looked up again, and still opened right
+    assert newest + oldest == [f"{s.hex}@example.com" for s in subjects[2:] + subjects[:2]]

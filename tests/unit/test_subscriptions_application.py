@@ -15,6 +15,7 @@ from application.subscriptions.application import (
     SubscriptionsApplication,
     free_subscription_id,
 )
+from application.subscriptions.closed_accounts_policy import ClosedAccountsPolicy
 from application.subscriptions.free_plan_policy import FreePlanPolicy
 from domain.accounts.account import Account
 from domain.shared.errors import DomainError
@@ -433,3 +434,78 @@ def test_subscriptions_snapshot_and_reload_equal(app: SubscriptionsApplication) 
 
     assert app.repository.get(sub_id) == app.subscription(sub_id)
     assert isinstance(app.subscription(sub_id), Subscription)
+
+
+# --- the closed-accounts policy ------------------------------------------------------------------------
+
+
+def closed(account_id: UUID, at: datetime) -> Account.Closed:
+    account = Account.register(
+        account_id=account_id, email=f"{account_id.hex}@example.com", profile=a_profile(), password_hash="h", now=T0
+    )
+    account.close(reason="leaving", by_owner=True, now=at)
+    event = account.collect_events()[-1]
+    assert isinstance(event, Account.Closed)
+    return event
+
+
+def test_closing_an_account_ends_its_paid_subscription_now_and_frees_its_slot_once(
+    app: SubscriptionsApplication, gateway: MemoryGateway
+) -> None:
+    account = uuid4()
+    paid = app.subscribe(ctx(), account, "pro", "pm_ok").id
+    app.cancel_subscription(ctx(), account, at_period_end=True)  # whatever was scheduled, it ends at the closing
+    charges = [(c.attempt_id, c.requests) for c in gateway.charges(account)]
+    policy = ClosedAccountsPolicy(app, [Account.Closed])
+    assert policy.wants("domain.accounts.account:Account.Closed")
+    event = closed(account, T0 + days(3))
+
+    policy.process(event, None, {"correlation_id": "close-request"})
+    position = head(app)
+    ClosedAccountsPolicy(app, [Account.Closed]).process(event, None, {})  # a replay, or a second copy
+
+    sub = app.subscription(paid)
+    assert (sub.status, sub.ended_at) == (S.CANCELED, T0 + days(3))
+    assert head(app) == position and [(c.attempt_id, c.requests) for c in gateway.charges(account)] == charges
+    canceled = app.recorder.select_events(paid)[-1]
+    assert app.mapper.to_domain_event(canceled).reason == "account_closed"
+    metadata = app.mapper.to_event_and_metadata(canceled)[1]
+    assert (metadata["correlation_id"], metadata["causation_id"]) == (
+        "close-request",
+        f"{account}:{event.originator_version}",
+    )
+    assert app.subscribe(ctx(), account, "pro", "pm_ok").id != paid  # the slot was given back
+
+
+def test_the_closed_accounts_policy_leaves_an_ended_subscription_and_keeps_the_free_plan_off_a_closed_account(
+    app: SubscriptionsApplication,
+) -> None:
+    never = uuid4()
+    ended = uuid4()
+    app.subscribe(ctx(), ended, "pro", "pm_ok")
+    app.cancel_subscription(ctx(), ended, at_period_end=False)
+    position = head(app)
+
+    policy = ClosedAccountsPolicy(app, [Account.Closed])
+    policy.process(closed(ended, T0), None, {})
+    assert head(app) == position
+
+    # The closing came to the policy before the registration came to the free-plan policy (they follow the
+    # log apart): the slot is opened empty, and the free plan then starts nothing for the closed account.
+    policy.process(closed(never, T0), None, {})
+    FreePlanPolicy(app, [Account.Registered]).process(registered(never), None, {})
+    policy.process(closed(never, T0), None, {})  # a replay
+    assert head(app) == position + 1
+    with pytest.raises(SubscriptionNotFound):
+        app.subscription_of(never)
+
+
+def test_the_free_plan_carries_the_registrations_correlation_and_cause(app: SubscriptionsApplication) -> None:
+    account = uuid4()
+    event = registered(account)
+
+    FreePlanPolicy(app, [Account.Registered]).process(event, None, {"correlation_id": "register-request"})
+
+    started = app.recorder.select_events(free_subscription_id(account))[0]
+    metadata = app.mapper.to_event_and_metadata(started)[1]
+    assert (metadata["correlation_id"], metadata["causation_id"]) == ("register-request", f"{account}:1")
