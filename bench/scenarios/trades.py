@@ -91,8 +91,8 @@ def trade_open(config: BenchConfig) -> list[Result]:
         for run in range(config.runs):
             own = [uuid.uuid5(uuid.NAMESPACE_URL, f"bench-trader-{run}-{n}") for n in range(THREADS)]
             shared = [uuid.uuid5(uuid.NAMESPACE_URL, f"bench-trader-{run}-shared")]
-            plain.append(opens(plain_app, [uuid.uuid5(uuid.NAMESPACE_URL, f"plain-{run}-{n}") for n in range(THREADS)],
-                               per_thread))  # fmt: skip
+            others = [uuid.uuid5(uuid.NAMESPACE_URL, f"plain-{run}-{n}") for n in range(THREADS)]
+            plain.append(opens(plain_app, others, per_thread))
             quota.append(opens(container.trades, own, per_thread))
             contended.append(opens(container.trades, shared, per_thread))
             expected.update(dict.fromkeys(own, per_thread))

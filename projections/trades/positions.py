@@ -37,17 +37,13 @@ class PositionsProjection(EventHandlers[PositionsView]):
     @handles(Trade.Closed)
     def closed(self, e: Trade.Closed, view: PositionsView, meta: dict[str, Any]) -> None:
         ended = Decimal(1) if e.remaining_quantity == 0 else Decimal(0)
-        _move(
-            view, e.account_id, e.symbol, e.side, -e.quantity, -e.cost_released, -e.margin_released,
-            -e.entry_fee_share, -ended,
-        )  # fmt: skip
+        released = (e.quantity, e.cost_released, e.margin_released, e.entry_fee_share, ended)
+        _move(view, e.account_id, e.symbol, e.side, *(-value for value in released))
 
     @handles(Trade.Canceled)
     def canceled(self, e: Trade.Canceled, view: PositionsView, meta: dict[str, Any]) -> None:
-        _move(
-            view, e.account_id, e.symbol, e.side, -e.quantity, -e.cost_released, -e.margin_released,
-            -e.entry_fee_released, Decimal(-1),
-        )  # fmt: skip
+        released = (e.quantity, e.cost_released, e.margin_released, e.entry_fee_released, Decimal(1))
+        _move(view, e.account_id, e.symbol, e.side, *(-value for value in released))
 
 
 def _move(

@@ -22,8 +22,8 @@ def test_open_then_close_in_two_parts_realizes_pnl_net_of_fees_by_day_and_by_sym
     opened = open_trade(client, trader)  # buy 3 BTC/USDT at 100, leverage 3, entry fee 1
     trade_id = opened["id"]
 
-    first = ok(client.post(f"{TRADES}/{trade_id}/close", json={"quantity": "1", "price": "110", "fee": "0.5"},
-                           headers=trader.headers))  # fmt: skip
+    part = {"quantity": "1", "price": "110", "fee": "0.5"}
+    first = ok(client.post(f"{TRADES}/{trade_id}/close", json=part, headers=trader.headers))
     partial = read(client, trader, f"/{trade_id}", first["position"])
     # (110 - 100) * 1 - 1/3 of the entry fee (0.33333333) - the exit fee 0.5
     assert partial["realized_pnl"] == "9.16666667"
@@ -53,8 +53,8 @@ def test_positions_net_the_open_trades_per_symbol_with_margin_and_unrealized_pnl
     trader = staff(client, container, "user")
     open_trade(client, trader, quantity="2", price="100", leverage=2, fee="0")
     open_trade(client, trader, quantity="1", price="130", leverage=1, fee="0.9")
-    short = open_trade(client, trader, symbol="EUR/USD", side="sell", quantity="1000", price="1.1", leverage=50,
-                       market_type="forex", fee="0.5")  # fmt: skip
+    euro = {"symbol": "EUR/USD", "side": "sell", "market_type": "forex", "fee": "0.5"}
+    short = open_trade(client, trader, quantity="1000", price="1.1", leverage=50, **euro)
 
     held = {p["symbol"]: p for p in read(client, trader, "/positions", short["position"])}
     btc, eur = held["BTC/USDT"], held["EUR/USD"]
