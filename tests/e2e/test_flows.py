@@ -180,6 +180,7 @@ def test_another_users_flow_is_not_found_and_auditors_read_everything_and_write_
     assert [client.get(path, headers=stranger.headers).status_code for path in reads] == [404] * 4
     assert [client.request(m, p, json=b, headers=stranger.headers).status_code for m, p, b in writes] == [404] * 5
     assert client.get(FLOWS, headers=stranger.headers).json()["total"] == 0
+    assert client.get(FLOWS, params={"account_id": owner.id}, headers=stranger.headers).json()["total"] == 0
 
     for reader in (auditor, admin):
         assert [client.get(path, headers=reader.headers).status_code for path in reads] == [200] * 4
@@ -200,8 +201,12 @@ def test_lifecycle_conflicts_and_edits_while_paused(client: TestClient, containe
     act(client, owner, flow_id, "activate")
     edit = client.put(f"{FLOWS}/{flow_id}/steps", json={"steps": [step(prompt="new")]}, headers=owner.headers)
     assert (edit.status_code, edit.json()["code"]) == (409, "flow_not_editable")
-    act(client, owner, flow_id, "pause")
-    edit = client.put(f"{FLOWS}/{flow_id}/steps", json={"steps": [step(prompt="new")]}, headers=owner.headers)
+    paused = act(client, owner, flow_id, "pause").json()
+    stale = {**owner.headers, "If-Match": f'"{paused["version"] - 1}"'}
+    edit = client.put(f"{FLOWS}/{flow_id}/steps", json={"steps": [step(prompt="new")]}, headers=stale)
+    assert (edit.status_code, edit.json()["code"]) == (412, "version_mismatch")
+    current = {**owner.headers, "If-Match": f'"{paused["version"]}"'}
+    edit = client.put(f"{FLOWS}/{flow_id}/steps", json={"steps": [step(prompt="new")]}, headers=current)
     assert edit.status_code == 200
     assert act(client, owner, flow_id, "stop").status_code == 200
     again = act(client, owner, flow_id, "activate")

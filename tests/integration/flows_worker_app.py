@@ -6,6 +6,7 @@ per desk call."""
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 from uuid import UUID
 
@@ -28,7 +29,9 @@ class CountingAgent(ScriptedAgent):
         self.store = store
 
     def run(self, call: StepCall) -> StepResult:
-        self.store.incr(f"calls:{call.idempotency_key}")
+        seen = self.store.incr(f"calls:{call.idempotency_key}")
+        if call.config["mode"] == "slow" and seen == 1:
+            time.sleep(float(call.config.get("hold", 0)))  # the test kills the worker in here
         return super().run(call)
 
 

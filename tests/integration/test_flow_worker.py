@@ -98,3 +98,32 @@ def test_a_worker_runs_a_three_step_flow_to_completion_one_recorded_step_per_mes
         assert int(store.get(f"trades:{signal_trade_id(UUID(str(run_id)), 1)}") or 0) == 1
     finally:
         chronicle.close()
+
+
+def test_a_worker_killed_inside_a_step_leaves_it_to_the_next_which_runs_it_again_with_the_same_key(
+    chronicle: Chronicle, workers: CeleryWorkers, sender: Celery, redis_url: str
+) -> None:
+    clock, store = Clock(), redis.Redis.from_url(redis_url)
+    try:
+        app, account = chronicle.flows, uuid4()
+        steps = [step(prompt="before"), step("slow", hold=60, prompt="slow"), step(prompt="after")]
+        flow_id = app.define_flow(context(clock), account_id=account, title="Kill", description="", steps=steps).id
+        app.activate_flow(context(clock), flow_id, account_id=account)
+        first = workers.start(WORKER_APP, ready=sender)  # (a solo worker inside a task answers no ping)
+        run_id = app.start_run(context(clock), flow_id, account_id=account, inputs={}).id
+        eventually(lambda: store.get(f"calls:{run_id}:1"), timeout=60)  # the worker is inside step 1
+        workers.kill(first)
+        assert app.run(run_id).next_index == 1 and app.run(run_id).in_progress
+
+        workers.start(WORKER_APP, ready=sender)  # the unacknowledged message comes back to this one
+
+        def finished() -> FlowRun | None:
+            run = app.run(run_id)
+            return run if run.finished else None
+
+        run = eventually(finished, timeout=120)
+        assert run.status == "completed" and run.attempts == [1, 2, 1]
+        calls = [int(store.get(f"calls:{run_id}:{index}") or 0) for index in range(3)]
+        assert calls == [1, 2, 1]  # the step killed mid-way ran again (same key); the completed one never did
+    finally:
+        chronicle.close()

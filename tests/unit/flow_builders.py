@@ -41,11 +41,12 @@ class ScriptedAgent:
 
     Config: ``{"mode": "echo" | "fail" | "flaky" | "final" | "signal", "fails": n, "action": "buy"}``:
     echo answers the prompt and what it saw; fail always fails (retryably); flaky fails its first ``fails``
-    calls per key; final fails not to retry; signal yields a trade signal.
+    calls per key; final fails not to retry; signal yields a trade signal; slow answers as echo (the worker
+    app's counting agent holds its first call per key ``hold`` seconds).
     """
 
     name = "test"
-    modes = frozenset({"echo", "fail", "flaky", "final", "signal"})
+    modes = frozenset({"echo", "fail", "flaky", "final", "signal", "slow"})
 
     def __init__(self) -> None:
         self.calls: list[StepCall] = []
@@ -63,7 +64,7 @@ class ScriptedAgent:
         return {
             "mode": config.get("mode", "echo"),
             "fails": fails,
-            **{k: config[k] for k in ("action",) if k in config},
+            **{k: config[k] for k in ("action", "hold") if k in config},
         }
 
     def calls_for(self, key: str) -> int:

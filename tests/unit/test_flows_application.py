@@ -48,7 +48,7 @@ def test_a_definition_lists_every_unknown_agent_and_invalid_config_field_and_sav
         {"field": "steps.1.agent", "message": "no agent 'nobody' (known: test)", "type": "unknown_agent"},
         {
             "field": "steps.2.config.mode",
-            "message": "one of ['echo', 'fail', 'final', 'flaky', 'signal']",
+            "message": "one of ['echo', 'fail', 'final', 'flaky', 'signal', 'slow']",
             "type": "invalid_config",
         },
         {"field": "steps.2.config.fails", "message": "a whole number 0 to 10", "type": "invalid_config"},
