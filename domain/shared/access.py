@@ -33,12 +33,20 @@ class ContextGrants:
 
     declared: frozenset[str]
     grants: Mapping[Role, frozenset[str]] = field(default_factory=dict)
+    # The declared permissions that change state: a read-only role withdraws them (see ``READ_ONLY_ROLES``).
+    writes: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         stray = {p for granted in self.grants.values() for p in granted} - self.declared
         if stray:
             raise ValueError(f"granted but not declared: {sorted(stray)}")
+        if self.writes - self.declared:
+            raise ValueError(f"writes not declared: {sorted(self.writes - self.declared)}")
 
+
+# Roles that read and write nothing: an account holding one is refused every permission a context declares
+# as a write, whatever its other roles grant (every account also holds ``user``), unless it is an admin.
+READ_ONLY_ROLES: Final[frozenset[str]] = frozenset({Role.AUDITOR})
 
 # Reading the whole log and the projections' state: operations, not a context of their own.
 AUDIT_READ: Final = "audit:read"
@@ -57,17 +65,23 @@ class AccessPolicy:
 
     def __init__(self, contexts: Iterable[ContextGrants]) -> None:
         self.all_permissions: frozenset[str] = frozenset()
+        self.writes: frozenset[str] = frozenset()
         table: dict[str, set[str]] = {role: set() for role in Role}
         for context in contexts:
             self.all_permissions |= context.declared
+            self.writes |= context.writes
             for role, granted in context.grants.items():
                 table[role] |= granted
         table[Role.ADMIN] = set(self.all_permissions)
         self.role_permissions: dict[str, frozenset[str]] = {role: frozenset(p) for role, p in table.items()}
 
     def permissions_for(self, roles: Iterable[str]) -> frozenset[str]:
-        """The union of the permissions granted by ``roles`` (unknown roles grant nothing)."""
+        """The union of the permissions granted by ``roles`` (unknown roles grant nothing), less the contexts'
+        writes when one of them is read-only (and none is admin)."""
         granted: set[str] = set()
-        for role in roles:
+        held = set(roles)
+        for role in held:
             granted |= self.role_permissions.get(role, frozenset())
+        if held & READ_ONLY_ROLES and Role.ADMIN not in held:
+            granted -= self.writes
         return frozenset(granted)

@@ -24,4 +24,6 @@ GRANTS: Final = ContextGrants(
         Role.USER: frozenset({TRADES_OWN, TRADES_READ}),
         Role.AUDITOR: frozenset({TRADES_READ, TRADES_READ_ALL}),
     },
+    # Withdrawn from the read-only auditor role, although every account also holds ``user``.
+    writes=frozenset({TRADES_OWN, MARKS_WRITE}),
 )

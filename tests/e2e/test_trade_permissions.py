@@ -67,10 +67,11 @@ def test_admin_and_auditor_read_every_account_and_the_auditor_writes_nothing(
         ]
         assert read(client, reader, "/pnl/daily", trade["position"], account_id=owner.id) == []
 
-    # The auditor's role writes nothing; its account, a user's too (every account is), acts on its own trades only.
+    # The auditor writes nothing, not even on its own account (which, like every account, also holds ``user``).
     closing = client.post(f"{TRADES}/{trade['id']}/close", json={"price": "1"}, headers=auditor.headers)
-    assert code(closing) == (404, "trade_not_found")
-    assert code(client.post(f"{TRADES}/{trade['id']}/cancel", headers=auditor.headers)) == (404, "trade_not_found")
+    assert code(closing) == (403, "forbidden")
+    assert code(client.post(f"{TRADES}/{trade['id']}/cancel", headers=auditor.headers)) == (403, "forbidden")
+    assert code(client.post(TRADES, json=trade_body(), headers=auditor.headers)) == (403, "forbidden")
     mark = {"symbol": "BTC/USDT", "price": "100"}
     for who in (auditor, owner):
         assert code(client.post("/api/v1/marks", json=mark, headers=who.headers)) == (403, "forbidden")

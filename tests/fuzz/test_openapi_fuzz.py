@@ -21,10 +21,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from infrastructure.root import Adapters, Chronicle
+from infrastructure.root import Chronicle
 from interfaces.http.app import create_app
 from tests.conftest import SUPERADMIN, TEST_DATABASE_URL, TEST_REDIS_URL, make_settings, wipe_postgres
-from tests.unit.flow_builders import RecordingDesk
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -66,8 +65,6 @@ CHRONICLE = Chronicle(
         TEST_REDIS_URL,
         read_your_writes_timeout_seconds=0.05,
     ),
-    # The flows context is wired with a desk (the trades application, once the root passes it in by itself).
-    adapters=Adapters(trade_desk=RecordingDesk()),
 )
 APP = create_app(root=CHRONICLE)
 # The schema as the app documents it; calls go to the app in process (``from_asgi`` would run its lifespan now).

@@ -8,8 +8,10 @@ import pytest
 
 from domain.accounts.permissions import ACCOUNTS_MANAGE, PROFILE_READ, ROLES_ASSIGN
 from domain.accounts.permissions import GRANTS as ACCOUNTS_GRANTS
+from domain.flows.permissions import FLOWS_OWN, FLOWS_READ_ALL
 from domain.inventory.permissions import GRANTS as INVENTORY_GRANTS
 from domain.shared.access import AUDIT_READ, DEFAULT_ROLE, OPERATIONS, ROLES, ContextGrants, Role
+from domain.trades.permissions import MARKS_WRITE, TRADES_OWN, TRADES_READ
 from domain.work_orders.permissions import GRANTS as WORK_ORDERS_GRANTS
 from infrastructure.root import ACCESS
 
@@ -54,8 +56,13 @@ def test_an_unknown_role_adds_nothing_to_known_ones() -> None:
 
 def test_several_roles_grant_the_union_of_their_permissions() -> None:
     assert (
+        ACCESS.permissions_for(["manager", "inspector"])
+        == ACCESS.role_permissions["manager"] | ACCESS.role_permissions["inspector"]
+    )
+    # ... except that a read-only role withdraws the writes (the next test).
+    assert (
         ACCESS.permissions_for(["manager", "auditor"])
-        == ACCESS.role_permissions["manager"] | ACCESS.role_permissions["auditor"]
+        == (ACCESS.role_permissions["manager"] | ACCESS.role_permissions["auditor"]) - ACCESS.writes
     )
 
 
@@ -72,3 +79,19 @@ def test_every_context_grants_are_in_the_joined_policy() -> None:
     for grants in (ACCOUNTS_GRANTS, WORK_ORDERS_GRANTS, INVENTORY_GRANTS, OPERATIONS):
         for role, granted in grants.grants.items():
             assert granted <= ACCESS.permissions_for([role])
+
+
+def test_a_read_only_role_withdraws_every_write_its_other_roles_grant_unless_admin() -> None:
+    # Every account holds ``user``; an auditor's account still writes no trade and no flow.
+    assert ACCESS.writes >= {TRADES_OWN, MARKS_WRITE, FLOWS_OWN}
+    assert {TRADES_OWN, FLOWS_OWN} <= ACCESS.permissions_for(["user"])
+    auditor = ACCESS.permissions_for(["user", "auditor"])
+
+    assert not auditor & ACCESS.writes
+    assert {TRADES_READ, FLOWS_READ_ALL, AUDIT_READ} <= auditor
+    assert ACCESS.permissions_for(["admin", "auditor"]) == ACCESS.all_permissions
+
+
+def test_a_context_cannot_declare_a_write_it_does_not_declare() -> None:
+    with pytest.raises(ValueError, match="writes not declared"):
+        ContextGrants(declared=frozenset({"things:read"}), writes=frozenset({"things:write"}))

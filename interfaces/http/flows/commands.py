@@ -8,28 +8,18 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, status
 
 from application.flows.application import FlowsApplication
-from domain.flows.permissions import FLOWS_OWN, READ_ONLY_ROLES
+from domain.flows.permissions import FLOWS_OWN
 from interfaces.http.flows.schemas import FlowCreate, RunStart, StepsEdit
 from interfaces.http.shared.auth import Principal, require
 from interfaces.http.shared.commands import Cmd
-from interfaces.http.shared.problems import Problem
 from interfaces.http.shared.schemas import CommandAccepted
 from interfaces.http.shared.services import provide
 
 router = APIRouter(tags=["flows: commands"])
 
 Flows = Annotated[FlowsApplication, provide(FlowsApplication)]
-Member = Annotated[Principal, Depends(require(FLOWS_OWN))]
-
-
-async def flow_owner(member: Member) -> Principal:
-    """A caller who may write flows (their own): holding ``flows:own``, and not an auditor (auditors only read)."""
-    if READ_ONLY_ROLES.intersection(member.roles):
-        raise Problem(403, "forbidden", "Permission denied", "Auditors read flows and write none")
-    return member
-
-
-Owner = Annotated[Principal, Depends(flow_owner)]
+# A caller who may write flows (their own): holding ``flows:own``, which a read-only role (auditor) withdraws.
+Owner = Annotated[Principal, Depends(require(FLOWS_OWN))]
 FLOW = "/api/v1/flows/{flow_id}"
 
 
