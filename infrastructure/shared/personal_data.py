@@ -218,6 +218,7 @@ class PersonalDataKeys:
             for subject_id, (_, wrapped) in found.items()
         }
         with self._lock:
+            self._forget_stale(now)
             self._cache.update(opened)
 
     def _unwrap(self, subject_id: UUID, wrapped: bytes) -> bytes:
@@ -241,12 +242,17 @@ class PersonalDataKeys:
         if wrapped is not None:
             sealer = Sealer(self._unwrap(subject_id, wrapped))
         with self._lock:
-            if len(self._cache) >= _CACHE_SWEEP_AT:  # keep it bounded: forget what is stale anyway
-                stale = [k for k, (at, _, _) in self._cache.items() if now - at >= self._cache_seconds]
-                for k in stale:
-                    del self._cache[k]
+            self._forget_stale(now)
             self._cache[subject_id] = (now, exists, sealer)
         return exists, sealer
+
+    def _forget_stale(self, now: float) -> None:
+        """Keep the cache bounded (the caller holds the lock): past ``_CACHE_SWEEP_AT`` keys, forget the stale ones
+        (a rebuild prefetches every account's key once; kept, they made its memory grow with the log)."""
+        if len(self._cache) >= _CACHE_SWEEP_AT:
+            stale = [k for k, (at, _, _) in self._cache.items() if now - at >= self._cache_seconds]
+            for k in stale:
+                del self._cache[k]
 
 
 def _associated(subject_id: UUID, path: str) -> bytes:

@@ -291,3 +291,21 @@ def test_a_batch_prefetch_looks_its_subjects_keys_up_once_and_erased_ones_stay_e
     assert (store.batches, store.gets) == (1, 0)  # one lookup for the five, none after it
     assert opened[subjects[0]] is None
     assert all(opened[s] == f"{s.hex}@example.com" for s in subjects[1:])
+
+
+def test_prefetching_batch_after_batch_keeps_the_key_cache_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild prefetches every account's key once: the cache forgets stale keys, so its memory stays flat."""
+    import infrastructure.shared.personal_data as personal_data
+
+    monkeypatch.setattr(personal_data, "_CACHE_SWEEP_AT", 10)
+    store = MemoryKeyStore()
+    writer = PersonalDataKeys(MASTER, store)
+    subjects = [uuid4() for _ in range(60)]
+    for subject in subjects:
+        writer.seal(subject, "email", "a@example.com")
+    reader = PersonalDataKeys(MASTER, store, cache_seconds=0)  # every key is stale as soon as it is cached
+
+    for start in range(0, len(subjects), 6):
+        reader.prefetch(subjects[start : start + 6])
+
+    assert len(reader._cache) <= 10 + 6  # at most the bound and one batch, not the 60 prefetched
