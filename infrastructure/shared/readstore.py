@@ -10,8 +10,10 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Connection,
+    Date,
     DateTime,
     Engine,
     Integer,
@@ -30,6 +32,10 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy import Enum as SqlEnum
+from sqlalchemy import Uuid as SqlUuid
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
@@ -173,12 +179,48 @@ def upsert(
     """
     rows = [values] if isinstance(values, Mapping) else values
     for columns, group in _by_columns(rows).items():
-        statement = _insert(conn, table)
-        changes = {name: statement.excluded[name] for name in columns if name not in key}
-        if changes:
-            conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=changes), group)
+        ordered = sorted(columns)
+        arrays = _unnest_arrays(conn, table, ordered, group, key)
+        if arrays is not None:
+            statement = _insert(conn, table).from_select(ordered, select(*(func.unnest(array) for array in arrays)))
+            params: Any = {f"_rows_{name}": [row[name] for row in group] for name in ordered}
         else:
-            conn.execute(statement.on_conflict_do_nothing(index_elements=list(key)), group)
+            statement, params = _insert(conn, table), group
+        changes = {name: statement.excluded[name] for name in ordered if name not in key}
+        if changes:
+            conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=changes), params)
+        else:
+            conn.execute(statement.on_conflict_do_nothing(index_elements=list(key)), params)
+
+
+# Column types whose values go to PostgreSQL as an array parameter as they are (one cast, no per-row processing).
+_ARRAY_SAFE = (SqlUuid, String, Integer, BigInteger, Boolean, Date, DateTime, Numeric)
+
+
+def _unnest_arrays(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]], key: Sequence[str]
+) -> list[Any] | None:
+    """On PostgreSQL, for many rows with distinct keys: one array parameter per column, to insert them with one
+    ``INSERT … SELECT unnest(…)`` (executemany sends and binds every row on its own: most of a catch-up's
+    write cost). None where it does not apply: another dialect, a single row, a key repeated (ON CONFLICT
+    DO UPDATE touches a row once per statement), or a column type without a plain array form.
+
+    Each array is typed (and cast) as its column's type without a length or precision: an explicit cast to
+    ``VARCHAR(n)`` would cut a value too long, where the column's own assignment refuses it, exactly as a
+    row-by-row insert does."""
+    if conn.dialect.name != "postgresql" or len(rows) < 2:
+        return None
+    if len({tuple(row[name] for name in key) for row in rows}) < len(rows):
+        return None
+    arrays = []
+    for name in columns:
+        kind = table.c[name].type
+        base = kind.impl if isinstance(kind, TypeDecorator) else kind
+        if not isinstance(base, _ARRAY_SAFE) or isinstance(base, SqlEnum):
+            return None
+        item: Any = String() if isinstance(base, String) else Numeric() if isinstance(base, Numeric) else kind
+        arrays.append(sql_cast(bindparam(f"_rows_{name}", type_=ARRAY(item)), ARRAY(item)))
+    return arrays
 
 
 def increment(

@@ -25,17 +25,19 @@ model; it is recorded when the model is built from zero, so a rebuild can tell w
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 from uuid import UUID
 
 import psycopg
+from eventsourcing.persistence import Notification
 from psycopg import sql
 from sqlalchemy import Connection, Engine, Table, delete, select, text
 from sqlalchemy.dialects import postgresql
@@ -243,6 +245,7 @@ class ProjectionRunner:
         lease: Callable[[], bool] | None = None,
         standby_seconds: float = 1.0,
         announce: bool = True,
+        read_ahead: bool = True,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -261,6 +264,9 @@ class ProjectionRunner:
         self.announce = announce
         # Set while the next event is known to fail: batches of one until it is applied.
         self._stalled = False
+        # Read the next full batch while this one is folded (``_read``); the read under way, if any.
+        self.read_ahead = read_ahead
+        self._ahead: _ReadAhead | None = None
         self._notify_sql = text("SELECT pg_notify(:channel, :payload)")
 
     @property
@@ -291,9 +297,7 @@ class ProjectionRunner:
         position. Answers (entries consumed, the position reached, whether a failure was cleared)."""
         mapper = self.app.metadata_mapper
         position, failed = self.lock_position(conn)
-        notifications = self.app.recorder.select_notifications(
-            start=position + 1, limit=limit or self.batch_size, stop=until
-        )
+        notifications = self._read(position + 1, limit or self.batch_size, until)
         if not notifications:
             return 0, position, False
         view = self.follower.view_factory(conn) if self.follower.view_factory else None
@@ -301,7 +305,8 @@ class ProjectionRunner:
         event_type = "the batch"
         try:
             # The keys that open the batch's personal fields: one lookup for the batch, not one per account.
-            mapper.prefetch_keys({cast(UUID, n.originator_id) for n in notifications if handlers.wants(n.topic)})
+            # (A batch read ahead had its keys fetched then: this finds them in the cache.)
+            self._prefetch_keys(notifications)
             for notification in notifications:
                 if handlers.wants(notification.topic):
                     event_type = notification.topic.rpartition(":")[2]
@@ -322,6 +327,27 @@ class ProjectionRunner:
             # Delivered on commit: API processes waiting to read their writes wake at once.
             conn.execute(self._notify_sql, {"channel": PROGRESS_CHANNEL, "payload": f"{self.name}:{last}"})
         return len(notifications), last, failed
+
+    def _read(self, start: int, limit: int, until: int | None) -> Sequence[Notification]:
+        """The log's entries from ``start`` (at most ``limit``, none past ``until``). A full batch starts reading
+        the next one on a thread of its own (its keys prefetched too), so that the store works on it while this
+        one is folded: a backlog's batches follow each other without waiting for the store."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead.start == start and ahead.limit == limit and ahead.until == until:
+            notifications = ahead.result()
+        else:
+            notifications = self._select(start, limit, until)
+        full = len(notifications) == limit == self.batch_size
+        if self.read_ahead and full and (until is None or notifications[-1].id < until):
+            self._ahead = _ReadAhead(self._select, notifications[-1].id + 1, limit, until, self._prefetch_keys)
+        return notifications
+
+    def _select(self, start: int, limit: int, until: int | None) -> Sequence[Notification]:
+        return self.app.recorder.select_notifications(start=start, limit=limit, stop=until)
+
+    def _prefetch_keys(self, notifications: Sequence[Notification]) -> None:
+        wants = self.follower.handlers.wants
+        self.app.metadata_mapper.prefetch_keys({cast(UUID, n.originator_id) for n in notifications if wants(n.topic)})
 
     def advance(self) -> int:
         """Apply the next batch; when it fails, apply its events one per transaction up to the one that
@@ -449,6 +475,47 @@ class ProjectionRunner:
         self._stalled = False
         if self.board is not None:
             self.board.forget(self.name)
+
+
+class _ReadAhead:
+    """One read of the log under way on a thread of its own; ``result`` waits for it (and raises what it raised).
+
+    Reading ahead is only reading earlier: entries commit in position order (the append takes the table lock),
+    so a read of the positions after ``start`` never passes over one committed later; it may only find fewer.
+    A read whose start no longer follows the tracked position (another worker moved it) is not used.
+    """
+
+    def __init__(
+        self,
+        select: Callable[[int, int, int | None], Sequence[Notification]],
+        start: int,
+        limit: int,
+        until: int | None,
+        prefetch: Callable[[Sequence[Notification]], None],
+    ) -> None:
+        self.start, self.limit, self.until = start, limit, until
+        self._select, self._prefetch = select, prefetch
+        self._done = threading.Event()
+        self._notifications: Sequence[Notification] = ()
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, name="projection-read-ahead", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._notifications = self._select(self.start, self.limit, self.until)
+        except BaseException as error:  # given to the batch that uses this read, as its own read would have raised it
+            self._error = error
+        else:
+            with contextlib.suppress(Exception):  # only warms the key cache: the batch prefetches (and fails) itself
+                self._prefetch(self._notifications)
+        finally:
+            self._done.set()
+
+    def result(self) -> Sequence[Notification]:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._notifications
 
 
 class PostgresListener:

@@ -210,3 +210,45 @@ def test_given_a_worker_process_killed_with_sigkill_mid_run_then_a_resume_folds_
     container.runners["accounts"].catch_up()
     assert row_count(container) == ACCOUNTS
     assert_read_model_matches_aggregates(container, ids)
+
+
+def test_batches_read_ahead_fold_the_same_rows_and_a_read_ahead_another_worker_overtook_is_not_used(
+    container: Chronicle, clock: Clock
+) -> None:
+    # Given a log of several batches of ten, and two workers of the same follower
+    ids = populate(container, clock)
+    log = container.log.recorder.select_notifications(start=1, limit=1000)
+    first, other = (
+        ProjectionRunner(
+            container.log,
+            container.write_engine,
+            Follower(AccountsProjection(), SqlAccountsView, ACCOUNT_TABLES),
+            batch_size=10,
+        )
+        for _ in range(2)
+    )
+    reads: list[int] = []
+    select = first._select
+
+    def counted(start: int, limit: int, until: int | None) -> Any:
+        reads.append(start)
+        return select(start, limit, until)
+
+    first._select = counted  # type: ignore[method-assign]
+
+    # When the first applies a full batch, it reads the next one ahead, on a thread of its own
+    assert first.run_once() == 10
+    ahead = first._ahead
+    assert ahead is not None and ahead.start == log[9].id + 1
+    assert [n.id for n in ahead.result()] == [n.id for n in log[10:20]]
+
+    # And when another worker applies that batch first, the first reads on from where the other stopped
+    assert other.run_once() == 10
+    assert first.run_once() == 10
+    assert position(container) == log[29].id  # not the batch read ahead a second time
+    assert log[19].id + 1 in reads
+
+    # Then folding the rest with reads ahead leaves exactly the read model a plain catch-up builds
+    first.catch_up()
+    assert_read_model_matches_aggregates(container, ids)
+    assert first._ahead is None  # the last batch was short: nothing more was read

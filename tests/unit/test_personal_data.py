@@ -313,3 +313,19 @@ def test_the_key_cache_keeps_the_newest_keys_up_to_its_bound_and_forgets_the_old
 
     assert store.gets == 2  # looked up again, and still opened right
     assert newest + oldest == [f"{s.hex}@example.com" for s in subjects[2:] + subjects[:2]]
+
+
+def test_prefetching_batch_after_batch_keeps_the_key_cache_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild prefetches every account's key once: the cache keeps at most its bound, so its memory stays flat."""
+    monkeypatch.setattr(personal_data, "_CACHE_MAX", 10)
+    store = MemoryKeyStore()
+    writer = PersonalDataKeys(MASTER, store)
+    subjects = [uuid4() for _ in range(60)]
+    for subject in subjects:
+        writer.seal(subject, "email", "a@example.com")
+    reader = PersonalDataKeys(MASTER, store, cache_seconds=60)  # none is stale: only the bound forgets
+
+    for start in range(0, len(subjects), 6):
+        reader.prefetch(subjects[start : start + 6])
+
+    assert len(reader._cache) == 10  # the bound, not the 60 prefetched
