@@ -6,6 +6,9 @@ snapshot interval (most of them). A recorder that offers ``select_snapshot_and_e
 in one statement; any other recorder (the embedded SQLite store) is asked the library's way.
 Historical versions (``version=N``) and cached aggregates take the library's path unchanged.
 
+A load opens no personal value: they are folded sealed and opened when the aggregate's attribute is
+read (``application/shared/metadata.py``, ``defer_personal_state``).
+
 A load also skips the library's per-event runtime protocol check (``isinstance`` against a
 ``runtime_checkable`` Protocol, about 25 µs an event): Chronicle's events are the library's own
 ``Aggregate.Event`` classes, which mutate by definition.
@@ -20,6 +23,8 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProjectorFunction, Repository
 from eventsourcing.persistence import AggregateRecorder, StoredEvent
+
+from application.shared.metadata import MetadataMapper, defer_personal_state
 
 
 class LoadsInOneTrip(Protocol):
@@ -61,15 +66,26 @@ class ChronicleRepository(Repository[UUID]):
         version: int | None,
         projector_func: ProjectorFunction[Any, Any],
     ) -> Any:
-        recorder = self.event_store.recorder
-        if version is not None or self.snapshot_store is None or not hasattr(recorder, "select_snapshot_and_events"):
+        mapper = self.event_store.mapper
+        if version is not None or not isinstance(mapper, MetadataMapper):
             return super()._reconstruct_aggregate(aggregate_id, version, projector_func)
-        snapshot, stored = cast(LoadsInOneTrip, recorder).select_snapshot_and_events(
-            aggregate_id, self.snapshot_store.recorder
-        )
-        to_domain = self.event_store.mapper.to_domain_event
+        recorder = self.event_store.recorder
+        snapshot: StoredEvent | None = None
+        if self.snapshot_store is not None and hasattr(recorder, "select_snapshot_and_events"):
+            snapshot, stored = cast(LoadsInOneTrip, recorder).select_snapshot_and_events(
+                aggregate_id, self.snapshot_store.recorder
+            )
+        else:
+            if self.snapshot_store is not None:
+                latest = self.snapshot_store.recorder.select_events(aggregate_id, desc=True, limit=1)
+                snapshot = latest[0] if latest else None
+            gt = snapshot.originator_version if snapshot is not None else None
+            stored = recorder.select_events(aggregate_id, gt=gt)
+        # Personal values stay sealed through the fold; the aggregate opens them when they are read.
+        to_domain = mapper.to_domain_event_deferred
         snapshots: Iterable[Any] = (to_domain(snapshot),) if snapshot is not None else ()
         aggregate = projector_func(None, chain(snapshots, (to_domain(s) for s in stored)))
         if aggregate is None:
             raise AggregateNotFoundError(f"Aggregate {aggregate_id!r} version None not found.")
+        defer_personal_state(aggregate)
         return aggregate
