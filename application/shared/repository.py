@@ -17,11 +17,12 @@ A load also skips the library's per-event runtime protocol check (``isinstance``
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from copy import deepcopy
 from itertools import chain
 from typing import Any, Protocol, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, ProjectorFunction, Repository
+from eventsourcing.application import AggregateNotFoundError, Cache, LRUCache, ProjectorFunction, Repository
 from eventsourcing.persistence import AggregateRecorder, StoredEvent
 
 from application.shared.metadata import MetadataMapper, defer_personal_state
@@ -41,7 +42,23 @@ def mutate_each(aggregate: Any, events: Iterable[Any]) -> Any:
 
 
 class ChronicleRepository(Repository[UUID]):
-    """The library's repository, loading the current state of a stream in one query where it can."""
+    """The library's repository, loading the current state of a stream in one query where it can.
+
+    With the aggregate cache on, a miss hands out the aggregate it built, never a copy of it: the
+    library cached what it built and handed out a deep copy (about 170 µs for an account), which every
+    stream loaded once (most commands update an aggregate nobody touched for a while) paid for
+    nothing. A stream enters the cache at its second miss, as a copy taken before the command sees
+    the aggregate; a hit is fast-forwarded from the store and copied, as before. So a command never
+    holds the cached object, and whatever it does to its own (a refusal, a save that loses a race)
+    leaves the cache as the store had it.
+    """
+
+    def __init__(self, event_store: Any, *, cache_maxsize: int | None = None, **kwargs: Any) -> None:
+        super().__init__(event_store, cache_maxsize=cache_maxsize, **kwargs)
+        # The streams that missed once lately: a second miss admits the stream into the cache.
+        self._missed: Cache[UUID, bool] | None = None
+        if cache_maxsize is not None:
+            self._missed = LRUCache(maxsize=cache_maxsize) if cache_maxsize > 0 else Cache()
 
     def get(
         self,
@@ -52,6 +69,21 @@ class ChronicleRepository(Repository[UUID]):
         fastforward_skipping: bool = False,
         deepcopy_from_cache: bool = True,
     ) -> Any:
+        missed = self._missed
+        if (
+            self.cache is not None
+            and missed is not None
+            and version is None
+            and deepcopy_from_cache
+            and self.deepcopy_from_cache
+            and aggregate_id not in self.cache.cache
+        ):
+            aggregate = self._reconstruct_aggregate(aggregate_id, None, projector_func)
+            if aggregate_id in missed.cache:
+                self.cache.put(aggregate_id, deepcopy(aggregate))  # before the command sees it
+            else:
+                missed.put(aggregate_id, True)
+            return aggregate
         return super().get(
             aggregate_id,
             version=version,
