@@ -6,6 +6,12 @@ event, and opened here after it decoded one: they are plain strings in the store
 encryption does not depend on the transcoder. A value stored in clear by older code stays as it is
 (stored bytes are never rewritten) and is read as it is until its subject is erased; a value whose
 subject's key was destroyed reads as the field's erased value, whether it was sealed or in clear.
+
+A load (the repository, ``to_domain_event_deferred``) opens nothing: the sealed values are folded
+into the aggregate as ``Unopened`` strings (their stored text) and, after the fold, the attributes
+holding them are kept aside (``defer_personal_state``) and opened when first read
+(``DefersPersonalState``). Followers, auditors and historical loads (snapshots are taken from those)
+get every value opened, as before.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from eventsourcing.utils import TopicError, resolve_topic
 
 from application.shared.commands import CommandContext
 from application.shared.ports import PersonalDataCipher
-from domain.shared.personal_data import ERASED, PersonalFields
+from domain.shared.personal_data import DEFERRED_STATE, ERASED, DefersPersonalState, PersonalFields
 
 METADATA_KEY = "__meta__"
 
@@ -73,6 +79,13 @@ class MetadataMapper(Mapper[UUID]):
         self._open(type(event), vars(event), _uuid(stored_event.originator_id), typed=True)
         return event, metadata
 
+    def to_domain_event_deferred(self, stored_event: StoredEvent) -> Any:
+        """The domain event for a load's fold: its sealed personal values left sealed, as ``Unopened``."""
+        event = super().to_domain_event(stored_event)
+        vars(event).pop(METADATA_KEY, None)
+        self._open(type(event), vars(event), _uuid(stored_event.originator_id), typed=True, defer=True)
+        return event
+
     def decode_state(self, stored_event: StoredEvent | Notification) -> dict[str, Any]:
         """The stored state as a dict, metadata included (for auditors): personal fields opened, or
         ``ERASED`` once their key was destroyed."""
@@ -101,6 +114,12 @@ class MetadataMapper(Mapper[UUID]):
         paths, root = _personal_paths(type(domain_event), vars(domain_event))
         if not paths:
             return None
+        if root and DEFERRED_STATE in domain_event.state:  # a snapshot of a lazily loaded aggregate
+            aggregate_state = dict(domain_event.state)
+            for name, opening in aggregate_state.pop(DEFERRED_STATE).items():
+                aggregate_state.setdefault(name, opening())
+            domain_event = copy.copy(domain_event)
+            object.__setattr__(domain_event, "__dict__", {**vars(domain_event), "state": aggregate_state})
         if self.personal is None:
             raise PersonalDataUnprotected(
                 f"{type(domain_event).__qualname__} holds personal data: no cipher to seal it"
@@ -110,6 +129,9 @@ class MetadataMapper(Mapper[UUID]):
         container = dict(state[root]) if root else state
         for path in paths:
             value = _get(container, path)
+            if isinstance(value, Unopened):  # sealed for where a load found it: sealed anew for this path
+                value = value.open()
+                container = _set(container, path, value)
             if value is not None and value != ERASED and not self.personal.is_sealed(value):
                 container = _set(container, path, self.personal.seal(subject, path, value))
         if root:
@@ -117,9 +139,10 @@ class MetadataMapper(Mapper[UUID]):
             return state
         return container
 
-    def _open(self, cls: type[Any], state: dict[str, Any], subject: UUID, *, typed: bool) -> None:
+    def _open(self, cls: type[Any], state: dict[str, Any], subject: UUID, *, typed: bool, defer: bool = False) -> None:
         """Open the sealed personal values of ``state`` in place; ``typed``: erased as the field's erased
-        value (a domain object), else as ``ERASED`` whatever the field (what an auditor reads)."""
+        value (a domain object), else as ``ERASED`` whatever the field (what an auditor reads); ``defer``
+        (typed only): sealed values become ``Unopened``, opened when read."""
         paths, root = _personal_paths(cls, state)
         if not paths:
             return
@@ -136,6 +159,9 @@ class MetadataMapper(Mapper[UUID]):
                     raise PersonalDataUnprotected("A sealed personal value was read: no cipher to open it")
                 continue
             if isinstance(value, str) and value.startswith(SEALED_PREFIX):
+                if defer:
+                    container = _set(container, path, Unopened(value, self.personal, subject, path, erased))
+                    continue
                 try:
                     opened = self.personal.open(subject, path, value)
                 except Exception:
@@ -158,6 +184,92 @@ class MetadataMapper(Mapper[UUID]):
             state[root] = container
         else:
             state.update(container)
+
+
+class Unopened(str):
+    """A sealed personal value on its way through a load's fold: its stored text, and how it opens.
+
+    It is immutable and holds no clear text, so copies of an aggregate share it.
+    """
+
+    _personal: PersonalDataCipher
+    _subject: UUID
+    _path: str
+    _erased: Any
+
+    def __new__(cls, sealed: str, personal: PersonalDataCipher, subject: UUID, path: str, erased: Any) -> Unopened:
+        value = super().__new__(cls, sealed)
+        value._personal, value._subject, value._path, value._erased = personal, subject, path, erased
+        return value
+
+    def open(self) -> Any:
+        """What an eager load reads: the value, or the field's erased value; raises for a value that does not
+        open under its stream's key (an aggregate never decides on it)."""
+        opened = self._personal.open(self._subject, self._path, str(self))
+        return self._erased if opened is None else opened
+
+    def __copy__(self) -> Unopened:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Unopened:
+        return self
+
+
+class _Deferred:
+    """An aggregate attribute kept aside with the unopened values inside it (at ``paths`` within it, ``""``
+    for the attribute itself); opened once, when first read through any copy of the aggregate."""
+
+    __slots__ = ("_opened", "_paths", "_value")
+
+    def __init__(self, value: Any, paths: list[str]) -> None:
+        self._value = value
+        self._paths = paths
+        self._opened: tuple[Any] | None = None
+
+    def __call__(self) -> Any:
+        if self._opened is None:
+            value = self._value
+            for path in self._paths:
+                value = _set(value, path, _get(value, path).open()) if path else value.open()
+            self._opened = (value,)  # immutable values only (text, dates, frozen dataclasses): shared by copies
+        return self._opened[0]
+
+    def __repr__(self) -> str:
+        return "<unopened>"
+
+    def __copy__(self) -> _Deferred:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Deferred:
+        return self
+
+
+def defer_personal_state(aggregate: Any) -> None:
+    """After a load's fold: keep aside the attributes of ``aggregate`` that hold ``Unopened`` values, to be
+    opened when read (``DefersPersonalState``); an aggregate class without that opens them now."""
+    personal = getattr(type(aggregate), "personal_state", None)
+    state = vars(aggregate)
+    roots: dict[str, list[str]] = {}
+    for path in personal or ():
+        root, _, rest = path.partition(".")
+        if isinstance(_get(state, path), Unopened):
+            roots.setdefault(root, []).append(rest)
+    if roots:
+        deferred = {root: _Deferred(state.pop(root), paths) for root, paths in roots.items()}
+        if isinstance(aggregate, DefersPersonalState):
+            state.setdefault(DEFERRED_STATE, {}).update(deferred)
+        else:
+            state.update({root: opening() for root, opening in deferred.items()})
+    for name, value in state.items():  # one left where personal_state does not say: opened at once
+        if isinstance(value, Unopened):
+            state[name] = value.open()
+
+
+def open_deferred(aggregate: Any) -> Any:
+    """``aggregate`` with every personal attribute a load kept aside opened (as an eager load had it)."""
+    if isinstance(aggregate, DefersPersonalState):
+        aggregate.open_personal_state()
+    return aggregate
 
 
 # What an auditor reads for a sealed value that does not open under its stream's key (altered or moved).

@@ -200,6 +200,9 @@ def recorder_append(config: BenchConfig) -> list[Result]:
                 rates["direct"].append(count / elapsed)
                 elapsed, _ = run_writers(1, count, theirs)
                 rates["library"].append(count / elapsed)
+            with psycopg.connect(config.database_url) as conn:
+                row = conn.execute("SELECT count(*) FROM chronicle_events").fetchone()
+                logged = int(row[0]) if row else 0
         finally:
             raw.close()
     finally:
@@ -219,6 +222,8 @@ def recorder_append(config: BenchConfig) -> list[Result]:
             notes=[
                 f"{count} appends per run through the log's recorder as configured (group commit), one round trip "
                 "each: the append function (lock, chain head, positions, links, insert, NOTIFY) in one prepared call",
+                f"the log: {EVENTS_PER_ACCOUNT} events (ANALYZE'd) at the start, {logged:,} at the end (this "
+                "recorder's and the one without the queue append to it); a plan made on the small log must hold",
                 "Chronicle runs: " + ", ".join(f"{x:.0f}" for x in rates["ours"]),
                 "baseline runs: " + ", ".join(f"{x:.0f}" for x in rates["raw"]),
                 f"ChronicleRecorder without the group-commit queue: {direct_rate:.0f}/s = {direct_rate / base:.2f} x "

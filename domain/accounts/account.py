@@ -54,7 +54,7 @@ from domain.accounts.values import (
     normalize_email,
 )
 from domain.shared.access import DEFAULT_ROLE, ROLES
-from domain.shared.personal_data import ERASED, PersonalFields
+from domain.shared.personal_data import ERASED, DefersPersonalState, PersonalFields
 from domain.shared.topics import moved
 
 # What the personal fields of an account's events read as once it is erased.
@@ -67,7 +67,7 @@ _PROFILE_ERASED: PersonalFields = {
 }
 
 
-class Account(Aggregate):
+class Account(DefersPersonalState, Aggregate):
     """An identity that can log in, holds roles, and can be suspended, closed or erased."""
 
     # Defaults for snapshots taken before two-factor login (or erasure) existed.

@@ -10,7 +10,7 @@ clear, or as ``ERASED`` once the stream's key was destroyed (crypto-shredding).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.shared.errors import DomainError
 
@@ -26,3 +26,57 @@ class PersonalDataErased(DomainError):
 
     code = "account_erased"
     title = "The account's personal data was erased"
+
+
+# Where an aggregate keeps the personal attributes a load left unopened (see ``DefersPersonalState``).
+DEFERRED_STATE = "_deferred_personal_state"
+
+
+class DefersPersonalState:
+    """An aggregate whose personal attributes may be opened only when read.
+
+    Opening a sealed value (decrypting it) is most of what a load costs, and most commands read no
+    personal field, so a load hands the aggregate over with the attributes that hold personal values
+    (the roots of ``personal_state``: ``email``, ``profile``) kept aside, still sealed; the first read
+    of one opens it, with the same result an eager load would have had (the value, or the field's
+    erased value once its subject's key was destroyed). An assignment replaces it as usual, and
+    comparing two aggregates opens what either kept aside.
+
+    Events' ``apply`` methods see such values still sealed while a load folds them: they pass personal
+    values on as they are and never compute on them (a name's emptiness was checked when it was made).
+    """
+
+    if not TYPE_CHECKING:  # keeps mypy checking every attribute access on the aggregate
+
+        def __getattr__(self, name: str) -> Any:
+            deferred = self.__dict__.get(DEFERRED_STATE)
+            if deferred:
+                opening = deferred.pop(name, None)
+                if opening is not None:
+                    if not deferred:
+                        del self.__dict__[DEFERRED_STATE]
+                    value = opening()
+                    self.__dict__[name] = value
+                    return value
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        deferred = self.__dict__.get(DEFERRED_STATE)
+        if deferred and deferred.pop(name, None) is not None and not deferred:
+            del self.__dict__[DEFERRED_STATE]
+        super().__setattr__(name, value)
+
+    def __eq__(self, other: object) -> bool:
+        self.open_personal_state()
+        if isinstance(other, DefersPersonalState):
+            other.open_personal_state()
+        return bool(super().__eq__(other))
+
+    def __hash__(self) -> int:  # what the aggregate's other base says (defining __eq__ would drop it)
+        return super().__hash__()
+
+    def open_personal_state(self) -> None:
+        """Open every personal attribute kept aside (as an eager load would have had them)."""
+        deferred = self.__dict__.pop(DEFERRED_STATE, None)
+        for name, opening in (deferred or {}).items():
+            self.__dict__.setdefault(name, opening())

@@ -101,6 +101,13 @@ _LOCK_AND_READ_HEAD = (
     "  END IF;\n"
 )
 
+# How the append functions are planned. PL/pgSQL plans the head read (it has no parameters) once per
+# connection, at its first call, and keeps that plan: on a log of a few rows the planner picks a sequential
+# scan and a sort, and a connection that appended first while the log was small (the group-commit leader
+# keeps its connection for good) then scanned the whole log on every append, slower with every event
+# (bench/analysis.md, recorder-append). Without sequential scans the plan is the index's, right at any size.
+_PLAN_FOR_ANY_SIZE = "SET enable_seqscan = off"
+
 # A stream's latest snapshot and the events after it: one round trip for a load instead of two.
 _LOAD = (
     "WITH snap AS (SELECT originator_version, topic, state FROM {schema}.{snapshots} "
@@ -205,6 +212,7 @@ class ChronicleRecorder(PostgresApplicationRecorder):
             "link": Identifier(f"{self.events_table_name}_link"),
         }
         names["lock_and_read_head"] = SQL(_LOCK_AND_READ_HEAD).format(**names)
+        names["plan"] = SQL(_PLAN_FOR_ANY_SIZE)
         link = SQL(
             "CREATE OR REPLACE FUNCTION {schema}.{link}(previous bytea, pos bigint, stream uuid, version bigint, "
             "topic text, state bytea) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS "
@@ -213,7 +221,7 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         ).format(**names)
         append = SQL(
             "CREATE OR REPLACE FUNCTION {schema}.{append}(ids uuid[], versions bigint[], topics text[], "
-            "states bytea[]) RETURNS bigint[] LANGUAGE plpgsql AS $body$\n"
+            "states bytea[]) RETURNS bigint[] LANGUAGE plpgsql {plan} AS $body$\n"
             "DECLARE\n"
             "  head bytea; head_position bigint; n int := cardinality(ids);\n"
             "  positions bigint[] := array_fill(0::bigint, ARRAY[n]);\n"
@@ -255,7 +263,7 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         ).format(**names)
         append_one = SQL(
             "CREATE OR REPLACE FUNCTION {schema}.{append}(id uuid, version bigint, topic text, state bytea) "
-            "RETURNS bigint LANGUAGE plpgsql AS $body$\n"
+            "RETURNS bigint LANGUAGE plpgsql {plan} AS $body$\n"
             "DECLARE head bytea; head_position bigint; pos bigint;\n"
             "BEGIN\n{lock_and_read_head}"
             "  pos := nextval({sequence});\n"

@@ -11,13 +11,16 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
 
+from application.shared.metadata import open_deferred
 from domain.accounts.account import Account
-from domain.accounts.errors import AccountClosed
+from domain.accounts.errors import AccountClosed, RoleAlreadyAssigned
 from domain.accounts.values import Profile
+from domain.shared.errors import ConcurrencyConflict
 from infrastructure.root import Chronicle
 from tests.conftest import Clock
 from tests.integration.conftest import PASSWORD, context, register
@@ -141,4 +144,62 @@ def test_given_streams_with_and_without_a_snapshot_then_the_one_trip_load_equals
     for account_id in (plain, snapped):
         ours = app.repository._reconstruct_aggregate(account_id, None, project_aggregate)
         theirs = library.get(account_id)
-        assert vars(ours) == vars(theirs)
+        assert vars(open_deferred(ours)) == vars(theirs)  # personal values opened as the library's load has them
+
+
+def test_a_stream_enters_the_cache_at_its_second_miss_as_a_copy_the_command_never_holds(
+    container: Chronicle, clock: Clock
+) -> None:
+    account_id = register(container, clock, "cache-admit@example.com")
+    cache = container.accounts.repository.cache
+    assert cache is not None
+    container.accounts.repository.cache = cache = type(cache)(maxsize=10)  # empty: no earlier load counted
+    container.accounts.repository._missed = type(cache)(maxsize=10)
+
+    first = container.accounts.load(account_id, Account)  # a miss: the built aggregate, nothing cached
+    with pytest.raises(KeyError):
+        cache.get(account_id)
+    second = container.accounts.load(account_id, Account)  # the second miss: a copy cached, this one handed out
+    cached: Account = cache.get(account_id)
+    assert cached is not second and cached is not first
+    second.update_profile(profile=Profile("Never", "Saved"), now=clock())
+    first.assign_role(role="admin", now=clock())
+
+    assert (cached.version, cached.roles, cached.profile.first_name) == (first.version - 1, ["user"], "Ada")
+    third = container.accounts.load(account_id, Account)  # a hit: fast-forwarded, a copy
+    assert third is not cached and third.version == cached.version and third.roles == ["user"]
+
+
+def test_given_a_cached_account_when_a_command_is_refused_or_loses_its_save_then_the_cache_holds_the_stored_state(
+    container: Chronicle, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = container.accounts
+    account_id = register(container, clock, "cache-race@example.com")
+    app.load(account_id, Account)
+    app.load(account_id, Account)
+    stored_version = cached_version(container, account_id)
+
+    # Refused by the domain after changing its copy: nothing saved, the cache as it was.
+    with pytest.raises(RoleAlreadyAssigned):
+        account = app.load(account_id, Account)
+        account.update_profile(profile=Profile("Half", "Done"), now=clock())
+        account.assign_role(role="user", now=clock())
+    assert cached_version(container, account_id) == stored_version
+
+    # Loses its save: another process writes between this command's load and its save.
+    loads = app.load
+
+    def load_then_race(*args: Any, **kwargs: Any) -> Any:
+        loaded = loads(*args, **kwargs)
+        in_second_process(container, "rename", str(account_id))
+        return loaded
+
+    monkeypatch.setattr(app, "load", load_then_race)
+    with pytest.raises(ConcurrencyConflict):
+        app.update_profile(context(clock), account_id, Profile("Lost", "Race"))
+    monkeypatch.undo()
+
+    assert cached_version(container, account_id) == stored_version  # not the lost save's version
+    after = app.load(account_id, Account)
+    assert after.version == stored_version + 1
+    assert (after.profile.first_name, after.profile.last_name) == ("Grace", "Hopper")  # the winner's, not "Lost"

@@ -118,3 +118,32 @@ def test_a_server_without_a_signing_key_signs_no_checkpoints_but_verifies(contai
     with pytest.raises(CheckpointsUnavailable):
         checkpoints.public_key_pem()
     assert checkpoints.verify().ok
+
+
+def test_a_connection_that_appended_first_to_a_tiny_log_reads_the_chain_head_by_index_once_the_log_grew(
+    container: Chronicle,
+) -> None:
+    """The append function's head read is planned once per connection; planned on a log of a few rows it
+    must not stay a sequential scan of the whole log (bench/analysis.md, recorder-append)."""
+    recorder = container.log.recorder
+    assert isinstance(recorder, ChronicleRecorder)
+    url = str(container.settings.database_url).replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url, autocommit=True) as early, psycopg.connect(url, autocommit=True) as admin:
+        admin.execute("ANALYZE chronicle_events")  # the statistics of a tiny log, as autovacuum takes them early on
+        first = events(1)[0]
+        early.execute(recorder.append_one_statement, (first.originator_id, 1, TOPIC, first.state))  # planned now
+        # The log grows (scratch rows with a link each, written straight into the table).
+        admin.execute(
+            "INSERT INTO chronicle_events (originator_id, originator_version, topic, state, chain) "
+            "SELECT gen_random_uuid(), 1, %s, '{}'::bytea, decode(repeat('00', 32), 'hex') "
+            "FROM generate_series(1, 20000)",
+            (TOPIC,),
+        )
+        # No ANALYZE now: a new one would make every connection plan anew (autovacuum takes a while to).
+        with early.transaction(force_rollback=True):
+            later = events(1)[0]
+            early.execute(recorder.append_one_statement, (later.originator_id, 1, TOPIC, later.state))
+            row = early.execute(
+                "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'chronicle_events'"
+            ).fetchone()
+    assert row is not None and row[0] == 0  # the head was read through the index, not by scanning the log

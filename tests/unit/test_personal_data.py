@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Collection, Iterator
 from datetime import date
 from pathlib import Path
@@ -9,11 +11,14 @@ from uuid import UUID, uuid4
 
 import pytest
 from cryptography.exceptions import InvalidTag
+from eventsourcing.application import project_aggregate
+from eventsourcing.domain import Snapshot
 from sqlalchemy import Engine, create_engine, select, text
 
 from application.accounts.application import register_account_transcodings
 from application.shared.application import ChronicleApplication
-from application.shared.metadata import PersonalDataUnprotected
+from application.shared.metadata import PersonalDataUnprotected, defer_personal_state
+from application.shared.repository import mutate_each
 from domain.accounts.account import Account
 from domain.accounts.values import Profile
 from domain.shared.personal_data import ERASED
@@ -329,3 +334,119 @@ def test_prefetching_batch_after_batch_keeps_the_key_cache_bounded(monkeypatch: 
         reader.prefetch(subjects[start : start + 6])
 
     assert len(reader._cache) == 10  # the bound, not the 60 prefetched
+
+
+# --- a load opens personal values only when they are read --------------------------------------
+
+
+class CountingKeys(PersonalDataKeys):
+    """The cipher, counting the sealed values it opens (each an AES-GCM decryption)."""
+
+    def __init__(self) -> None:
+        super().__init__(MASTER, MemoryKeyStore(), cache_seconds=0)
+        self.opened = 0
+
+    def open(self, subject_id: UUID, path: str, sealed: str) -> str | date | None:
+        self.opened += 1
+        return super().open(subject_id, path, sealed)
+
+
+def a_renamed_account(env: dict[str, str] | None = None) -> tuple[App, CountingKeys]:
+    """Ada registered (six personal values) and renamed twice (five each): 16 sealed values in her stream."""
+    app = App(env={"PERSISTENCE_MODULE": "eventsourcing.popo", **(env or {})})
+    keys = CountingKeys()
+    app.metadata_mapper.personal = keys
+    account = an_account()
+    for last_name in ("Byron", "King"):
+        account.update_profile(profile=Profile("Ada", last_name, "+44", "7700900123", date(1815, 12, 10)), now=NOW)
+    app.save(account)
+    keys.opened = 0
+    return app, keys
+
+
+def test_a_load_that_reads_no_personal_field_opens_nothing() -> None:
+    app, keys = a_renamed_account()
+
+    account: Account = app.repository.get(ADA)
+    account.ensure_usable()
+    account.assign_role(role="admin", now=NOW)
+    app.save(account)
+
+    assert (account.version, account.roles) == (4, ["admin", "user"])
+    assert keys.opened == 0
+
+
+def test_reading_a_personal_attribute_opens_only_its_current_values_once_and_equals_the_eager_load() -> None:
+    app, keys = a_renamed_account()
+    eager = project_aggregate(None, app.events.get(ADA))  # the mapper's eager path: every value opened
+    assert keys.opened == 16
+    keys.opened = 0
+
+    account: Account = app.repository.get(ADA)
+    assert account.profile == Profile("Ada", "King", "+44", "7700900123", date(1815, 12, 10))
+    assert keys.opened == 5  # the last update's five, not the earlier events' overwritten ones
+    assert account.email == "Ada@Example.com" and account.email_key == "ada@example.com"
+    assert keys.opened == 6
+    assert account.profile.last_name == "King" and keys.opened == 6  # opened once
+    assert account == eager and vars(account) == vars(eager)
+
+
+def test_copies_of_a_lazily_loaded_aggregate_share_one_opening_and_an_assignment_replaces_a_kept_aside_value() -> None:
+    app, keys = a_renamed_account()
+    account: Account = app.repository.get(ADA)
+
+    first, second = copy.deepcopy(account), copy.deepcopy(account)
+    assert first.email == second.email == "Ada@Example.com"
+    assert keys.opened == 1
+    first.update_profile(profile=Profile("Augusta", "King"), now=NOW)
+    assert first.profile.first_name == "Augusta" and keys.opened == 1  # assigned by the event, never opened
+    assert second.profile.first_name == "Ada" and keys.opened == 6
+
+
+def test_a_lazily_loaded_account_reads_erased_values_once_its_key_is_destroyed() -> None:
+    app, keys = a_renamed_account()
+    keys.destroy(ADA)
+
+    account: Account = app.repository.get(ADA)
+
+    assert account.email == ERASED
+    assert (account.profile.first_name, account.profile.phone_number, account.profile.birthday) == (
+        ERASED,
+        ERASED,
+        None,
+    )
+
+
+def test_a_sealed_value_that_does_not_open_fails_when_read_never_as_clear_or_sealed_text() -> None:
+    app, keys = a_renamed_account()
+    moved = keys.seal(ADA, "first_name", "Somebody")  # sealed for another field, copied into the last name
+    (*_, last) = app.recorder.select_events(ADA)
+    stored = last.state.decode()
+    sealed_last_name = app.metadata_mapper.transcoder.decode(last.state)["last_name"]
+    tampered = dataclasses.replace(last, state=stored.replace(sealed_last_name, moved).encode())
+
+    mapper = app.metadata_mapper
+    (*before, _) = app.recorder.select_events(ADA)
+    account: Account = mutate_each(None, [mapper.to_domain_event_deferred(e) for e in (*before, tampered)])
+    defer_personal_state(account)  # what a load does
+    account.ensure_usable()  # deciding on what is not personal still works
+    with pytest.raises(InvalidTag):
+        account.profile  # noqa: B018 - the read is the test
+    assert mapper.decode_state(tampered)["last_name"] == "[unreadable]"  # the auditor reads on
+
+
+def test_a_snapshot_of_a_lazily_loaded_aggregate_is_sealed_for_the_snapshot_and_loads_the_same() -> None:
+    app, keys = a_renamed_account({"IS_SNAPSHOTTING_ENABLED": "y"})
+    account: Account = app.repository.get(ADA)
+    assert keys.opened == 0
+
+    stored = app.metadata_mapper.to_stored_event(Snapshot.take(account))
+    for clear in (b"Ada", b"King", b"7700900123", b"1815", b"example.com"):
+        assert clear not in stored.state
+    assert app.snapshots is not None
+    app.snapshots.recorder.insert_events([stored])
+
+    via_snapshot = app.metadata_mapper.to_domain_event(stored)
+    assert via_snapshot.state["email"] == "Ada@Example.com"
+    assert via_snapshot.state["profile"] == Profile("Ada", "King", "+44", "7700900123", date(1815, 12, 10))
+    assert app.repository.get(ADA) == project_aggregate(None, app.events.get(ADA))
