@@ -15,7 +15,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from infrastructure.root import Chronicle
+from infrastructure.root import Adapters, Chronicle
 from infrastructure.shared.readstore import metadata
 from infrastructure.shared.settings import Settings
 from interfaces.http.app import create_app
@@ -154,8 +154,14 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def container(settings: Settings, clock: Clock) -> Iterator[Chronicle]:
-    container = Chronicle(settings, clock=clock)
+def adapters() -> Adapters:
+    """What the container uses instead of the adapters built from settings: none here; a test module overrides it."""
+    return Adapters()
+
+
+@pytest.fixture
+def container(settings: Settings, clock: Clock, adapters: Adapters) -> Iterator[Chronicle]:
+    container = Chronicle(settings, clock=clock, adapters=adapters)
     container.start()
     try:
         yield container

@@ -8,7 +8,6 @@ run → the rule agent signals a buy → the trade is opened, tagged with the fl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,11 +16,10 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
+from application.shared.commands import Clock
 from domain.flows.run import signal_trade_id
 from infrastructure.root import Chronicle
 from infrastructure.shared.platform import utc_now
-from infrastructure.shared.settings import Settings
-from interfaces.http.app import create_app
 from tests.conftest import eventually
 from tests.e2e.workshop import Member, staff
 
@@ -39,19 +37,8 @@ RULE = {
 
 
 @pytest.fixture
-def container(settings: Settings) -> Iterator[Chronicle]:
-    container = Chronicle(settings, clock=utc_now)
-    container.start()
-    try:
-        yield container
-    finally:
-        container.close()
-
-
-@pytest.fixture
-def client(container: Chronicle) -> Iterator[TestClient]:
-    with TestClient(create_app(root=container), raise_server_exceptions=False) as test_client:
-        yield test_client
+def clock() -> Clock:
+    return utc_now
 
 
 def finished_run(client: TestClient, who: Member, run_id: str) -> dict[str, Any]:

@@ -4,7 +4,6 @@ completed, its history and stats; a signal opens one trade; ownership and permis
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -12,11 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from application.flows.agents import AgentRegistry
+from application.shared.commands import Clock
 from domain.flows.run import signal_trade_id
 from infrastructure.root import Adapters, Chronicle
 from infrastructure.shared.platform import utc_now
-from infrastructure.shared.settings import Settings
-from interfaces.http.app import create_app
 from tests.conftest import eventually
 from tests.e2e.workshop import Member, staff
 from tests.unit.flow_builders import RecordingDesk, ScriptedAgent, step
@@ -40,20 +38,13 @@ def agent() -> ScriptedAgent:
 
 
 @pytest.fixture
-def container(settings: Settings, desk: RecordingDesk, agent: ScriptedAgent) -> Iterator[Chronicle]:
-    adapters = Adapters(trade_desk=desk, agents=AgentRegistry.of([agent]))
-    container = Chronicle(settings, clock=utc_now, adapters=adapters)
-    container.start()
-    try:
-        yield container
-    finally:
-        container.close()
+def adapters(desk: RecordingDesk, agent: ScriptedAgent) -> Adapters:
+    return Adapters(trade_desk=desk, agents=AgentRegistry.of([agent]))
 
 
 @pytest.fixture
-def client(container: Chronicle) -> Iterator[TestClient]:
-    with TestClient(create_app(root=container), raise_server_exceptions=False) as test_client:
-        yield test_client
+def clock() -> Clock:
+    return utc_now
 
 
 def define(client: TestClient, who: Member, *steps: dict[str, Any], title: str = "Signals") -> str:

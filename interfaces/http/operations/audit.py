@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
 from application.shared.application import EventLog
-from application.shared.metadata import METADATA_KEY
+from application.shared.metadata import METADATA_KEY, open_deferred
 from domain.shared.access import AUDIT_READ
 from domain.shared.errors import NotFound
 from infrastructure.shared.audit_index import AuditFilter, AuditIndexQueries
@@ -177,7 +177,8 @@ def stream_state(
             raise Problem(422, "version_and_at", "Give a version or an instant, not both")
         version = _version_at(stream_id, at, log, streams)
     try:
-        aggregate: Aggregate = log.repository.get(stream_id, version=version)
+        # Every personal attribute opened (a load may keep them aside until read): an auditor reads them all.
+        aggregate: Aggregate = open_deferred(log.repository.get(stream_id, version=version))
     except AggregateNotFoundError:
         raise NotFound(f"No stream with id {stream_id}") from None
     if version is not None and aggregate.version < version:
