@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
 from application.shared.application import EventLog
-from application.shared.metadata import METADATA_KEY
+from application.shared.metadata import METADATA_KEY, open_deferred
 from domain.shared.access import AUDIT_READ
 from domain.shared.errors import NotFound
 from infrastructure.shared.audit_index import AuditFilter, AuditIndexQueries
@@ -181,6 +181,7 @@ def stream_state(
         raise NotFound(f"No stream with id {stream_id}") from None
     if version is not None and aggregate.version < version:
         raise NotFound(f"Stream {stream_id} has only {aggregate.version} versions")
+    open_deferred(aggregate)  # the personal attributes a load leaves sealed until read: the auditor reads them all
     fields = {key.lstrip("_"): value for key, value in vars(aggregate).items() if key != "_pending_events"}
     return AuditState(
         stream_id=stream_id,
