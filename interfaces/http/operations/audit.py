@@ -183,6 +183,7 @@ def stream_state(
         raise NotFound(f"No stream with id {stream_id}") from None
     if version is not None and aggregate.version < version:
         raise NotFound(f"Stream {stream_id} has only {aggregate.version} versions")
+    open_deferred(aggregate)  # the personal attributes a load leaves sealed until read: the auditor reads them all
     fields = {key.lstrip("_"): value for key, value in vars(aggregate).items() if key != "_pending_events"}
     return AuditState(
         stream_id=stream_id,
