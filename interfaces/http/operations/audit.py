@@ -177,8 +177,7 @@ def stream_state(
             raise Problem(422, "version_and_at", "Give a version or an instant, not both")
         version = _version_at(stream_id, at, log, streams)
     try:
-        # Every personal attribute opened (a load may keep them aside until read): an auditor reads them all.
-        aggregate: Aggregate = open_deferred(log.repository.get(stream_id, version=version))
+        aggregate: Aggregate = log.repository.get(stream_id, version=version)
     except AggregateNotFoundError:
         raise NotFound(f"No stream with id {stream_id}") from None
     if version is not None and aggregate.version < version:
