@@ -27,8 +27,9 @@ def register(client: TestClient, email_address: str, password: str = PASSWORD, *
     return dict(response.json())
 
 
-def mail_token(mail_dir: Path, to: str, subject_word: str, timeout: float = 5.0) -> str:
-    """The token of the newest mail to ``to`` whose subject mentions ``subject_word``."""
+def mail_token(mail_dir: Path, to: str, subject_word: str, timeout: float = 15.0) -> str:
+    """The token of the newest mail to ``to`` whose subject mentions ``subject_word`` (the mail policy sends it from
+    its own runner thread, beside every other follower: waited for as long as ``eventually`` waits)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for path in sorted(mail_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True):
