@@ -33,7 +33,10 @@ def staff(client: TestClient, container: Chronicle, role: str) -> Member:
     result = container.accounts.register_account(
         ctx, email=email, password=PASSWORD, profile=Profile("Test", role.title()), roles=[role], verified=True
     )
-    return Member(str(result.id), bearer(login(client, email)))
+    member = Member(str(result.id), bearer(login(client, email)))
+    # The caller is authorized from the accounts read model: wait until it holds this session (else 503).
+    eventually(lambda: client.get("/api/v1/auth/me", headers=member.headers).status_code == 200, timeout=30)
+    return member
 
 
 def with_bulk_import(container: Chronicle, member: Member) -> Member:
