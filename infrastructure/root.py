@@ -467,6 +467,8 @@ class Chronicle:
             follower,
             board=platform.board,
             wake=platform.wakeups.new(),
+            tail=platform.tail,
+            announcer=platform.announcer,
             batch_size=self.settings.projection_batch_size,
             poll_seconds=self.settings.projection_poll_seconds,
             retry_seconds=self.settings.projection_retry_seconds,

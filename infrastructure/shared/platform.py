@@ -10,10 +10,11 @@ from sqlalchemy import Engine
 
 from application.shared.application import ChronicleApplication, EventLog
 from application.shared.commands import Clock
+from infrastructure.shared.event_store import ChronicleRecorder
 from infrastructure.shared.jobs import Jobs
-from infrastructure.shared.personal_data import PersonalDataKeys, SqlKeyStore
+from infrastructure.shared.personal_data import PersonalDataKeys, PostgresKeyStore, SqlKeyStore
 from infrastructure.shared.readstore import create_read_engine, read_position
-from infrastructure.shared.runner import PositionBoard, Wakeups
+from infrastructure.shared.runner import Announcer, LogTail, PositionBoard, Wakeups
 from infrastructure.shared.settings import Settings
 
 
@@ -36,9 +37,17 @@ class Platform:
     keys_engine: Engine | None = None  # the embedded store's own key file (PostgreSQL: the read engine)
     wakeups: Wakeups = field(default_factory=Wakeups)
     jobs: Jobs = field(init=False)  # the background tasks and sweeps the contexts' wiring adds
+    tail: LogTail = field(init=False)  # the log's newest entries, read once for every runner of the process
+    announcer: Announcer = field(init=False)  # the runners' progress, told to the other processes together
 
     def __post_init__(self) -> None:
         self.jobs = Jobs(self.clock)
+        recorder = self.log.recorder
+        self.tail = LogTail(
+            lambda start, limit, until: recorder.select_notifications(start=start, limit=limit, stop=until),
+            self.wakeups,
+        )
+        self.announcer = Announcer(self.write_engine)
 
     def joins_log(self, app: ChronicleApplication) -> None:
         """A context's application over the one log: its saves wake this process's followers at once."""
@@ -90,9 +99,13 @@ def open_platform(
         keys_engine = create_read_engine(
             f"sqlite+pysqlite:///{_private_file(settings.data_dir / 'keys.sqlite3')}", 1, writer=True
         )
-    personal = PersonalDataKeys(
-        settings.personal_data_key(), SqlKeyStore(keys_engine or reads, clock), settings.pii_key_cache_seconds
+    recorder = log.recorder
+    keys = (
+        PostgresKeyStore(recorder.datastore, reads, clock)
+        if isinstance(recorder, ChronicleRecorder)
+        else SqlKeyStore(keys_engine or reads, clock)
     )
+    personal = PersonalDataKeys(settings.personal_data_key(), keys, settings.pii_key_cache_seconds)
     log.metadata_mapper.personal = personal
     return Platform(settings, clock, env, log, reads, writes, PositionBoard(stored_position), personal, keys_engine)
 

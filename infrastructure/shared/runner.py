@@ -25,7 +25,9 @@ model; it is recorded when the model is built from zero, so a rebuild can tell w
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import functools
 import hashlib
 import inspect
 import logging
@@ -33,13 +35,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import Notification
 from psycopg import sql
-from sqlalchemy import Connection, Engine, Table, delete, select, text
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, literal, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
@@ -131,7 +134,8 @@ class PositionBoard:
         deadline = time.monotonic() + timeout
         if self.known(name) >= position:
             return True
-        self.advance(name, self._read(name))
+        if name not in self._positions:  # nothing heard of it yet in this process: ask the store first
+            self.advance(name, self._read(name))
         next_check = time.monotonic() + self._recheck
         with self._changed:
             while self._positions.get(name, 0) < position:
@@ -188,9 +192,15 @@ class Freshness:
 
 @dataclass
 class Wakeups:
-    """Fans one 'new events were written' signal out to every runner of the process."""
+    """Fans one 'new events were written' signal out to every runner of the process.
+
+    ``generation`` counts the rings: a read of the log that began at generation ``g`` holds every entry
+    whose ring came before it (an entry is committed before it rings), so a runner that has seen rings up
+    to ``g`` may use that read instead of making its own (``LogTail``)."""
 
     _events: list[threading.Event] = field(default_factory=list)
+    generation: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def new(self) -> threading.Event:
         wake = threading.Event()
@@ -198,8 +208,88 @@ class Wakeups:
         return wake
 
     def ring(self) -> None:
+        with self._lock:
+            self.generation += 1
         for wake in self._events:
             wake.set()
+
+
+class LogTail:
+    """The newest entries of the log as this process last read them, shared by its runners.
+
+    Every save wakes every follower of the process; each would read the same few new entries. A read that
+    reached the head (fewer entries than asked for) is kept with the ring generation it began at; a runner
+    that has seen no ring since then, and asks for a start at or after that read's start, gets the read's
+    entries from its start instead of a round trip: they are all the log held then, and anything committed
+    later rings again. Reads that stop at a position, or come back full, are never kept."""
+
+    def __init__(self, select: Callable[[int, int, int | None], Sequence[Notification]], wakeups: Wakeups) -> None:
+        self._select = select
+        self._wakeups = wakeups
+        self._kept: tuple[int, int, int, Sequence[Notification]] | None = None  # generation, start, limit, entries
+
+    @property
+    def generation(self) -> int:
+        return self._wakeups.generation
+
+    def read(self, start: int, limit: int, until: int | None, seen: int | None) -> Sequence[Notification]:
+        """The entries from ``start`` (at most ``limit``, none past ``until``), for a runner that has seen the
+        rings up to generation ``seen`` (None: read the store)."""
+        kept = self._kept
+        if kept is not None and seen is not None and until is None:
+            generation, first, size, entries = kept
+            if generation >= seen and size == limit and first <= start:
+                return entries[bisect.bisect_left(entries, start, key=_position) :]
+        generation = self._wakeups.generation
+        entries = self._select(start, limit, until)
+        if until is None and len(entries) < limit:
+            self._kept = (generation, start, limit, entries)
+        return entries
+
+
+class Announcer:
+    """Tells the other processes how far this process's followers have got: whatever several runners have to
+    announce at once goes out in one round trip (one caller sends, the others leave theirs with it).
+
+    Only what runners pass over in memory goes this way; a batch that writes a read model sends its own notice
+    inside its transaction. No-op on the embedded store (one process)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._pending: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._sending = False
+        self._statement = text(
+            "SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload"
+        ).bindparams(channel=PROGRESS_CHANNEL)
+
+    def announce(self, name: str, position: int) -> None:
+        if self._engine.dialect.name != "postgresql":
+            return
+        with self._lock:
+            if position > self._pending.get(name, 0):
+                self._pending[name] = position
+            if self._sending:
+                return  # the caller sending now takes it with the next round trip
+            self._sending = True
+        try:
+            while True:
+                with self._lock:
+                    pending, self._pending = self._pending, {}
+                    if not pending:
+                        self._sending = False
+                        return
+                payloads = [f"{name}:{position}" for name, position in pending.items()]
+                with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.execute(self._statement, {"payloads": payloads})
+        except BaseException:
+            with self._lock:
+                self._sending = False
+            raise
+
+
+def _position(notification: Notification) -> int:
+    return notification.id
 
 
 class EventNotApplied(Exception):
@@ -246,6 +336,9 @@ class ProjectionRunner:
         standby_seconds: float = 1.0,
         announce: bool = True,
         read_ahead: bool = True,
+        tail: LogTail | None = None,
+        announcer: Announcer | None = None,
+        pass_over_seconds: float = 1.0,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -267,21 +360,64 @@ class ProjectionRunner:
         # Read the next full batch while this one is folded (``_read``); the read under way, if any.
         self.read_ahead = read_ahead
         self._ahead: _ReadAhead | None = None
+        # The process's shared read of the log's newest entries, and the ring generation this runner has seen.
+        self.tail = tail
+        self.announcer = announcer
+        self._seen: int | None = None
+        # The position this runner last committed itself; None when not known (start, failure, reset, rebuild).
+        # While it is known, entries the follower does not handle are passed over without a transaction: the
+        # board learns at once, the other processes through the announcer, the store within ``pass_over_seconds``.
+        self._committed: int | None = None
+        self._passed: int | None = None  # read past, nothing of it handled, not yet written (> _committed)
+        self._pass_due = 0.0
+        self.pass_over_seconds = pass_over_seconds
         self._notify_sql = text("SELECT pg_notify(:channel, :payload)")
 
     @property
     def name(self) -> str:
         return self.follower.name
 
-    def run_once(self, limit: int | None = None, until: int | None = None) -> int:
+    def run_once(self, limit: int | None = None, until: int | None = None, *, defer: bool = False) -> int:
         """Apply the next batch (``limit`` entries, the batch size by default; none past position ``until``);
         answers how many log entries it consumed (0: caught up). Raises ``EventNotApplied`` when the batch
-        fails for any reason but an outage; nothing of that batch is committed then."""
+        fails for any reason but an outage; nothing of that batch is committed then. ``defer``: entries this
+        follower does not handle may be passed over in memory, written later by ``write_pass_over`` (``run``
+        does); otherwise every batch's position is in the store when this returns."""
         began = time.perf_counter()
+        committed, passed = self._committed, self._passed
+        self._committed = self._passed = None  # known again once this batch has gone through
+        batch: Sequence[Notification] | None = None
+        if committed is not None and limit is None:
+            # Read before taking any lock: most wakes bring this follower nothing at all (every save wakes every
+            # follower of the process), and entries it does not handle need no read-model transaction.
+            batch = self._read((passed or committed) + 1, self.batch_size, until) or None
+            if batch is None and defer:
+                self._committed, self._passed = committed, passed
+                return 0
+            # (Nothing new, asked outside the live loop: the store's position decides, it may have been moved.)
+            wants = self.follower.handlers.wants
+            if batch is not None and not any(wants(notification.topic) for notification in batch):
+                last = batch[-1].id
+                if defer and (self.announcer is not None or not self.announce):
+                    if passed is None:
+                        self._pass_due = time.monotonic() + self.pass_over_seconds
+                    self._committed, self._passed = committed, last
+                    consumed = self._done(began, len(batch), last, failed=False)
+                    if self.announcer is not None and self.announce:
+                        self.announcer.announce(self.name, last)
+                    return consumed
+                if self._pass_over(committed, last):
+                    self._committed = last
+                    return self._done(began, len(batch), last, failed=False)
+                batch = None  # another worker moved the position meanwhile: read again under the lock
         with self.engine.begin() as conn:
-            consumed, last, failed = self.apply_batch(conn, limit, until)
+            consumed, last, failed = self.apply_batch(conn, limit, until, batch=batch, after=committed)
+        self._committed = last
         if not consumed:
             return 0
+        return self._done(began, consumed, last, failed)
+
+    def _done(self, began: float, consumed: int, last: int, failed: bool) -> int:
         PROJECTION_BATCH_LATENCY.labels(self.name).observe(time.perf_counter() - began)
         PROJECTION_ENTRIES.labels(self.name).inc(consumed)
         if failed:
@@ -290,14 +426,70 @@ class ProjectionRunner:
             self.board.advance(self.name, last)
         return consumed
 
+    def write_pass_over(self) -> None:
+        """Write the position passed over (entries this follower does not handle) and tell the other processes."""
+        committed, passed = self._committed, self._passed
+        if committed is None or passed is None:
+            return
+        self._committed = self._passed = None
+        if self._pass_over(committed, passed):
+            self._committed = passed
+
+    def _pass_over(self, expected: int, last: int) -> bool:
+        """Move the position from ``expected`` to ``last`` past entries this follower does not handle, with no
+        row lock held across a read: one compare-and-set statement (on PostgreSQL with the failure's removal
+        and the progress notice, in one round trip). False when the position is no longer ``expected``
+        (another worker, or a rebuild's swap, moved it): nothing is written then."""
+        values = {"expected": expected, "last": last, "now": datetime.now(UTC), "payload": f"{self.name}:{last}"}
+        if self.engine.dialect.name != "postgresql":
+            with self.engine.begin() as conn:
+                if conn.execute(self._move_statement, values).first() is None:
+                    return False
+                clear_failure(conn, self.name)
+                return True
+        # One statement is atomic on its own: no BEGIN and COMMIT around it.
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            return conn.execute(self._pass_over_statement, values).first() is not None
+
+    @functools.cached_property
+    def _move_statement(self) -> Any:
+        tracking = projection_tracking
+        return (
+            update(tracking)
+            .where(tracking.c.name == self.name, tracking.c.position == bindparam("expected"))
+            .values(position=bindparam("last"), updated_at=bindparam("now"))
+            .returning(tracking.c.name)
+        )
+
+    @functools.cached_property
+    def _pass_over_statement(self) -> Any:
+        """The move, the failure's removal and (``announce``) the progress notice as one PostgreSQL statement,
+        built once (SQLAlchemy keys its compiled form by the object)."""
+        moving = self._move_statement.cte("moved")
+        failures = projection_failures
+        cleared = delete(failures).where(failures.c.name.in_(select(moving.c.name))).cte("cleared")
+        notice = func.pg_notify(PROGRESS_CHANNEL, bindparam("payload")) if self.announce else literal(True)
+        return select(notice).select_from(moving).add_cte(cleared)
+
     def apply_batch(
-        self, conn: Connection, limit: int | None = None, until: int | None = None
+        self,
+        conn: Connection,
+        limit: int | None = None,
+        until: int | None = None,
+        *,
+        batch: Sequence[Notification] | None = None,
+        after: int | None = None,
     ) -> tuple[int, int, bool]:
         """One batch inside the caller's transaction on ``conn``: lock the position, apply, write the new
-        position. Answers (entries consumed, the position reached, whether a failure was cleared)."""
+        position. Answers (entries consumed, the position reached, whether a failure was cleared).
+        ``batch``: entries read before the lock, following position ``after`` but for entries this follower
+        does not handle; used only if the locked position is still ``after``."""
         mapper = self.app.metadata_mapper
         position, failed = self.lock_position(conn)
-        notifications = self._read(position + 1, limit or self.batch_size, until)
+        if batch is not None and position == after:
+            notifications = batch
+        else:
+            notifications = self._read(position + 1, limit or self.batch_size, until)
         if not notifications:
             return 0, position, False
         view = self.follower.view_factory(conn) if self.follower.view_factory else None
@@ -335,6 +527,8 @@ class ProjectionRunner:
         ahead, self._ahead = self._ahead, None
         if ahead is not None and ahead.start == start and ahead.limit == limit and ahead.until == until:
             notifications = ahead.result()
+        elif self.tail is not None:
+            notifications = self.tail.read(start, limit, until, self._seen)
         else:
             notifications = self._select(start, limit, until)
         full = len(notifications) == limit == self.batch_size
@@ -349,13 +543,13 @@ class ProjectionRunner:
         wants = self.follower.handlers.wants
         self.app.metadata_mapper.prefetch_keys({cast(UUID, n.originator_id) for n in notifications if wants(n.topic)})
 
-    def advance(self) -> int:
+    def advance(self, *, defer: bool = False) -> int:
         """Apply the next batch; when it fails, apply its events one per transaction up to the one that
         fails, so that the position stops just before it. Answers how many entries it consumed."""
         stalled = self._stalled
         if not stalled:
             try:
-                return self.run_once()
+                return self.run_once(defer=defer)
             except EventNotApplied as failed:
                 if failed.first == failed.last:
                     self._stalled = True
@@ -418,8 +612,12 @@ class ProjectionRunner:
                 stop.wait(self.standby_seconds)  # another process is the active worker: stand by
                 continue
             self.wake.clear()
+            if self.tail is not None:
+                self._seen = self.tail.generation
             try:
-                consumed = self.advance()
+                consumed = self.advance(defer=True)
+                if self._passed is not None and time.monotonic() >= self._pass_due:
+                    self.write_pass_over()
             except EventNotApplied as failed:
                 attempts += 1
                 self._note_failure(failed)
@@ -435,7 +633,11 @@ class ProjectionRunner:
                 continue
             attempts = 0
             if consumed < self.batch_size:
-                self.wake.wait(self.poll_seconds)
+                idle = self.poll_seconds if self._passed is None else max(0.0, self._pass_due - time.monotonic())
+                if not self.wake.wait(idle) and self._passed is None:
+                    # Quiet for a poll interval: the next batch reads the position from the store again, so a
+                    # position moved there by hand is followed within that interval, not at the next event.
+                    self._committed = None
 
     def backoff(self, attempts: int) -> float:
         """Seconds to wait after the ``attempts``-th failure in a row: doubling, capped."""
@@ -459,11 +661,13 @@ class ProjectionRunner:
     def settle(self, position: int) -> None:
         """A rebuild swapped a new model in at ``position``: batches are whole again, the board knows it."""
         self._stalled = False
+        self._committed = self._passed = None
         if self.board is not None:
             self.board.advance(self.name, position)
 
     def reset(self) -> None:
         """Forget everything this follower wrote and start again from position zero."""
+        self._committed = self._passed = None
         with self.engine.begin() as conn:
             self.lock_position(conn)
             for table in self.follower.tables:
