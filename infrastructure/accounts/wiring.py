@@ -103,4 +103,4 @@ def wire_accounts(
         Follower(AccountsProjection(), SqlAccountsView, ACCOUNT_TABLES),
         Follower(MailPolicy(app, mailer, signer, settings.public_base_url)),
     )
-    return Accounts(app, AccountsQueries(platform.read_engine), signer, mailer, followers)
+    return Accounts(app, AccountsQueries(platform.query_engine), signer, mailer, followers)

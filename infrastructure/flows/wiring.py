@@ -56,7 +56,7 @@ def wire_flows(
         shares_log_with=platform.log,
     )
     platform.joins_log(app)
-    queries = FlowQueries(platform.read_engine)
+    queries = FlowQueries(platform.query_engine)
     add_flow_jobs(
         platform.jobs,
         app,

@@ -33,4 +33,4 @@ def wire_inventory(platform: Platform) -> Inventory:
     app = InventoryApplication(platform.env, shares_log_with=platform.log)
     platform.joins_log(app)
     followers = (Follower(InventoryProjection(), SqlInventoryView, INVENTORY_TABLES),)
-    return Inventory(app, InventoryQueries(platform.read_engine), followers)
+    return Inventory(app, InventoryQueries(platform.query_engine), followers)

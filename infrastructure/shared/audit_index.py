@@ -148,4 +148,4 @@ def wire_audit(platform: Platform) -> Audit:
     followers = (Follower(AuditIndexProjection(), SqlAuditIndexView, AUDIT_TABLES),)
     log = platform.log
     exporter = AuditExporter(log.recorder, log.metadata_mapper, platform.settings.audit_export_page_size)
-    return Audit(AuditIndexQueries(platform.read_engine), exporter, followers)
+    return Audit(AuditIndexQueries(platform.query_engine), exporter, followers)

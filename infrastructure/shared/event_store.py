@@ -118,6 +118,14 @@ _LOAD = (
     "WHERE originator_id = %(id)s AND originator_version > COALESCE((SELECT originator_version FROM snap), 0) "
     "ORDER BY 1 DESC, 2"
 )
+# The same load answering the stream's personal-data key row too (its id is its subject's), marked by a NULL
+# ``snapshot`` (its ``state`` is the wrapped key, NULL once erased): the command that seals a field next finds
+# the key in the cache instead of making a round trip of its own.
+_LOAD_WITH_KEY = _LOAD.replace(
+    "ORDER BY 1 DESC, 2",
+    "UNION ALL SELECT NULL, 0, '', wrapped_key FROM {schema}.{keys} WHERE subject_id = %(id)s "
+    "ORDER BY 1 DESC NULLS LAST, 2",
+)
 
 
 class ChronicleRecorder(PostgresApplicationRecorder):
@@ -147,6 +155,9 @@ class ChronicleRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         self._load_statements: dict[str, Composed] = {}
+        # Where a load's key row goes (``load_keys_with_streams``), and the table it comes from.
+        self._keys_sink: Callable[[UUID, bytes | None], None] | None = None
+        self._keys_table = ""
         schema = Identifier(self.datastore.schema)
         table = Identifier(self.events_table_name)
         self.append_function_name = f"{self.events_table_name}_append"
@@ -387,6 +398,13 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         )
         return statement.as_bytes(None)
 
+    def load_keys_with_streams(self, table: str, sink: Callable[[UUID, bytes | None], None]) -> None:
+        """From now on a load also reads the stream's row of the personal-data key ``table`` (a subject's
+        key is keyed by its stream's id), if there is one, and hands it to ``sink`` (wrapped key, or None
+        once erased) before it answers."""
+        self._keys_table, self._keys_sink = table, sink
+        self._load_statements.clear()
+
     @retry_lost_connections
     def select_snapshot_and_events(
         self, originator_id: UUID, snapshots: PostgresAggregateRecorder
@@ -394,10 +412,13 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         """The stream's latest snapshot (if any) and its events after it, in one prepared statement."""
         statement = self._load_statements.get(snapshots.events_table_name)
         if statement is None:
-            statement = self._load_statements[snapshots.events_table_name] = SQL(_LOAD).format(
+            statement = self._load_statements[snapshots.events_table_name] = SQL(
+                _LOAD_WITH_KEY if self._keys_sink is not None else _LOAD
+            ).format(
                 schema=Identifier(self.datastore.schema),
                 snapshots=Identifier(snapshots.events_table_name),
                 events=Identifier(self.events_table_name),
+                keys=Identifier(self._keys_table),
             )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, {"id": originator_id}, prepare=True)
@@ -405,6 +426,11 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         snapshot: StoredEvent | None = None
         events: list[StoredEvent] = []
         for row in rows:
+            if row["snapshot"] is None:  # the key row (``_LOAD_WITH_KEY``)
+                if self._keys_sink is not None:
+                    wrapped = row["state"]
+                    self._keys_sink(originator_id, None if wrapped is None else bytes(wrapped))
+                continue
             stored = StoredEvent(
                 originator_id=originator_id,
                 originator_version=row["originator_version"],

@@ -69,7 +69,7 @@ class Operations:
         """Every follower's state, with the process that runs it and its last rebuild job."""
         head = self.head_position()
         names = self._followers
-        with self._platform.read_engine.connect() as conn:
+        with self._platform.query_engine.connect() as conn:
             positions = read_positions(conn, names)
             failures = read_failures(conn, names)
             workers = active_workers(conn, names)
@@ -89,7 +89,7 @@ class Operations:
         ]
 
     def _states(self, head: int) -> list[ProjectionState]:
-        with self._platform.read_engine.connect() as conn:
+        with self._platform.query_engine.connect() as conn:
             positions = read_positions(conn, self._followers)
             failures = read_failures(conn, self._followers)
         return [ProjectionState(name, positions[name], head, failures.get(name)) for name in self._followers]

@@ -261,6 +261,15 @@ class PersonalDataKeys:
         }
         self._remember(opened)
 
+    def prime(self, subject_id: UUID, wrapped: bytes | None) -> None:
+        """A subject's key row read along with something else (a load of its stream): cached as ``_key`` would
+        have cached it, unless the cache already holds a fresh entry."""
+        cached = self._cache.get(subject_id)
+        if cached is not None and time.monotonic() - cached[0] < self._cache_seconds:
+            return
+        sealer = None if wrapped is None else Sealer(self._unwrap(subject_id, wrapped))
+        self._remember({subject_id: (time.monotonic(), True, sealer)})
+
     def _unwrap(self, subject_id: UUID, wrapped: bytes) -> bytes:
         return self._wrap.open(wrapped.decode(), _wrap_associated(subject_id))
 

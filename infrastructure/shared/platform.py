@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from application.shared.application import ChronicleApplication, EventLog
 from application.shared.commands import Clock
 from infrastructure.shared.event_store import ChronicleRecorder
 from infrastructure.shared.jobs import Jobs
-from infrastructure.shared.personal_data import PersonalDataKeys, PostgresKeyStore, SqlKeyStore
+from infrastructure.shared.personal_data import PersonalDataKeys, PostgresKeyStore, SqlKeyStore, pii_keys
 from infrastructure.shared.readstore import create_read_engine, read_position
 from infrastructure.shared.runner import Announcer, LogTail, PositionBoard, Wakeups
 from infrastructure.shared.settings import Settings
@@ -48,6 +49,13 @@ class Platform:
             self.wakeups,
         )
         self.announcer = Announcer(self.write_engine)
+
+    @functools.cached_property
+    def query_engine(self) -> Engine:
+        """The read engine's pool for queries: autocommit, so a query is its statements alone, with no BEGIN
+        and ROLLBACK round trips around them (each statement reads its own snapshot at READ COMMITTED
+        either way). Anything that writes uses ``read_engine``'s transactions."""
+        return self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def joins_log(self, app: ChronicleApplication) -> None:
         """A context's application over the one log: its saves wake this process's followers at once."""
@@ -89,7 +97,7 @@ def open_platform(
     writes = write_engine or create_read_engine(settings.read_store_url(), pool_size=2, max_overflow=0, writer=True)
 
     def stored_position(name: str) -> int:
-        with reads.connect() as conn:
+        with reads.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             return read_position(conn, name)
 
     # The per-account keys of personal data: beside the events in PostgreSQL (through the read engine's
@@ -106,6 +114,9 @@ def open_platform(
         else SqlKeyStore(keys_engine or reads, clock)
     )
     personal = PersonalDataKeys(settings.personal_data_key(), keys, settings.pii_key_cache_seconds)
+    if isinstance(recorder, ChronicleRecorder):
+        # A load of a stream brings its subject's key along: a command that seals a field needs no lookup.
+        recorder.load_keys_with_streams(pii_keys.name, personal.prime)
     log.metadata_mapper.personal = personal
     return Platform(settings, clock, env, log, reads, writes, PositionBoard(stored_position), personal, keys_engine)
 

@@ -75,7 +75,7 @@ def wire_subscriptions(
     )
     platform.joins_log(app)
     free = PlanEntitlements(FREE_PLAN_CODE, settings.free_plan_limits())
-    queries = SubscriptionQueries(platform.read_engine, FREE_PLAN_CODE, free)
+    queries = SubscriptionQueries(platform.query_engine, FREE_PLAN_CODE, free)
     # The sweep of due subscriptions and the advance task (Celery, or the API process's timer).
     add_subscription_jobs(
         platform.jobs, app, queries, interval_seconds=settings.billing_sweep_seconds, limit=settings.billing_sweep_limit

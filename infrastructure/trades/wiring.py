@@ -44,4 +44,4 @@ def wire_trades(platform: Platform, *, entitlements: Entitlements) -> Trades:
         Follower(PnlProjection(), SqlPnlView, PNL_TABLES),
         Follower(MarksProjection(), SqlMarksView, MARK_TABLES),
     )
-    return Trades(app, TradeQueries(platform.read_engine), followers)
+    return Trades(app, TradeQueries(platform.query_engine), followers)

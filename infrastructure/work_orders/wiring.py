@@ -43,4 +43,4 @@ def wire_work_orders(
         Follower(WorkOrderTimelineProjection(), SqlTimelineView, TIMELINE_TABLES),
         Follower(WorkshopDashboardProjection(), SqlDashboardView, DASHBOARD_TABLES),
     )
-    return WorkOrders(app, WorkOrderQueries(platform.read_engine), followers)
+    return WorkOrders(app, WorkOrderQueries(platform.query_engine), followers)

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from infrastructure.root import Chronicle
 from infrastructure.shared.runner import Freshness
@@ -41,10 +42,10 @@ def hold_back(container: Chronicle, name: str) -> Iterator[Hold]:
     original = runner.run_once
     hold = Hold(container)
 
-    def held() -> int:
+    def held(*args: Any, **kwargs: Any) -> int:
         hold.entered.set()
         hold.gate.wait()
-        return original()
+        return original(*args, **kwargs)
 
     runner.run_once = held  # type: ignore[method-assign]
     try:
