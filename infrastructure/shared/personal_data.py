@@ -13,6 +13,8 @@
   sealed value whose subject has no row (a key store lost) also opens as ``None``, never an error.
 - Opened keys are cached in the process for ``cache_seconds``: another process may still open a
   destroyed subject's values for that long (this one forgets at once).
+- A bulk load makes many subjects' keys at once (``ensure_keys``: one multi-row insert that keeps every
+  row already there, keys and tombstones alike, then one lookup), so its seals look nothing up.
 
 The same mechanism (``infrastructure.shared.sealing``) seals TOTP seeds.
 """
@@ -23,13 +25,14 @@ import hashlib
 import hmac
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, date, datetime
 from typing import Protocol
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime, Engine, LargeBinary, MetaData, Table, insert, select, update
+from sqlalchemy import Column, DateTime, Engine, Insert, LargeBinary, MetaData, Table, insert, select, update
 from sqlalchemy import Uuid as SqlUuid
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from domain.shared.personal_data import PersonalDataErased
@@ -41,6 +44,8 @@ EMAIL_CLAIM_INFO = b"chronicle/accounts/email-claim/v1"
 _TEXT, _DATE = "s", "d"
 # The opened keys kept at most: the oldest is forgotten first (a long export or catch-up stays flat in memory).
 _CACHE_MAX = 10_000
+# Rows per multi-row INSERT of ``add_many`` (three parameters a row: within SQLite's and PostgreSQL's limits).
+_INSERT_ROWS = 1000
 
 # The keys' own table: never part of the read models (a rebuild must not touch it).
 key_metadata = MetaData()
@@ -67,6 +72,10 @@ class KeyStore(Protocol):
 
     def add(self, subject_id: UUID, wrapped: bytes) -> None:
         """Store a new key; a key already there (another process made one first) is kept."""
+        ...
+
+    def add_many(self, wrapped_keys: Mapping[UUID, bytes]) -> None:
+        """``add`` of each subject's new key, at once: every row already there (a key, a tombstone) is kept."""
         ...
 
     def destroy(self, subject_id: UUID) -> None: ...
@@ -105,6 +114,31 @@ class SqlKeyStore:
         except IntegrityError:
             pass  # another process made the subject's key first: theirs is the key
 
+    def add_many(self, wrapped_keys: Mapping[UUID, bytes]) -> None:
+        # In the subjects' order: two processes inserting some of the same subjects wait on each other's rows in
+        # one order, never in a cycle (a deadlock), and the later one keeps the earlier one's keys.
+        rows = sorted(wrapped_keys.items())
+        if not rows:
+            return
+        now = self._clock()
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), _INSERT_ROWS):
+                values = [
+                    {"subject_id": subject_id, "wrapped_key": wrapped, "created_at": now}
+                    for subject_id, wrapped in rows[start : start + _INSERT_ROWS]
+                ]
+                conn.execute(self._insert_keeping_existing(values))
+
+    def _insert_keeping_existing(self, values: list[dict[str, object]]) -> Insert:
+        """One multi-row INSERT ... ON CONFLICT DO NOTHING: a subject's row made first (by another process, or
+        its tombstone) stays, as with ``add``."""
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            return postgresql.insert(pii_keys).values(values).on_conflict_do_nothing(index_elements=["subject_id"])
+        if dialect == "sqlite":
+            return sqlite.insert(pii_keys).values(values).on_conflict_do_nothing(index_elements=["subject_id"])
+        raise NotImplementedError(f"No bulk key insert for the {dialect} dialect")
+
     def destroy(self, subject_id: UUID) -> None:
         now = self._clock()
         with self.engine.begin() as conn:
@@ -138,6 +172,11 @@ class MemoryKeyStore:
     def add(self, subject_id: UUID, wrapped: bytes) -> None:
         with self._lock:
             self._keys.setdefault(subject_id, wrapped)
+
+    def add_many(self, wrapped_keys: Mapping[UUID, bytes]) -> None:
+        with self._lock:
+            for subject_id, wrapped in wrapped_keys.items():
+                self._keys.setdefault(subject_id, wrapped)
 
     def destroy(self, subject_id: UUID) -> None:
         with self._lock:
@@ -219,6 +258,33 @@ class PersonalDataKeys:
         }
         self._remember(opened)
 
+    def ensure_keys(self, subject_ids: Collection[UUID]) -> None:
+        """Make the keys of many subjects at once, ahead of sealing their values (a bulk load): one insert of a
+        new key for each (``KeyStore.add_many``: a key another process made first is kept, and so is an erased
+        subject's tombstone, so no key comes back to life) and one lookup, the answers left in the cache so that
+        the seals that follow look nothing up. The cache keeps ``_CACHE_MAX`` keys: ask per chunk of fewer."""
+        now = time.monotonic()
+        with self._lock:
+            wanted = [
+                i
+                for i in dict.fromkeys(subject_ids)
+                if (c := self._cache.get(i)) is None or not c[1] or now - c[0] >= self._cache_seconds
+            ]
+        if not wanted:
+            return
+        self.store.add_many({i: self._new_wrapped(i) for i in wanted})
+        found = self.store.get_many(wanted)
+        self._remember(
+            {
+                subject_id: (now, True, None if wrapped is None else Sealer(self._unwrap(subject_id, wrapped)))
+                for subject_id, (_, wrapped) in found.items()
+            }
+        )
+
+    def _new_wrapped(self, subject_id: UUID) -> bytes:
+        """A new random key for ``subject_id``, wrapped under the master key (as stored)."""
+        return self._wrap.seal(new_key(), _wrap_associated(subject_id)).encode()
+
     def _unwrap(self, subject_id: UUID, wrapped: bytes) -> bytes:
         return self._wrap.open(wrapped.decode(), _wrap_associated(subject_id))
 
@@ -234,7 +300,7 @@ class PersonalDataKeys:
             return cached[1], cached[2]
         exists, wrapped = self.store.get(subject_id)
         if not exists and create:
-            self.store.add(subject_id, self._wrap.seal(new_key(), _wrap_associated(subject_id)).encode())
+            self.store.add(subject_id, self._new_wrapped(subject_id))
             exists, wrapped = self.store.get(subject_id)
         sealer = None
         if wrapped is not None:
