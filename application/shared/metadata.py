@@ -109,6 +109,11 @@ class MetadataMapper(Mapper[UUID]):
         if self.personal is not None and subject_ids:
             self.personal.prefetch(subject_ids)
 
+    def ensure_keys(self, subject_ids: Collection[UUID]) -> None:
+        """Ahead of storing many new streams' events (a bulk load): their personal-data keys made at once."""
+        if self.personal is not None and subject_ids:
+            self.personal.ensure_keys(subject_ids)
+
     def _sealed(self, domain_event: Any) -> dict[str, Any] | None:
         """The event's state with its personal values sealed, or None when it has none."""
         paths, root = _personal_paths(type(domain_event), vars(domain_event))

@@ -89,6 +89,11 @@ class PersonalDataCipher(Protocol):
         """Look the keys of many subjects up at once (a projection's batch), ahead of opening their values."""
         ...
 
+    def ensure_keys(self, subject_ids: Collection[UUID]) -> None:
+        """Make the keys of many subjects at once (a bulk load), ahead of sealing their values; a key made
+        first elsewhere is kept and an erased subject stays erased."""
+        ...
+
 
 @dataclass(frozen=True)
 class PlanEntitlements:

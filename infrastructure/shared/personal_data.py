@@ -13,6 +13,8 @@
   sealed value whose subject has no row (a key store lost) also opens as ``None``, never an error.
 - Opened keys are cached in the process for ``cache_seconds``: another process may still open a
   destroyed subject's values for that long (this one forgets at once).
+- A bulk load makes many subjects' keys at once (``ensure_keys``: one multi-row insert that keeps every
+  row already there, keys and tombstones alike, then one lookup), so its seals look nothing up.
 
 The same mechanism (``infrastructure.shared.sealing``) seals TOTP seeds.
 """
@@ -23,14 +25,27 @@ import hashlib
 import hmac
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, date, datetime
 from typing import Protocol
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
-from sqlalchemy import Column, DateTime, Engine, LargeBinary, MetaData, Table, insert, select, update
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Insert,
+    LargeBinary,
+    MetaData,
+    Table,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy import Uuid as SqlUuid
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from domain.shared.personal_data import PersonalDataErased
@@ -43,6 +58,8 @@ EMAIL_CLAIM_INFO = b"chronicle/accounts/email-claim/v1"
 _TEXT, _DATE = "s", "d"
 # The opened keys kept at most: the oldest is forgotten first (a long export or catch-up stays flat in memory).
 _CACHE_MAX = 10_000
+# Rows per multi-row INSERT of ``add_many`` (three parameters a row: within SQLite's and PostgreSQL's limits).
+_INSERT_ROWS = 1000
 
 # The keys' own table: never part of the read models (a rebuild must not touch it).
 key_metadata = MetaData()
@@ -53,6 +70,14 @@ pii_keys = Table(
     Column("wrapped_key", LargeBinary),  # NULL once destroyed
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("erased_at", DateTime(timezone=True)),
+)
+# The lookups, built once and given their ids when run: a statement built with its values (``in_(ids)``) holds
+# them in a reference cycle of SQLAlchemy's bind parameters, garbage that only a full collection frees. Built per
+# page of an export, it kept every page's ids until then: the traced peak grew with the log (in a long test run,
+# where full collections are rare).
+_GET = select(pii_keys.c.wrapped_key).where(pii_keys.c.subject_id == bindparam("subject_id"))
+_GET_MANY = select(pii_keys.c.subject_id, pii_keys.c.wrapped_key).where(
+    pii_keys.c.subject_id.in_(bindparam("subject_ids", expanding=True))
 )
 
 
@@ -71,6 +96,10 @@ class KeyStore(Protocol):
         """Store a new key; a key already there (another process made one first) is kept."""
         ...
 
+    def add_many(self, wrapped_keys: Mapping[UUID, bytes]) -> None:
+        """``add`` of each subject's new key, at once: every row already there (a key, a tombstone) is kept."""
+        ...
+
     def destroy(self, subject_id: UUID) -> None: ...
 
 
@@ -84,7 +113,7 @@ class SqlKeyStore:
 
     def get(self, subject_id: UUID) -> tuple[bool, bytes | None]:
         with self.engine.connect() as conn:
-            row = conn.execute(select(pii_keys.c.wrapped_key).where(pii_keys.c.subject_id == subject_id)).first()
+            row = conn.execute(_GET, {"subject_id": subject_id}).first()
         return (False, None) if row is None else (True, None if row[0] is None else bytes(row[0]))
 
     def get_many(self, subject_ids: Collection[UUID]) -> dict[UUID, tuple[bool, bytes | None]]:
@@ -92,9 +121,7 @@ class SqlKeyStore:
         ids = list(subject_ids)
         with self.engine.connect() as conn:
             for start in range(0, len(ids), 1000):
-                chunk = ids[start : start + 1000]
-                query = select(pii_keys.c.subject_id, pii_keys.c.wrapped_key).where(pii_keys.c.subject_id.in_(chunk))
-                for subject_id, wrapped in conn.execute(query):
+                for subject_id, wrapped in conn.execute(_GET_MANY, {"subject_ids": ids[start : start + 1000]}):
                     found[subject_id] = (True, None if wrapped is None else bytes(wrapped))
         return found
 
@@ -106,6 +133,31 @@ class SqlKeyStore:
                 )
         except IntegrityError:
             pass  # another process made the subject's key first: theirs is the key
+
+    def add_many(self, wrapped_keys: Mapping[UUID, bytes]) -> None:
+        # In the subjects' order: two processes inserting some of the same subjects wait on each other's rows in
+        # one order, never in a cycle (a deadlock), and the later one keeps the earlier one's keys.
+        rows = sorted(wrapped_keys.items())
+        if not rows:
+            return
+        now = self._clock()
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), _INSERT_ROWS):
+                values = [
+                    {"subject_id": subject_id, "wrapped_key": wrapped, "created_at": now}
+                    for subject_id, wrapped in rows[start : start + _INSERT_ROWS]
+                ]
+                conn.execute(self._insert_keeping_existing(values))
+
+    def _insert_keeping_existing(self, values: list[dict[str, object]]) -> Insert:
+        """One multi-row INSERT ... ON CONFLICT DO NOTHING: a subject's row made first (by another process, or
+        its tombstone) stays, as with ``add``."""
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            return postgresql.insert(pii_keys).values(values).on_conflict_do_nothing(index_elements=["subject_id"])
+        if dialect == "sqlite":
+            return sqlite.insert(pii_keys).values(values).on_conflict_do_nothing(index_elements=["subject_id"])
+        raise NotImplementedError(f"No bulk key insert for the {dialect} dialect")
 
     def destroy(self, subject_id: UUID) -> None:
         now = self._clock()
@@ -128,8 +180,8 @@ class PostgresKeyStore(SqlKeyStore):
     the load to the save; through the read engine that cost a ping, a BEGIN, the SELECT and a ROLLBACK.
     Keys are written (rarely) through the engine as before."""
 
-    _GET = "SELECT wrapped_key FROM pii_keys WHERE subject_id = %s"
-    _GET_MANY = "SELECT subject_id, wrapped_key FROM pii_keys WHERE subject_id = ANY(%s)"
+    _GET_SQL = "SELECT wrapped_key FROM pii_keys WHERE subject_id = %s"
+    _GET_MANY_SQL = "SELECT subject_id, wrapped_key FROM pii_keys WHERE subject_id = ANY(%s)"
 
     def __init__(
         self, datastore: PostgresDatastore, engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -142,7 +194,7 @@ class PostgresKeyStore(SqlKeyStore):
     @retry_lost_connections
     def get(self, subject_id: UUID) -> tuple[bool, bytes | None]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._GET, (subject_id,), prepare=True)
+            curs.execute(self._GET_SQL, (subject_id,), prepare=True)
             row = curs.fetchone()
         if row is None:
             return False, None
@@ -155,7 +207,7 @@ class PostgresKeyStore(SqlKeyStore):
         ids = list(subject_ids)
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             for start in range(0, len(ids), 1000):
-                curs.execute(self._GET_MANY, (ids[start : start + 1000],), prepare=True)
+                curs.execute(self._GET_MANY_SQL, (ids[start : start + 1000],), prepare=True)
                 for row in curs.fetchall():
                     wrapped = row["wrapped_key"]
                     found[row["subject_id"]] = (True, None if wrapped is None else bytes(wrapped))
@@ -180,6 +232,11 @@ class MemoryKeyStore:
     def add(self, subject_id: UUID, wrapped: bytes) -> None:
         with self._lock:
             self._keys.setdefault(subject_id, wrapped)
+
+    def add_many(self, wrapped_keys: Mapping[UUID, bytes]) -> None:
+        with self._lock:
+            for subject_id, wrapped in wrapped_keys.items():
+                self._keys.setdefault(subject_id, wrapped)
 
     def destroy(self, subject_id: UUID) -> None:
         with self._lock:
@@ -270,6 +327,33 @@ class PersonalDataKeys:
         sealer = None if wrapped is None else Sealer(self._unwrap(subject_id, wrapped))
         self._remember({subject_id: (time.monotonic(), True, sealer)})
 
+    def ensure_keys(self, subject_ids: Collection[UUID]) -> None:
+        """Make the keys of many subjects at once, ahead of sealing their values (a bulk load): one insert of a
+        new key for each (``KeyStore.add_many``: a key another process made first is kept, and so is an erased
+        subject's tombstone, so no key comes back to life) and one lookup, the answers left in the cache so that
+        the seals that follow look nothing up. The cache keeps ``_CACHE_MAX`` keys: ask per chunk of fewer."""
+        now = time.monotonic()
+        with self._lock:
+            wanted = [
+                i
+                for i in dict.fromkeys(subject_ids)
+                if (c := self._cache.get(i)) is None or not c[1] or now - c[0] >= self._cache_seconds
+            ]
+        if not wanted:
+            return
+        self.store.add_many({i: self._new_wrapped(i) for i in wanted})
+        found = self.store.get_many(wanted)
+        self._remember(
+            {
+                subject_id: (now, True, None if wrapped is None else Sealer(self._unwrap(subject_id, wrapped)))
+                for subject_id, (_, wrapped) in found.items()
+            }
+        )
+
+    def _new_wrapped(self, subject_id: UUID) -> bytes:
+        """A new random key for ``subject_id``, wrapped under the master key (as stored)."""
+        return self._wrap.seal(new_key(), _wrap_associated(subject_id)).encode()
+
     def _unwrap(self, subject_id: UUID, wrapped: bytes) -> bytes:
         return self._wrap.open(wrapped.decode(), _wrap_associated(subject_id))
 
@@ -285,7 +369,7 @@ class PersonalDataKeys:
             return cached[1], cached[2]
         exists, wrapped = self.store.get(subject_id)
         if not exists and create:
-            self.store.add(subject_id, self._wrap.seal(new_key(), _wrap_associated(subject_id)).encode())
+            self.store.add(subject_id, self._new_wrapped(subject_id))
             exists, wrapped = self.store.get(subject_id)
         sealer = None
         if wrapped is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -184,6 +184,33 @@ def test_two_processes_making_a_subjects_first_key_at_once_end_with_one_key(engi
         assert conn.execute(select(pii_keys.c.subject_id)).scalars().all() == [ADA]
 
 
+def test_keys_made_in_bulk_keep_a_key_made_first_elsewhere_and_an_erased_subjects_tombstone(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(personal_data, "_INSERT_ROWS", 2)  # several multi-row inserts in one call
+    one = PersonalDataKeys(MASTER, SqlKeyStore(engine), cache_seconds=60)
+    other = PersonalDataKeys(MASTER, SqlKeyStore(engine), cache_seconds=0)
+    erased, never_keyed = uuid4(), uuid4()
+    sealed_there = other.seal(ADA, "first_name", "Ada")  # the other process made Ada's key first
+    other.seal(erased, "first_name", "Eve")
+    other.destroy(erased)
+    other.destroy(never_keyed)  # a tombstone without a key ever made
+    fresh = [uuid4() for _ in range(5)]
+
+    one.ensure_keys([ADA, erased, never_keyed, *fresh])
+
+    assert one.open(ADA, "first_name", sealed_there) == "Ada"
+    for subject in (erased, never_keyed):
+        with pytest.raises(SubjectErased):
+            one.seal(subject, "first_name", "Eve")
+    sealed_here = {s: one.seal(s, "first_name", s.hex) for s in fresh}
+    assert {s: other.open(s, "first_name", v) for s, v in sealed_here.items()} == {s: s.hex for s in fresh}
+    with engine.connect() as conn:
+        rows = {r[0]: r[1] for r in conn.execute(select(pii_keys.c.subject_id, pii_keys.c.wrapped_key))}
+    assert sorted(rows) == sorted([ADA, erased, never_keyed, *fresh])  # one row a subject
+    assert rows[erased] is None and rows[never_keyed] is None
+
+
 # --- the mapper: events and snapshots stored sealed, read opened or erased ------------------
 
 
@@ -297,6 +324,80 @@ def test_a_batch_prefetch_looks_its_subjects_keys_up_once_and_erased_ones_stay_e
     assert (store.batches, store.gets) == (1, 0)  # one lookup for the five, none after it
     assert opened[subjects[0]] is None
     assert all(opened[s] == f"{s.hex}@example.com" for s in subjects[1:])
+
+
+class BulkCountingStore(CountingStore):
+    """Counts the inserts too: single and multi-row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.adds = 0
+        self.bulk_adds = 0
+
+    def add(self, subject_id: UUID, wrapped: bytes) -> None:
+        self.adds += 1
+        super().add(subject_id, wrapped)
+
+    def add_many(self, wrapped_keys: Mapping[UUID, bytes]) -> None:
+        self.bulk_adds += 1
+        super().add_many(wrapped_keys)
+
+
+def test_ensuring_many_subjects_keys_takes_one_insert_and_one_lookup_and_their_seals_look_nothing_up() -> None:
+    store = BulkCountingStore()
+    keys = PersonalDataKeys(MASTER, store, cache_seconds=60)
+    subjects = [uuid4() for _ in range(50)]
+
+    keys.ensure_keys(subjects)
+    sealed = {s: keys.seal(s, "email", f"{s.hex}@example.com") for s in subjects}
+
+    assert (store.bulk_adds, store.batches, store.adds, store.gets) == (1, 1, 0, 0)
+    reader = PersonalDataKeys(MASTER, store, cache_seconds=0)  # another process, from the store alone
+    assert all(reader.open(s, "email", v) == f"{s.hex}@example.com" for s, v in sealed.items())
+
+
+def test_ensuring_keys_already_cached_asks_the_store_nothing() -> None:
+    store = BulkCountingStore()
+    keys = PersonalDataKeys(MASTER, store, cache_seconds=60)
+    subjects = [uuid4() for _ in range(5)]
+    keys.ensure_keys(subjects)
+
+    keys.ensure_keys(subjects)
+
+    assert (store.bulk_adds, store.batches) == (1, 1)
+
+
+def test_two_processes_ensuring_the_same_subjects_keys_end_with_one_key_each_and_both_use_it() -> None:
+    store = MemoryKeyStore()
+    one = PersonalDataKeys(MASTER, store, cache_seconds=60)
+    other = PersonalDataKeys(MASTER, store, cache_seconds=60)
+    subjects = [uuid4() for _ in range(10)]
+
+    one.ensure_keys(subjects[:7])
+    other.ensure_keys(subjects[3:])  # the overlap: one's keys were there first and are the ones kept
+
+    for subject in subjects:
+        assert other.open(subject, "email", one.seal(subject, "email", "a@example.com")) == "a@example.com"
+        assert one.open(subject, "email", other.seal(subject, "email", "b@example.com")) == "b@example.com"
+
+
+def test_ensuring_keys_never_brings_back_an_erased_subjects_key() -> None:
+    store = MemoryKeyStore()
+    writer = PersonalDataKeys(MASTER, store, cache_seconds=0)
+    erased, never_keyed, alive = uuid4(), uuid4(), uuid4()
+    sealed = writer.seal(erased, "email", "eve@example.com")
+    writer.destroy(erased)
+    writer.destroy(never_keyed)
+    keys = PersonalDataKeys(MASTER, store, cache_seconds=60)
+
+    keys.ensure_keys([erased, never_keyed, alive])
+
+    assert keys.erased(erased) and keys.erased(never_keyed) and not keys.erased(alive)
+    assert keys.open(erased, "email", sealed) is None
+    for subject in (erased, never_keyed):
+        with pytest.raises(SubjectErased):
+            keys.seal(subject, "email", "eve@example.com")
+    assert store.get(erased) == (True, None) and store.get(never_keyed) == (True, None)
 
 
 def test_the_key_cache_keeps_the_newest_keys_up_to_its_bound_and_forgets_the_oldest(
