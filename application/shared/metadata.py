@@ -107,7 +107,7 @@ class MetadataMapper(Mapper[UUID]):
     def prefetch_keys(self, subject_ids: Collection[UUID]) -> None:
         """Ahead of decoding a batch of these streams' events: their personal-data keys in one lookup."""
         if self.personal is not None and subject_ids:
-            self.personal.prefetch(subject_ids)
+            self.personal.prefetch({_uuid(i) for i in subject_ids})
 
     def _sealed(self, domain_event: Any) -> dict[str, Any] | None:
         """The event's state with its personal values sealed, or None when it has none."""

@@ -28,8 +28,9 @@ from datetime import UTC, date, datetime
 from typing import Protocol
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime, Engine, LargeBinary, MetaData, Table, insert, select, update
+from sqlalchemy import Column, DateTime, Engine, LargeBinary, MetaData, Table, any_, bindparam, insert, select, update
 from sqlalchemy import Uuid as SqlUuid
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from domain.shared.personal_data import PersonalDataErased
@@ -51,6 +52,12 @@ pii_keys = Table(
     Column("wrapped_key", LargeBinary),  # NULL once destroyed
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("erased_at", DateTime(timezone=True)),
+)
+
+
+# A batch's keys on PostgreSQL.
+_KEYS_OF_ANY = select(pii_keys.c.subject_id, pii_keys.c.wrapped_key).where(
+    pii_keys.c.subject_id == any_(bindparam("ids", type_=ARRAY(SqlUuid)))
 )
 
 
@@ -89,6 +96,10 @@ class SqlKeyStore:
         found: dict[UUID, tuple[bool, bytes | None]] = {}
         ids = list(subject_ids)
         with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":  # the ids as one array: a third of the CPU of an IN list's parameters
+                for subject_id, wrapped in conn.execute(_KEYS_OF_ANY, {"ids": ids}):
+                    found[subject_id] = (True, None if wrapped is None else bytes(wrapped))
+                return found
             for start in range(0, len(ids), 1000):
                 chunk = ids[start : start + 1000]
                 query = select(pii_keys.c.subject_id, pii_keys.c.wrapped_key).where(pii_keys.c.subject_id.in_(chunk))
@@ -156,9 +167,9 @@ class PersonalDataKeys:
         self._claim_key = derive_key(master_key, EMAIL_CLAIM_INFO)
         self.store = store
         self._cache_seconds = cache_seconds
-        # Read without the lock (a dict lookup is atomic under the GIL: opening is the hot path of every fold);
-        # every write takes it.
-        self._cache: dict[UUID, _Key] = {}
+        # By the subject id's integer (a UUID hashes and compares in Python), read without the lock (a dict
+        # lookup is atomic under the GIL: opening is the hot path of every fold); every write takes it.
+        self._cache: dict[int, _Key] = {}
         self._lock = threading.Lock()
 
     # --- the port ---------------------------------------------------------------------------
@@ -179,17 +190,17 @@ class PersonalDataKeys:
         return key.prefix + key.sealer.seal(plaintext.encode(), key.associated(path))
 
     def open(self, subject_id: UUID, path: str, sealed: str) -> str | date | None:
-        key = self._cache.get(subject_id)
+        key = self._cache.get(subject_id.int)
         if key is None or time.monotonic() - key.at >= self._cache_seconds:
             key = self._key(subject_id, create=False)
-        prefix = key.prefix
-        if sealed.startswith(prefix) and len(sealed) > len(prefix):
-            body = sealed[len(prefix) :]
+        if sealed.startswith(key.prefix) and len(sealed) > key.cut:
+            body = sealed[key.cut :]
         else:  # not as ``seal`` writes this subject's values: the general check (it raises for another subject's)
             body = _body(subject_id, path, sealed)
         if key.sealer is None:
             return None
-        plaintext = key.sealer.open(body, key.associated(path)).decode()
+        associated = key.paths.get(path) or key.associated(path)
+        plaintext = key.sealer.open(body, associated).decode()
         kind, text = plaintext[:1], plaintext[1:]
         return date.fromisoformat(text) if kind == _DATE else text
 
@@ -215,7 +226,7 @@ class PersonalDataKeys:
         one lookup per batch instead of one per account). Subjects without a key row are left to ``_key``."""
         now = time.monotonic()
         cache = self._cache
-        wanted = [i for i in subject_ids if (c := cache.get(i)) is None or now - c.at >= self._cache_seconds]
+        wanted = [i for i in subject_ids if (c := cache.get(i.int)) is None or now - c.at >= self._cache_seconds]
         if not wanted:
             return
         found = self.store.get_many(wanted)
@@ -233,7 +244,7 @@ class PersonalDataKeys:
     def _key(self, subject_id: UUID, *, create: bool) -> _Key:
         """The subject's cache entry (whether it has a key row, its opened key or None once destroyed), kept a while."""
         now = time.monotonic()
-        cached = self._cache.get(subject_id)
+        cached = self._cache.get(subject_id.int)
         if cached is not None and now - cached.at < self._cache_seconds and (cached.exists or not create):
             return cached
         exists, wrapped = self.store.get(subject_id)
@@ -251,8 +262,8 @@ class PersonalDataKeys:
         """Cache ``entries`` as the newest; beyond ``_CACHE_MAX`` the oldest go (a dict keeps insertion order)."""
         with self._lock:
             for subject_id, entry in entries.items():
-                self._cache.pop(subject_id, None)
-                self._cache[subject_id] = entry
+                self._cache.pop(subject_id.int, None)
+                self._cache[subject_id.int] = entry
             while len(self._cache) > _CACHE_MAX:
                 del self._cache[next(iter(self._cache))]
 
@@ -262,17 +273,18 @@ class _Key:
     key (None once destroyed), and what opening its values needs again and again (the text its sealed values
     begin with, the associated data of each path), computed once per entry rather than once per value."""
 
-    __slots__ = ("_associated", "at", "exists", "prefix", "sealer", "subject_id")
+    __slots__ = ("at", "cut", "exists", "paths", "prefix", "sealer", "subject_id")
 
     def __init__(self, subject_id: UUID, at: float, exists: bool, sealer: Sealer | None) -> None:
         self.subject_id, self.at, self.exists, self.sealer = subject_id, at, exists, sealer
         self.prefix = f"{PREFIX}{subject_id.hex}:"
-        self._associated: dict[str, bytes] = {}
+        self.cut = len(self.prefix)
+        self.paths: dict[str, bytes] = {}  # each path's associated data
 
     def associated(self, path: str) -> bytes:
-        data = self._associated.get(path)
+        data = self.paths.get(path)
         if data is None:
-            data = self._associated[path] = _associated(self.subject_id, path)
+            data = self.paths[path] = _associated(self.subject_id, path)
         return data
 
 
