@@ -107,7 +107,7 @@ class MetadataMapper(Mapper[UUID]):
     def prefetch_keys(self, subject_ids: Collection[UUID]) -> None:
         """Ahead of decoding a batch of these streams' events: their personal-data keys in one lookup."""
         if self.personal is not None and subject_ids:
-            self.personal.prefetch(subject_ids)
+            self.personal.prefetch({_uuid(i) for i in subject_ids})
 
     def ensure_keys(self, subject_ids: Collection[UUID]) -> None:
         """Ahead of storing many new streams' events (a bulk load): their personal-data keys made at once."""
@@ -132,7 +132,7 @@ class MetadataMapper(Mapper[UUID]):
         subject = domain_event.originator_id
         state = dict(vars(domain_event))
         container = dict(state[root]) if root else state
-        for path in paths:
+        for path, _erased, _dotted in paths:
             value = _get(container, path)
             if isinstance(value, Unopened):  # sealed for where a load found it: sealed anew for this path
                 value = value.open()
@@ -154,41 +154,40 @@ class MetadataMapper(Mapper[UUID]):
         container = state[root] if root else state
         if not isinstance(container, dict):
             return
+        if root:  # a snapshot's aggregate state: copied once, then opened in place like an event's state
+            container = state[root] = dict(container)
+        personal = self.personal
         hidden: bool | None = None  # whether the subject is erased: asked once, for a value stored in clear
-        for path, erased in paths.items():
-            value = _get(container, path)
+        for path, erased, dotted in paths:
+            value = _get(container, path) if dotted else container.get(path)
             if value is None or value == ERASED:
                 continue
-            if self.personal is None:
+            if personal is None:
                 if isinstance(value, str) and value.startswith(SEALED_PREFIX):
                     raise PersonalDataUnprotected("A sealed personal value was read: no cipher to open it")
                 continue
             if isinstance(value, str) and value.startswith(SEALED_PREFIX):
                 if defer:
-                    container = _set(container, path, Unopened(value, self.personal, subject, path, erased))
+                    _put(container, path, dotted, Unopened(value, personal, subject, path, erased))
                     continue
                 try:
-                    opened = self.personal.open(subject, path, value)
+                    opened = personal.open(subject, path, value)
                 except Exception:
                     if typed:
                         raise  # an aggregate or a projection never decides on a value that does not open
                     # An auditor reads on: the value was altered, or copied from another stream (the hash
                     # chain says which event changed); the rest of the log stays readable and exportable.
-                    container = _set(container, path, UNREADABLE)
+                    _put(container, path, dotted, UNREADABLE)
                     continue
             else:  # stored in clear by older code: shown while the subject is not erased
                 if hidden is None:
-                    hidden = self.personal.erased(subject)
+                    hidden = personal.erased(subject)
                 opened = None if hidden else value
             if opened is None:
                 opened = erased if typed else ERASED
             elif not typed and isinstance(opened, date):
                 opened = opened.isoformat()
-            container = _set(container, path, opened)
-        if root:
-            state[root] = container
-        else:
-            state.update(container)
+            _put(container, path, dotted, opened)
 
 
 class Unopened(str):
@@ -284,13 +283,43 @@ UNREADABLE = "[unreadable]"
 SEALED_PREFIX = "pii:"
 
 
-def _personal_paths(cls: type[Any], state: dict[str, Any]) -> tuple[PersonalFields, str]:
+# A path of an event's or a snapshot's personal values, the value it reads as once erased, whether it is dotted.
+PersonalPaths = tuple[tuple[str, Any, bool], ...]
+
+# Per class: its events' personal paths, or None for a snapshot class (whose paths are its aggregate's, per
+# topic below). Every decoded event asks, so they are worked out once; the classes declare them as constants.
+_EVENT_PATHS: dict[type[Any], PersonalPaths | None] = {}
+_STATE_PATHS: dict[str, PersonalPaths] = {}
+
+
+def _personal_paths(cls: type[Any], state: dict[str, Any]) -> tuple[PersonalPaths, str]:
     """The personal paths of an event class (within its state), or of a snapshot's aggregate (within ``state``)."""
-    if isinstance(cls, type) and issubclass(cls, Snapshot):
-        topic = state.get("topic")
-        aggregate = resolve_topic(topic) if isinstance(topic, str) else None
-        return dict(getattr(aggregate, "personal_state", {}) or {}), "state"
-    return dict(getattr(cls, "personal_fields", {}) or {}), ""
+    paths = _EVENT_PATHS.get(cls)
+    if paths is None:
+        if cls in _EVENT_PATHS or (isinstance(cls, type) and issubclass(cls, Snapshot)):
+            _EVENT_PATHS[cls] = None
+            topic = state.get("topic")
+            if not isinstance(topic, str):
+                return (), "state"
+            paths = _STATE_PATHS.get(topic)
+            if paths is None:
+                paths = _STATE_PATHS[topic] = _paths(getattr(resolve_topic(topic), "personal_state", None))
+            return paths, "state"
+        paths = _EVENT_PATHS[cls] = _paths(getattr(cls, "personal_fields", None))
+    return paths, ""
+
+
+def _paths(declared: PersonalFields | None) -> PersonalPaths:
+    return tuple((path, erased, "." in path) for path, erased in (declared or {}).items())
+
+
+def _put(container: dict[str, Any], path: str, dotted: bool, new: Any) -> None:
+    """Set the value at ``path`` of ``container`` in place (what lies deeper is copied or replaced, as ``_set``)."""
+    if dotted:
+        head, _, rest = path.partition(".")
+        container[head] = _set(container[head], rest, new)
+    else:
+        container[path] = new
 
 
 def _uuid(value: UUID | str) -> UUID:

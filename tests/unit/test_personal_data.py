@@ -85,6 +85,45 @@ def test_after_destroy_every_value_of_the_subject_opens_as_none_and_nothing_more
         keys.seal(ADA, "first_name", "Ada")
 
 
+def test_with_the_key_cached_a_value_still_opens_only_for_its_own_subject_and_path() -> None:
+    keys = PersonalDataKeys(MASTER, MemoryKeyStore(), cache_seconds=3600)
+    other = uuid4()
+    first, last = keys.seal(ADA, "first_name", "Ada"), keys.seal(ADA, "last_name", "Lovelace")
+    keys.seal(other, "first_name", "Bob")
+    assert (keys.open(ADA, "first_name", first), keys.open(ADA, "last_name", last)) == ("Ada", "Lovelace")
+
+    with pytest.raises(InvalidTag):  # each path's associated data, however often it was used before
+        keys.open(ADA, "last_name", first)
+    with pytest.raises(ValueError, match="Not a sealed value"):
+        keys.open(other, "first_name", first)
+    with pytest.raises(ValueError, match="Not a sealed value"):
+        keys.open(ADA, "first_name", f"{PREFIX}{ADA.hex}:")  # no sealed part
+
+
+def test_a_value_whose_key_id_is_spelled_as_another_form_of_its_subjects_id_opens_for_that_subject_only(
+    keys: PersonalDataKeys,
+) -> None:
+    sealed = keys.seal(ADA, "first_name", "Ada")
+    respelled = sealed.replace(ADA.hex, ADA.hex.upper(), 1)
+    keys.seal(other := uuid4(), "first_name", "Bob")
+
+    assert keys.open(ADA, "first_name", respelled) == "Ada"
+    with pytest.raises(ValueError, match="Not a sealed value"):
+        keys.open(other, "first_name", respelled)
+
+
+def test_destroying_a_cached_key_erases_its_values_in_this_process_at_once() -> None:
+    keys = PersonalDataKeys(MASTER, MemoryKeyStore(), cache_seconds=3600)
+    name = keys.seal(ADA, "first_name", "Ada")
+    keys.prefetch([ADA])
+    assert keys.open(ADA, "first_name", name) == "Ada"
+
+    keys.destroy(ADA)
+
+    assert keys.open(ADA, "first_name", name) is None
+    assert keys.erased(ADA)
+
+
 def test_a_subject_never_sealed_for_is_not_erased_until_destroyed_and_then_never_gets_a_key(
     keys: PersonalDataKeys,
 ) -> None:
@@ -170,6 +209,22 @@ def test_the_key_table_holds_each_key_wrapped_and_a_tombstone_after_destroy(engi
     again = PersonalDataKeys(MASTER, SqlKeyStore(engine), cache_seconds=0)
     with pytest.raises(SubjectErased):
         again.seal(ADA, "first_name", "Ada")
+
+
+def test_the_key_table_answers_a_batch_with_its_keys_and_tombstones_and_leaves_unknown_subjects_out(
+    engine: Engine,
+) -> None:
+    store = SqlKeyStore(engine, lambda: NOW)
+    keys = PersonalDataKeys(MASTER, store, cache_seconds=0)
+    kept, erased, unknown = uuid4(), uuid4(), uuid4()
+    for subject in (kept, erased):
+        keys.seal(subject, "email", "a@example.com")
+    keys.destroy(erased)
+
+    found = store.get_many([kept, erased, unknown])
+
+    assert found == {kept: store.get(kept), erased: (True, None)}
+    assert found[kept][1] is not None
 
 
 def test_two_processes_making_a_subjects_first_key_at_once_end_with_one_key(engine: Engine) -> None:
