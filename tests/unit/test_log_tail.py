@@ -25,12 +25,17 @@ def ids(entries: object) -> list[int]:
     return [entry.id for entry in entries]  # type: ignore[attr-defined]
 
 
-def test_runners_that_saw_the_same_ring_share_one_read_each_from_its_own_start() -> None:
+def rung(entries: int) -> tuple[Log, Wakeups, LogTail]:
+    """A log of ``entries`` entries, committed and rung, with a tail over it."""
     log, wakeups = Log(), Wakeups()
-    tail = LogTail(log.select, wakeups)
-    for _ in range(3):
+    for _ in range(entries):
         log.append()
     wakeups.ring()
+    return log, wakeups, LogTail(log.select, wakeups)
+
+
+def test_runners_that_saw_the_same_ring_share_one_read_each_from_its_own_start() -> None:
+    log, wakeups, tail = rung(3)
     seen = wakeups.generation
 
     assert ids(tail.read(2, 10, None, seen)) == [2, 3]
@@ -41,10 +46,7 @@ def test_runners_that_saw_the_same_ring_share_one_read_each_from_its_own_start()
 
 
 def test_a_runner_that_saw_a_later_ring_reads_the_store_again() -> None:
-    log, wakeups = Log(), Wakeups()
-    tail = LogTail(log.select, wakeups)
-    log.append()
-    wakeups.ring()
+    log, wakeups, tail = rung(1)
     assert ids(tail.read(1, 10, None, wakeups.generation)) == [1]
     log.append()  # committed, then rung: the kept read cannot hold it
     wakeups.ring()
@@ -54,11 +56,7 @@ def test_a_runner_that_saw_a_later_ring_reads_the_store_again() -> None:
 
 
 def test_a_full_read_a_read_up_to_a_position_and_an_earlier_start_are_never_answered_from_the_kept_read() -> None:
-    log, wakeups = Log(), Wakeups()
-    tail = LogTail(log.select, wakeups)
-    for _ in range(5):
-        log.append()
-    wakeups.ring()
+    log, wakeups, tail = rung(5)
     seen = wakeups.generation
 
     assert ids(tail.read(1, 2, None, seen)) == [1, 2]  # full: there may be more, not kept
