@@ -51,6 +51,7 @@ def read_your_writes(config: BenchConfig) -> list[Result]:
     commands = config.scale(300, 30)
     container = Chronicle(bench_settings(config.database_url, projection_poll_seconds=1.0))
     container.start(run_projections=True)
+    followers = len(container.runners)
     waits: list[float] = []
     try:
         ids = [
@@ -87,8 +88,9 @@ def read_your_writes(config: BenchConfig) -> list[Result]:
             met=p99 <= 50,
             higher_is_better=False,
             notes=[
-                f"{len(waits)} commands (update_profile), {GAP_SECONDS * 1000:.0f} ms apart; accounts and mail runners "
-                "in-process, woken by LISTEN/NOTIFY; wait = PositionBoard.wait + AccountsQueries.get",
+                f"{len(waits)} commands (update_profile), {GAP_SECONDS * 1000:.0f} ms apart; every follower of the "
+                f"process ({followers}) running in it, as `chronicle serve` runs them, woken by each save and by "
+                "LISTEN/NOTIFY; wait = PositionBoard.wait + AccountsQueries.get",
                 latency_note("Chronicle", waits),
                 latency_note("NOTIFY→LISTEN", baseline),
             ],
