@@ -134,7 +134,10 @@ class PositionBoard:
         deadline = time.monotonic() + timeout
         if self.known(name) >= position:
             return True
-        if name not in self._positions:  # nothing heard of it yet in this process: ask the store first
+        if timeout <= 0 or name not in self._positions:
+            # No time to be woken by a notice, or none heard of ``name`` yet in this process: ask the store first.
+            # Otherwise the notices come first (the runners here, the listener from elsewhere), the store only
+            # after the recheck interval: a waiter then makes no round trip while the board keeps up.
             self.advance(name, self._read(name))
         next_check = time.monotonic() + self._recheck
         with self._changed:
