@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar, cast
@@ -370,6 +371,17 @@ class BatchView:
     def flush(self) -> None:
         for part in self.parts:
             part.flush(self.conn)
+
+
+@contextlib.contextmanager
+def one_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection whose statements all read one snapshot of the read store, on PostgreSQL (REPEATABLE READ):
+    for a query that answers from several statements, so that a batch committed between two of them cannot
+    show half of itself (queries otherwise run in autocommit, each statement its own snapshot). On the
+    embedded store the statements run as before."""
+    options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    with engine.connect().execution_options(**options) as conn, conn.begin():
+        yield conn
 
 
 def read_position(conn: Connection, name: str) -> int:

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 
 from application.shared.ports import PlanEntitlements
 from domain.subscriptions.proration import to_minor_unit
-from infrastructure.shared.readstore import Page, fetch_page
+from infrastructure.shared.readstore import Page, fetch_page, one_snapshot
 from infrastructure.subscriptions.tables import (
     invoices,
     plans,
@@ -223,7 +223,7 @@ class SubscriptionQueries:
             .where(m.day >= since)
             .group_by(m.currency, m.kind, m.metric)
         )
-        with self.engine.connect() as conn:
+        with one_snapshot(self.engine) as conn:  # the plans' figures and the movements of the same batches
             plan_rows = conn.execute(select(revenue_by_plan)).all()
             moved = conn.execute(movement_sums).all()
         by_plan: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)

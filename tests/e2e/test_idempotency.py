@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from infrastructure.root import Chronicle
 from infrastructure.shared.settings import Settings
 from interfaces.http.app import create_app
-from tests.conftest import SUPERADMIN, Clock
+from tests.conftest import SUPERADMIN, Clock, policies_settled
 from tests.e2e.helpers import PASSWORD
 from tests.e2e.test_work_order_import import csv_bytes
 from tests.e2e.workshop import Workshop, order_body, with_bulk_import
@@ -163,6 +163,7 @@ def test_a_key_still_replays_after_a_restart(settings: Settings, clock: Clock) -
     after = Chronicle(settings, clock=clock)
     after.start()
     try:
+        policies_settled(after)  # the free-plan policy subscribes the new account whichever process gets to it
         head = after.head_position()
         with TestClient(create_app(root=after)) as client:
             retry = client.post("/api/v1/auth/register", json=body, headers=KEY)
