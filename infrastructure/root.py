@@ -200,7 +200,7 @@ class Chronicle:
             LogWatch: logwatch,
             Operations: Operations(platform, list(runners), self.redis, RebuildJobs(platform.write_engine)),
             Rebuilds: self._rebuilds(platform, runners),
-            RateLimiter: RateLimiter.from_settings(settings, breaker),
+            RateLimiter: RateLimiter.from_settings(settings, breaker, self.request_redis),
             RequestQuotas: RequestQuotas.from_settings(settings),
             AccountQuotas: adapters.quotas
             or PlanQuotas(

@@ -1,4 +1,9 @@
-"""Rate limits counted by the maintained ``limits`` library: in Redis when ``REDIS_URL`` is set, else in memory.
+"""Rate limits in fixed windows: counted in Redis when ``REDIS_URL`` is set (every API process shares the
+counts), else in this process's memory (the embedded store's single process).
+
+One request's count is one Redis round trip: the window's key is created with its expiry if it is new,
+incremented, and its remaining time read, in one MULTI/EXEC. A window starts at its first request and
+lasts the quota's window; the key names the quota's amount and window, so a changed quota starts afresh.
 
 A limiter that cannot reach Redis lets requests through (availability first) and says so once
 per outage; after a failure it skips Redis for a few seconds (a circuit breaker), so an outage
@@ -8,16 +13,15 @@ costs at most one short socket timeout every few seconds, not one per request.
 from __future__ import annotations
 
 import logging
+import math
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
-from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.errors import StorageError
-from limits.storage import MemoryStorage, RedisStorage, Storage
-from limits.strategies import FixedWindowRateLimiter
+import redis
 
 from domain.shared.access import Role
 from infrastructure.shared.breaker import Breaker
@@ -34,9 +38,8 @@ class Quota:
     amount: int
     window: int = 60
 
-    @property
-    def item(self) -> RateLimitItem:
-        return RateLimitItemPerSecond(self.amount, self.window, namespace=self.name)
+    def key(self, identifiers: Sequence[str]) -> str:
+        return f"{self.name}/{self.amount}/{self.window}/{'/'.join(identifiers)}"
 
 
 @dataclass(frozen=True)
@@ -82,40 +85,81 @@ class RequestQuotas:
         )
 
 
+class Windows(Protocol):
+    """Fixed-window counters: ``count`` adds one request to ``key``'s window (opened for ``window`` seconds by
+    its first request) and answers the window's count and the seconds until it ends."""
+
+    def count(self, key: str, window: int) -> tuple[int, float]: ...
+
+
+class MemoryWindows:
+    """This process's counters. Ended windows are dropped as they are met and swept now and then, so the
+    table holds about one window's worth of keys; no timer thread."""
+
+    SWEEP_EVERY = 1024
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._windows: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._since_sweep = 0
+
+    def count(self, key: str, window: int) -> tuple[int, float]:
+        now = self._clock()
+        with self._lock:
+            seen, ends = self._windows.get(key, (0, 0.0))
+            if ends <= now:
+                seen, ends = 0, now + window
+            self._windows[key] = (seen + 1, ends)
+            self._since_sweep += 1
+            if self._since_sweep >= self.SWEEP_EVERY:
+                self._since_sweep = 0
+                self._windows = {k: v for k, v in self._windows.items() if v[1] > now}
+        return seen + 1, ends - now
+
+    def __len__(self) -> int:
+        return len(self._windows)
+
+
+class RedisWindows:
+    """Counters every API process shares: SET NX with the window's expiry, INCR, PTTL, in one MULTI/EXEC."""
+
+    def __init__(self, client: Callable[[], Any], prefix: str) -> None:
+        self._client = client
+        self._prefix = prefix
+
+    def count(self, key: str, window: int) -> tuple[int, float]:
+        name = f"{self._prefix}:{key}"
+        pipe = self._client().pipeline(transaction=True)
+        pipe.set(name, 0, ex=window, nx=True)
+        pipe.incr(name)
+        pipe.pttl(name)
+        _, seen, remaining_ms = pipe.execute()
+        return int(seen), (remaining_ms / 1000 if remaining_ms >= 0 else float(window))
+
+
 class RateLimiter:
     """Counts hits per (quota, identifiers) in a fixed window; fails open, with a circuit breaker."""
 
-    def __init__(self, storage: Storage, breaker: Breaker) -> None:
-        self._limiter = FixedWindowRateLimiter(storage)
+    def __init__(self, windows: Windows, breaker: Breaker) -> None:
+        self._windows = windows
         self._breaker = breaker
 
     @classmethod
-    def from_settings(cls, settings: Settings, breaker: Breaker) -> RateLimiter:
+    def from_settings(cls, settings: Settings, breaker: Breaker, client: Callable[[], Any]) -> RateLimiter:
+        """Redis (``client``: the request-path client, short timeouts) when ``REDIS_URL`` is set, else memory."""
         if settings.redis_url:
-            timeout = settings.redis_request_timeout_seconds
-            storage: Storage = RedisStorage(
-                settings.redis_url,
-                key_prefix=settings.rate_limit_key_prefix,
-                wrap_exceptions=True,
-                socket_timeout=timeout,
-                socket_connect_timeout=timeout,
-            )
-        else:
-            storage = MemoryStorage(wrap_exceptions=True)
-        return cls(storage, breaker)
+            return cls(RedisWindows(client, settings.rate_limit_key_prefix), breaker)
+        return cls(MemoryWindows(), breaker)
 
     def hit(self, quota: Quota, *identifiers: str) -> Usage | None:
         """Count one request against ``quota``; ``None`` when the counters cannot be reached (let it pass)."""
         if not self._breaker.closed:
             return None
-        item = quota.item
         try:
-            allowed = self._limiter.hit(item, *identifiers)
-            stats = self._limiter.get_window_stats(item, *identifiers)
-        except StorageError as error:
-            cause = type(error.storage_error).__name__
-            self._breaker.failed(cause, "rate limits are not enforced; requests are served")
+            seen, left = self._windows.count(quota.key(identifiers), quota.window)
+        except redis.RedisError as error:
+            self._breaker.failed(type(error).__name__, "rate limits are not enforced; requests are served")
             return None
         self._breaker.succeeded()
-        reset_after = max(0, int(stats.reset_time - time.time() + 0.999))
-        return Usage(quota, allowed, stats.remaining, reset_after)
+        return Usage(quota, seen <= quota.amount, max(0, quota.amount - seen), max(0, math.ceil(left)))

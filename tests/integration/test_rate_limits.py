@@ -194,3 +194,45 @@ def _timed(call: Any) -> float:
     response = call()
     assert response.status_code in {200, 401}, response.text
     return time.perf_counter() - started_at
+
+
+def test_redis_windows_count_in_one_round_trip_with_the_window_as_expiry(redis_url: str) -> None:
+    import uuid
+
+    import redis
+
+    from infrastructure.shared.ratelimit import RedisWindows
+
+    client = redis.Redis.from_url(redis_url)
+    trips: list[int] = []
+
+    class Counting:
+        """The client, counting the round trips its pipelines make."""
+
+        def pipeline(self, **kwargs: Any) -> Any:
+            pipe = client.pipeline(**kwargs)
+            execute = pipe.execute
+
+            def counted() -> Any:
+                trips.append(1)
+                return execute()
+
+            pipe.execute = counted
+            return pipe
+
+        def __getattr__(self, name: str) -> Any:  # any other call would be a round trip of its own
+            raise AssertionError(f"unexpected Redis call {name}")
+
+    prefix = f"test-{uuid.uuid4().hex}"
+    windows = RedisWindows(lambda: Counting(), prefix)
+    try:
+        assert windows.count("anonymous/120/60/10.0.0.1", 60)[0] == 1
+        seen, left = windows.count("anonymous/120/60/10.0.0.1", 60)
+        assert seen == 2
+        assert 58 < left <= 60
+        assert trips == [1, 1]
+        assert 58 < client.ttl(f"{prefix}:anonymous/120/60/10.0.0.1") <= 60  # the window ends by itself
+        assert windows.count("anonymous/120/60/10.0.0.2", 60)[0] == 1
+    finally:
+        for key in client.scan_iter(f"{prefix}:*"):
+            client.delete(key)
