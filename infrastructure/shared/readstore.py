@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import select as io_select
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
@@ -130,8 +132,9 @@ def create_read_engine(
     Statement parameters never appear in its errors (they hold personal data, and errors reach logs).
     On PostgreSQL, waiting for a pooled connection gives up after ``pool_timeout`` seconds and
     connecting after the URL's ``connect_timeout`` (``Settings.read_store_url`` sets it), so an outage
-    is answered quickly, not after the driver's and the pool's 30 s; a pooled connection is pinged
-    before use, so one left dead by a server restart is replaced, not used.
+    is answered quickly, not after the driver's and the pool's 30 s; a pooled connection the server has
+    closed or reset (a restart, a cut) is replaced before use (``_closed_by_server``), without the round
+    trip of a ping on every checkout.
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
@@ -156,14 +159,34 @@ def create_read_engine(
 
         return engine
     overflow = pool_size if max_overflow is None else max_overflow
-    return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=overflow,
-        pool_pre_ping=True,
-        pool_timeout=pool_timeout,
-        hide_parameters=True,
+    engine = create_engine(
+        url, pool_size=pool_size, max_overflow=overflow, pool_timeout=pool_timeout, hide_parameters=True
     )
+    event.listen(engine, "checkout", _replace_if_closed_by_server)
+    return engine
+
+
+def _closed_by_server(dbapi_connection: Any) -> bool:
+    """Whether the server has ended an idle pooled connection, asked of the socket alone (no round trip).
+
+    An idle connection has nothing to read unless the server closed it (a restart's FATAL message and
+    FIN, a reset: the socket reads as ready, or fails) or, rarely, sent an unasked notice; either way the
+    connection is not used. A server that vanished without a word still fails the first statement, as a
+    ping would have hung until its timeout.
+    """
+    if dbapi_connection.closed or dbapi_connection.broken:
+        return True
+    try:
+        readable, _, failed = io_select.select([dbapi_connection.fileno()], [], [dbapi_connection.fileno()], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable or failed)
+
+
+def _replace_if_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """The pool's checkout: SQLAlchemy replaces a connection this refuses with a fresh one (DisconnectionError)."""
+    if _closed_by_server(dbapi_connection):
+        raise DisconnectionError("the server has closed this pooled connection")
 
 
 def _insert(conn: Connection, table: Table) -> Any:
