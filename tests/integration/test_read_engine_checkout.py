@@ -20,7 +20,12 @@ def read_url(postgres_url: str) -> str:
 def test_a_checkout_sends_nothing_to_the_server(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = create_read_engine(read_url(postgres_url), pool_size=2)
     pings: list[Any] = []
-    monkeypatch.setattr(engine.dialect, "do_ping", lambda connection: pings.append(connection) or True)
+
+    def ping(connection: Any) -> bool:
+        pings.append(connection)
+        return True
+
+    monkeypatch.setattr(engine.dialect, "do_ping", ping)
     try:
         for _ in range(20):
             with engine.connect() as conn:
