@@ -417,6 +417,8 @@ class ProjectionRunner:
             consumed, last, failed = self.apply_batch(conn, limit, until, batch=batch, after=committed)
         self._committed = last
         if not consumed:
+            if self.board is not None:  # a runner that starts at the head tells its waiters so, too
+                self.board.advance(self.name, last)
             return 0
         return self._done(began, consumed, last, failed)
 

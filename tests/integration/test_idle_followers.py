@@ -121,3 +121,17 @@ def test_the_live_loop_tells_the_board_and_other_processes_at_once_and_writes_th
         trades.wake.set()
         loop.join(5)
         listener.stop()
+
+
+def test_a_runner_that_starts_at_the_head_tells_the_board_its_position(container: Chronicle, clock: Clock) -> None:
+    # As a process restarted after the last event finds each follower: nothing to apply, the position is stored.
+    register(container, clock, "restarted@example.com")
+    runner = container.runners["accounts"]
+    runner.catch_up()
+    head = container.head_position()
+    runner._committed = runner._passed = None  # nothing kept in memory, as in a new process
+    container.board.forget("accounts")
+
+    assert runner.run_once() == 0
+
+    assert container.board.known("accounts") == head
