@@ -28,7 +28,6 @@ API_PREFIX = "/api/"
 _STATE_KEY = "rate_limits"
 
 Limiter = Annotated[RateLimiter, provide(RateLimiter)]
-Quotas = Annotated[AccountQuotas, provide(AccountQuotas)]
 PerAddress = Annotated[RequestQuotas, provide(RequestQuotas)]
 
 
@@ -61,10 +60,17 @@ def _bearer_token(request: Request) -> str | None:
     return token or None if scheme.lower() == "bearer" else None
 
 
-def rate_limited(request: Request, auth: Auth, limiter: Limiter, quotas: Quotas, per_address: PerAddress) -> None:
-    """Every API call: counted per account when authenticated (its quota may be none), else per address."""
+def rate_limited(request: Request, auth: Auth) -> None:
+    """Every API call: counted per account when authenticated (its quota may be none), else per address.
+
+    Its services are read from the root here, not declared: this runs on every request, and FastAPI pays
+    for each dependency it visits."""
     if not request.url.path.startswith(API_PREFIX):
         return
+    services = request.app.state.services
+    limiter: RateLimiter = services[RateLimiter]
+    quotas: AccountQuotas = services[AccountQuotas]
+    per_address: RequestQuotas = services[RequestQuotas]
     # The route resolves its caller again through its own dependencies; reading the header here (not
     # through the OAuth2 scheme) keeps public routes documented as needing no token.
     token = _bearer_token(request)
