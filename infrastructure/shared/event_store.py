@@ -36,6 +36,7 @@ from eventsourcing.postgres import (
 )
 from psycopg.abc import Query
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from infrastructure.shared.chain import ChainedNotification
@@ -433,24 +434,21 @@ class ChronicleRecorder(PostgresApplicationRecorder):
                 )
                 .as_bytes(None)
             )
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        # Rows as tuples (snapshot, originator_version, topic, state): no dict of column names built per row.
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(statement, {"id": originator_id}, prepare=True)
             rows = curs.fetchall()
         snapshot: StoredEvent | None = None
         events: list[StoredEvent] = []
-        for row in rows:
-            if row["snapshot"] is None:  # the key row (``_LOAD_WITH_KEY``)
+        for is_snapshot, version, topic, state in rows:
+            if is_snapshot is None:  # the key row (``_LOAD_WITH_KEY``)
                 if self._keys_sink is not None:
-                    wrapped = row["state"]
-                    self._keys_sink(originator_id, None if wrapped is None else bytes(wrapped))
+                    self._keys_sink(originator_id, None if state is None else bytes(state))
                 continue
             stored = StoredEvent(
-                originator_id=originator_id,
-                originator_version=row["originator_version"],
-                topic=row["topic"],
-                state=bytes(row["state"]),
+                originator_id=originator_id, originator_version=version, topic=topic, state=bytes(state)
             )
-            if row["snapshot"]:
+            if is_snapshot:
                 snapshot = stored
             else:
                 events.append(stored)
