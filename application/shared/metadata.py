@@ -251,12 +251,10 @@ class _Deferred:
 def defer_personal_state(aggregate: Any) -> None:
     """After a load's fold: keep aside the attributes of ``aggregate`` that hold ``Unopened`` values, to be
     opened when read (``DefersPersonalState``); an aggregate class without that opens them now."""
-    personal = getattr(type(aggregate), "personal_state", None)
     state = vars(aggregate)
     roots: dict[str, list[str]] = {}
-    for path in personal or ():
-        root, _, rest = path.partition(".")
-        if isinstance(_get(state, path), Unopened):
+    for root, rest, parts in _deferrable_paths(type(aggregate)):
+        if isinstance(_get_parts(state, parts), Unopened):
             roots.setdefault(root, []).append(rest)
     if roots:
         deferred = {root: _Deferred(state.pop(root), paths) for root, paths in roots.items()}
@@ -267,6 +265,21 @@ def defer_personal_state(aggregate: Any) -> None:
     for name, value in state.items():  # one left where personal_state does not say: opened at once
         if isinstance(value, Unopened):
             state[name] = value.open()
+
+
+# Per aggregate class: each path of its ``personal_state`` as (root attribute, the rest, its parts), worked out
+# once (every load asks; the classes declare them as constants, like their events' ``personal_fields``).
+_DEFERRABLE: dict[type[Any], tuple[tuple[str, str, tuple[str, ...]], ...]] = {}
+
+
+def _deferrable_paths(cls: type[Any]) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    paths = _DEFERRABLE.get(cls)
+    if paths is None:
+        declared = getattr(cls, "personal_state", None) or ()
+        paths = _DEFERRABLE[cls] = tuple(
+            (path.partition(".")[0], path.partition(".")[2], tuple(path.split("."))) for path in declared
+        )
+    return paths
 
 
 def open_deferred(aggregate: Any) -> Any:
@@ -327,8 +340,12 @@ def _uuid(value: UUID | str) -> UUID:
 
 
 def _get(container: Any, path: str) -> Any:
+    return _get_parts(container, path.split("."))
+
+
+def _get_parts(container: Any, parts: Collection[str]) -> Any:
     value = container
-    for part in path.split("."):
+    for part in parts:
         if isinstance(value, dict):
             value = value.get(part)
         elif is_dataclass(value) and not isinstance(value, type):

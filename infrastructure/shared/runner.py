@@ -214,7 +214,10 @@ class Wakeups:
         with self._lock:
             self.generation += 1
         for wake in self._events:
-            wake.set()
+            # A set event is left as it is: setting it again takes its lock and wakes nobody (every save rings
+            # every runner; one that has not cleared its event since the last ring reads after clearing it).
+            if not wake.is_set():
+                wake.set()
 
 
 class LogTail:

@@ -67,3 +67,20 @@ def test_a_full_read_a_read_up_to_a_position_and_an_earlier_start_are_never_answ
     assert ids(tail.read(4, 5, None, seen)) == [4, 5]  # another batch size
     assert ids(tail.read(3, 10, None, None)) == [3, 4, 5]  # a caller that tracks no rings
     assert log.reads == 7
+
+
+def test_every_ring_counts_and_wakes_a_runner_whether_or_not_it_cleared_its_event_since_the_last() -> None:
+    import threading
+
+    wakeups = Wakeups()
+    cleared, uncleared = wakeups.new(), wakeups.new()
+    wakeups.ring()
+    assert cleared.is_set() and uncleared.is_set()
+    cleared.clear()
+    woke = threading.Event()
+    waiter = threading.Thread(target=lambda: cleared.wait(5) and woke.set())
+    waiter.start()
+    wakeups.ring()  # the uncleared event is left as it is, the cleared one set again
+    waiter.join(5)
+    assert woke.is_set() and cleared.is_set() and uncleared.is_set()
+    assert wakeups.generation == 2

@@ -21,7 +21,7 @@ from application.shared.metadata import PersonalDataUnprotected, defer_personal_
 from application.shared.repository import mutate_each
 from domain.accounts.account import Account
 from domain.accounts.values import Profile
-from domain.shared.personal_data import ERASED
+from domain.shared.personal_data import ERASED, DefersPersonalState
 from infrastructure.shared import personal_data
 from infrastructure.shared.personal_data import (
     PREFIX,
@@ -557,6 +557,19 @@ def test_copies_of_a_lazily_loaded_aggregate_share_one_opening_and_an_assignment
     first.update_profile(profile=Profile("Augusta", "King"), now=NOW)
     assert first.profile.first_name == "Augusta" and keys.opened == 1  # assigned by the event, never opened
     assert second.profile.first_name == "Ada" and keys.opened == 6
+
+
+def test_an_aggregate_whose_later_base_sets_attributes_its_own_way_is_refused_at_its_definition() -> None:
+    class Tracing:
+        def __setattr__(self, name: str, value: object) -> None:
+            super().__setattr__(name, value)
+
+    with pytest.raises(TypeError, match=r"Tracing\.__setattr__"):
+        type("Traced", (DefersPersonalState, Tracing), {})
+    with_property = type("WithProperty", (DefersPersonalState,), {"x": property(lambda s: 1, lambda s, v: None)})
+    instance = with_property()
+    instance.x = 2  # a property's setter still runs (object.__setattr__ honours descriptors)
+    assert instance.x == 1 and "x" not in vars(instance)
 
 
 def test_a_lazily_loaded_account_reads_erased_values_once_its_key_is_destroyed() -> None:
