@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, Select, bindparam, func, literal, or_
 from application.shared.ports import AccessState
 from domain.accounts.values import AccountStatus
 from infrastructure.accounts.tables import account_roles, account_status_counts, accounts, sessions
-from infrastructure.shared.readstore import Page, like_pattern, order_by
+from infrastructure.shared.readstore import Page, like_pattern, one_snapshot, order_by
 from projections.accounts.projection import AccountsProjection
 
 ACCOUNT_SORTS = {
@@ -75,7 +75,7 @@ class AccountsQueries:
         self.engine = engine
 
     def get(self, account_id: UUID) -> AccountRow | None:
-        with self.engine.connect() as conn:
+        with one_snapshot(self.engine) as conn:  # the row and its roles as of the same batch
             row = conn.execute(select(*_PUBLIC_COLUMNS).where(accounts.c.id == account_id)).mappings().first()
             if row is None:
                 return None
@@ -135,7 +135,7 @@ class AccountsQueries:
             # Status alone (or nothing): the projection's kept counts, not a count over the rows.
             kept = [account_status_counts.c.status == status] if status else []
             counting = select(func.coalesce(func.sum(account_status_counts.c.accounts), 0)).where(*kept)
-        with self.engine.connect() as conn:
+        with one_snapshot(self.engine) as conn:  # the total, the page and its roles as of the same batch
             total = int(conn.execute(counting).scalar_one())
             rows = conn.execute(
                 select(*_PUBLIC_COLUMNS)

@@ -547,8 +547,9 @@ def fetch_page(
     offset: int,
     row: type[Row],
 ) -> Page[Row]:
-    """One page of ``query`` in ``ordering`` (rows of the shape ``row``), and the total it would give without paging."""
-    with engine.connect() as conn:
+    """One page of ``query`` in ``ordering`` (rows of the shape ``row``), and the total it would give without paging,
+    both read from one snapshot (a batch committed between them would make the total disagree with the page)."""
+    with one_snapshot(engine) as conn:
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         rows = conn.execute(query.order_by(*ordering).limit(limit).offset(offset)).mappings()
         return Page(items=cast(list[Row], [dict(r) for r in rows]), total=total, limit=limit, offset=offset)
