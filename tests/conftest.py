@@ -93,6 +93,16 @@ def policies_settled(container: Chronicle) -> None:
     eventually(lambda: all(container.board.known(name) >= container.head_position() for name in POLICIES))
 
 
+class Ticks:
+    """A monotonic clock (seconds) the test moves by hand: ``ticks.now += 20``."""
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class Clock:
     """A clock the test moves by hand; commands read it through the container."""
 

@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 from application.shared.ports import PlanEntitlements
 from infrastructure.shared.ratelimit import Quota
 from infrastructure.subscriptions.quotas import PlanQuotas
+from tests.conftest import Ticks
 
 DEFAULT = Quota("account", 600)
 
@@ -21,14 +22,6 @@ class Plans:
     def limits_for(self, account_id: UUID) -> PlanEntitlements:
         self.asked += 1
         return self.plans.get(account_id, PlanEntitlements("free", {"requests_per_minute": 60}))
-
-
-class Ticks:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_member_gets_the_requests_per_minute_of_their_plan() -> None:

@@ -7,18 +7,11 @@ import threading
 
 from infrastructure.shared.breaker import Breaker
 from infrastructure.shared.ratelimit import MemoryWindows, Quota, RateLimiter
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.conftest import Ticks
 
 
 def test_a_window_counts_from_its_first_request_until_it_ends_then_starts_again() -> None:
-    clock = FakeClock()
+    clock = Ticks()
     windows = MemoryWindows(clock)
 
     assert windows.count("a", 60) == (1, 60.0)
@@ -30,7 +23,7 @@ def test_a_window_counts_from_its_first_request_until_it_ends_then_starts_again(
 
 
 def test_the_limiter_allows_the_quota_then_refuses_saying_what_is_left_and_when_it_resets() -> None:
-    clock = FakeClock()
+    clock = Ticks()
     limiter = RateLimiter(MemoryWindows(clock), Breaker("Redis", 5))
     quota = Quota("account", 3, 60)
 
@@ -51,7 +44,7 @@ def test_the_limiter_allows_the_quota_then_refuses_saying_what_is_left_and_when_
 
 
 def test_ended_windows_are_swept_so_the_table_holds_about_one_window_of_keys() -> None:
-    clock = FakeClock()
+    clock = Ticks()
     windows = MemoryWindows(clock)
     for n in range(MemoryWindows.SWEEP_EVERY):
         windows.count(f"address-{n}", 60)
