@@ -12,6 +12,8 @@ costs at most one short socket timeout every few seconds, not one per request.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import math
 import threading
@@ -25,7 +27,11 @@ import redis
 
 from domain.shared.access import Role
 from infrastructure.shared.breaker import Breaker
+from infrastructure.shared.sealing import derive_key
 from infrastructure.shared.settings import Settings
+
+# Redis holds a window's key as a keyed hash: never the client's address or the email a login names.
+WINDOW_KEY_INFO = b"chronicle/ratelimit/window-key/v1"
 
 log = logging.getLogger("chronicle.ratelimit")
 
@@ -122,14 +128,21 @@ class MemoryWindows:
 
 
 class RedisWindows:
-    """Counters every API process shares: SET NX with the window's expiry, INCR, PTTL, in one MULTI/EXEC."""
+    """Counters every API process shares: SET NX with the window's expiry, INCR, PTTL, in one MULTI/EXEC.
 
-    def __init__(self, client: Callable[[], Any], prefix: str) -> None:
+    A window is stored under an HMAC of its key (``secret``, the same in every process): the identifiers it
+    counts (client addresses, the emails logins name) never reach Redis."""
+
+    def __init__(self, client: Callable[[], Any], prefix: str, secret: bytes) -> None:
         self._client = client
         self._prefix = prefix
+        self._secret = secret
+
+    def name(self, key: str) -> str:
+        return f"{self._prefix}:{hmac.new(self._secret, key.encode(), hashlib.sha256).hexdigest()}"
 
     def count(self, key: str, window: int) -> tuple[int, float]:
-        name = f"{self._prefix}:{key}"
+        name = self.name(key)
         pipe = self._client().pipeline(transaction=True)
         pipe.set(name, 0, ex=window, nx=True)
         pipe.incr(name)
@@ -149,7 +162,8 @@ class RateLimiter:
     def from_settings(cls, settings: Settings, breaker: Breaker, client: Callable[[], Any]) -> RateLimiter:
         """Redis (``client``: the request-path client, short timeouts) when ``REDIS_URL`` is set, else memory."""
         if settings.redis_url:
-            return cls(RedisWindows(client, settings.rate_limit_key_prefix), breaker)
+            secret = derive_key(settings.signing_secret(), WINDOW_KEY_INFO)
+            return cls(RedisWindows(client, settings.rate_limit_key_prefix, secret), breaker)
         return cls(MemoryWindows(), breaker)
 
     def hit(self, quota: Quota, *identifiers: str) -> Usage | None:

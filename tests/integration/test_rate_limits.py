@@ -224,14 +224,16 @@ def test_redis_windows_count_in_one_round_trip_with_the_window_as_expiry(redis_u
             raise AssertionError(f"unexpected Redis call {name}")
 
     prefix = f"test-{uuid.uuid4().hex}"
-    windows = RedisWindows(lambda: Counting(), prefix)
+    windows = RedisWindows(lambda: Counting(), prefix, b"k" * 32)
     try:
         assert windows.count("anonymous/120/60/10.0.0.1", 60)[0] == 1
         seen, left = windows.count("anonymous/120/60/10.0.0.1", 60)
         assert seen == 2
         assert 58 < left <= 60
         assert trips == [1, 1]
-        assert 58 < client.ttl(f"{prefix}:anonymous/120/60/10.0.0.1") <= 60  # the window ends by itself
+        assert 58 < client.ttl(windows.name("anonymous/120/60/10.0.0.1")) <= 60  # the window ends by itself
+        stored = [key.decode() for key in client.scan_iter(f"{prefix}:*")]
+        assert len(stored) == 1 and "10.0.0.1" not in stored[0]  # Redis never holds the address
         assert windows.count("anonymous/120/60/10.0.0.2", 60)[0] == 1
     finally:
         for key in client.scan_iter(f"{prefix}:*"):
