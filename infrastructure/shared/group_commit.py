@@ -21,7 +21,6 @@ rolled-back first attempt leaves unused positions behind; positions stay increas
 
 from __future__ import annotations
 
-import _thread
 import contextlib
 import threading
 import time
@@ -107,7 +106,7 @@ class GroupCommitRecorder(ChronicleRecorder):
         with self._lock:
             self._queue.append(mine)
             if self._writing:
-                wake = mine.wake = _thread.allocate_lock()
+                wake = mine.wake = threading.Lock()
                 wake.acquire()
             else:
                 wake = None

@@ -170,17 +170,17 @@ def _closed_by_server(dbapi_connection: Any) -> bool:
     """Whether the server has ended an idle pooled connection, asked of the socket alone (no round trip).
 
     An idle connection has nothing to read unless the server closed it (a restart's FATAL message and
-    FIN, a reset: the socket reads as ready, or fails) or, rarely, sent an unasked notice; either way the
-    connection is not used. A server that vanished without a word still fails the first statement, as a
-    ping would have hung until its timeout.
+    FIN, a reset: the socket reads as ready) or, rarely, sent an unasked notice; either way the connection
+    is not used. A server that vanished without a word still fails the first statement, as a ping would
+    have hung until its timeout.
     """
     if dbapi_connection.closed or dbapi_connection.broken:
         return True
     try:
-        readable, _, failed = io_select.select([dbapi_connection.fileno()], [], [dbapi_connection.fileno()], 0)
-    except (OSError, ValueError):
+        readable, _, _ = io_select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError):  # no socket left to ask
         return True
-    return bool(readable or failed)
+    return bool(readable)
 
 
 def _replace_if_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
