@@ -15,12 +15,14 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
     Recording,
+    Transcoder,
 )
 from eventsourcing.utils import Environment, EnvType
 
 from application.shared.commands import CommandContext, CommandResult
 from application.shared.metadata import DateAsISO, MetadataMapper, recording_metadata
 from application.shared.repository import ChronicleRepository
+from application.shared.transcoder import ChronicleTranscoder
 from domain.shared.errors import ConcurrencyConflict, NotFound, VersionMismatch
 from domain.shared.idempotency import IdempotencyKey, IdempotencyKeyInFlight, RecordedAnswer, idempotency_key_id
 
@@ -40,6 +42,12 @@ class ChronicleApplication(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+
+    def construct_transcoder(self) -> Transcoder:
+        """The library's JSON format, decoded with orjson (``ChronicleTranscoder``)."""
+        transcoder = ChronicleTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=MetadataMapper)
