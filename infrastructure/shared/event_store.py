@@ -362,18 +362,19 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         if topics:
             params.append(list(topics))
         params.append(limit)
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        # Tuple rows: a catch-up reads every event of the log through here (a dict per row showed in its profile).
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row, binary=True) as curs:
             curs.execute(statement, params, prepare=True)
             return [
                 ChainedNotification(
-                    id=row["notification_id"],
-                    originator_id=row["originator_id"],
-                    originator_version=row["originator_version"],
-                    topic=row["topic"],
-                    state=bytes(row["state"]),
-                    chain=bytes(row["chain"]) if row["chain"] is not None else None,
+                    id=position,
+                    originator_id=stream,
+                    originator_version=version,
+                    topic=topic,
+                    state=bytes(state),
+                    chain=bytes(chain) if chain is not None else None,
                 )
-                for row in curs.fetchall()
+                for position, stream, version, topic, state, chain in curs.fetchall()
             ]
 
     def _notification_statement(self, start: bool, inclusive: bool, stop: bool, topics: bool) -> bytes:
