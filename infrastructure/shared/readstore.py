@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import select as io_select
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -194,6 +195,12 @@ def _insert(conn: Connection, table: Table) -> Any:
     return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
+# The statements of the batch writes below are built once per table and shape of row, not per flush: a live
+# follower flushes a few rows a batch, and building the statement (and SQLAlchemy's cache key of a new
+# statement object) cost more than sending it. Bounded: tables and their shapes of row are few.
+_STATEMENTS = 1024
+
+
 def upsert(
     conn: Connection, table: Table, values: Mapping[str, Any] | Sequence[Mapping[str, Any]], key: Sequence[str]
 ) -> None:
@@ -202,40 +209,51 @@ def upsert(
     Many rows go to the server as one executemany statement per shape of row (set of columns).
     """
     rows = [values] if isinstance(values, Mapping) else values
+    dialect, key = conn.dialect.name, tuple(key)
     for columns, group in _by_columns(rows).items():
-        ordered = sorted(columns)
-        arrays = _unnest_arrays(conn, table, ordered, group, key)
-        if arrays is not None:
-            statement = _insert(conn, table).from_select(ordered, select(*(func.unnest(array) for array in arrays)))
-            params: Any = {f"_rows_{name}": [row[name] for row in group] for name in ordered}
-        else:
-            statement, params = _insert(conn, table), group
-        changes = {name: statement.excluded[name] for name in ordered if name not in key}
-        if changes:
-            conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=changes), params)
-        else:
-            conn.execute(statement.on_conflict_do_nothing(index_elements=list(key)), params)
+        ordered = tuple(sorted(columns))
+        unnest = _unnests(dialect, table, ordered, group, key)
+        statement = _upsert_statement(dialect, table, ordered, key, unnest)
+        params: Any = {f"_rows_{name}": [row[name] for row in group] for name in ordered} if unnest else group
+        conn.execute(statement, params)
+
+
+@functools.lru_cache(maxsize=_STATEMENTS)
+def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...], key: tuple[str, ...], unnest: bool) -> Any:
+    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    if unnest and (arrays := _unnest_arrays(table, columns)) is not None:
+        insert = insert.from_select(list(columns), select(*(func.unnest(array) for array in arrays)))
+    changes = {name: insert.excluded[name] for name in columns if name not in key}
+    if changes:
+        return insert.on_conflict_do_update(index_elements=list(key), set_=changes)
+    return insert.on_conflict_do_nothing(index_elements=list(key))
 
 
 # Column types whose values go to PostgreSQL as an array parameter as they are (one cast, no per-row processing).
 _ARRAY_SAFE = (SqlUuid, String, Integer, BigInteger, Boolean, Date, DateTime, Numeric)
 
 
-def _unnest_arrays(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]], key: Sequence[str]
-) -> list[Any] | None:
-    """On PostgreSQL, for many rows with distinct keys: one array parameter per column, to insert them with one
+def _unnests(
+    dialect: str, table: Table, columns: tuple[str, ...], rows: Sequence[Mapping[str, Any]], key: tuple[str, ...]
+) -> bool:
+    """Whether these rows go to PostgreSQL as one array parameter per column, inserted with one
     ``INSERT … SELECT unnest(…)`` (executemany sends and binds every row on its own: most of a catch-up's
-    write cost). None where it does not apply: another dialect, a single row, a key repeated (ON CONFLICT
-    DO UPDATE touches a row once per statement), or a column type without a plain array form.
+    write cost). Not where it does not apply: another dialect, a single row, a key repeated (ON CONFLICT
+    DO UPDATE touches a row once per statement), or a column type without a plain array form."""
+    if dialect != "postgresql" or len(rows) < 2:
+        return False
+    if len({tuple(row[name] for name in key) for row in rows}) < len(rows):
+        return False
+    return _unnest_arrays(table, columns) is not None
+
+
+@functools.lru_cache(maxsize=_STATEMENTS)
+def _unnest_arrays(table: Table, columns: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """One typed array parameter per column, or None when a column's type has no plain array form.
 
     Each array is typed (and cast) as its column's type without a length or precision: an explicit cast to
     ``VARCHAR(n)`` would cut a value too long, where the column's own assignment refuses it, exactly as a
     row-by-row insert does."""
-    if conn.dialect.name != "postgresql" or len(rows) < 2:
-        return None
-    if len({tuple(row[name] for name in key) for row in rows}) < len(rows):
-        return None
     arrays = []
     for name in columns:
         kind = table.c[name].type
@@ -244,7 +262,7 @@ def _unnest_arrays(
             return None
         item: Any = String() if isinstance(base, String) else Numeric() if isinstance(base, Numeric) else kind
         arrays.append(sql_cast(bindparam(f"_rows_{name}", type_=ARRAY(item)), ARRAY(item)))
-    return arrays
+    return tuple(arrays)
 
 
 def increment(
@@ -257,13 +275,23 @@ def increment(
     """
     if not rows:
         return
-    statement = _insert(conn, table)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(key), set_={column: table.c[column] + statement.excluded[column]}
+    adding, removing = _increment_statements(conn.dialect.name, table, tuple(key), column)
+    conn.execute(adding, list(rows))
+    conn.execute(removing, [{f"k_{n}": row[n] for n in key} for row in rows])
+
+
+@functools.lru_cache(maxsize=_STATEMENTS)
+def _increment_statements(dialect: str, table: Table, key: tuple[str, ...], column: str) -> tuple[Any, Any]:
+    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    adding = insert.on_conflict_do_update(
+        index_elements=list(key), set_={column: table.c[column] + insert.excluded[column]}
     )
-    conn.execute(statement, list(rows))
-    at_key = [table.c[name] == bindparam(f"k_{name}") for name in key]
-    conn.execute(delete(table).where(*at_key, table.c[column] == 0), [{f"k_{n}": row[n] for n in key} for row in rows])
+    return adding, delete(table).where(*_at_key(table, key, "k_"), table.c[column] == 0)
+
+
+def _at_key(table: Table, key: tuple[str, ...], prefix: str) -> list[Any]:
+    """``column = :<prefix><column>`` for each column of ``key``."""
+    return [table.c[name] == bindparam(f"{prefix}{name}") for name in key]
 
 
 def _by_columns(rows: Sequence[Mapping[str, Any]]) -> dict[frozenset[str], list[Mapping[str, Any]]]:
@@ -281,10 +309,18 @@ def update_many(conn: Connection, table: Table, key: Sequence[str], changes: Map
         {**values, **dict(zip(names, k if isinstance(k, tuple) else (k,), strict=True))}
         for k, values in changes.items()
     ]
-    at_key = [table.c[name] == bindparam(bound) for name, bound in zip(key, names, strict=True)]
     for columns, group in _by_columns(rows).items():
-        assignments: dict[str, Any] = {name: bindparam(name) for name in columns if name not in names}
-        conn.execute(update(table).where(*at_key).values(assignments), group)
+        conn.execute(_update_statement(table, tuple(key), frozenset(columns.difference(names))), group)
+
+
+@functools.lru_cache(maxsize=_STATEMENTS)
+def _update_statement(table: Table, key: tuple[str, ...], columns: frozenset[str]) -> Any:
+    return update(table).where(*_at_key(table, key, "_key_")).values({name: bindparam(name) for name in columns})
+
+
+@functools.lru_cache(maxsize=_STATEMENTS)
+def _delete_statement(table: Table, key: tuple[str, ...]) -> Any:
+    return delete(table).where(*_at_key(table, key, "k_"))
 
 
 Key = Any  # one column's value, or a tuple of values for a composite key
@@ -337,9 +373,8 @@ class PendingRows:
     def flush(self, conn: Connection) -> None:
         if self.removed:
             names = [f"k_{name}" for name in self.key]
-            at_key = [self.table.c[name] == bindparam(bound) for name, bound in zip(self.key, names, strict=True)]
             params = [dict(zip(names, k if isinstance(k, tuple) else (k,), strict=True)) for k in self.removed]
-            conn.execute(delete(self.table).where(*at_key), params)
+            conn.execute(_delete_statement(self.table, self.key), params)
         if self.added:
             upsert(conn, self.table, list(self.added.values()), self.key)
         if self.changed:

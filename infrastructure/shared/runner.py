@@ -577,13 +577,7 @@ class ProjectionRunner:
 
     def lock_position(self, conn: Connection) -> tuple[int, bool]:
         """The committed position, locked for this batch, and whether a failure is recorded beside it."""
-        tracking, failures = projection_tracking, projection_failures
-        locking = (
-            select(tracking.c.position, failures.c.name.is_not(None))
-            .select_from(tracking.outerjoin(failures, failures.c.name == tracking.c.name))
-            .where(tracking.c.name == self.name)
-            .with_for_update(of=tracking)
-        )
+        locking = self._locking_statement
         row = conn.execute(locking).first()
         if row is None:
             if claim_position(conn, self.name):
@@ -595,6 +589,17 @@ class ProjectionRunner:
                     write_fingerprint(conn, self.name, self.follower.fingerprint)
             row = conn.execute(locking).one()
         return int(row[0]), bool(row[1])
+
+    @functools.cached_property
+    def _locking_statement(self) -> Any:
+        """Built once (every batch locks): a statement object works out its SQL cache key once, not per use."""
+        tracking, failures = projection_tracking, projection_failures
+        return (
+            select(tracking.c.position, failures.c.name.is_not(None))
+            .select_from(tracking.outerjoin(failures, failures.c.name == tracking.c.name))
+            .where(tracking.c.name == self.name)
+            .with_for_update(of=tracking)
+        )
 
     def catch_up(self, progress: Callable[[int], None] | None = None, until: int | None = None) -> int:
         """Run batches until one comes back short (caught up, or at position ``until``); answers how many
