@@ -37,6 +37,7 @@ from bench.core import (
     wipe,
 )
 from bench.http_apps import BASELINE_TABLE
+from bench.proc import CpuMeter
 from bench.scenarios.append import context
 from domain.accounts.values import Profile
 from infrastructure.root import Chronicle
@@ -75,7 +76,8 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(factory: str, database_url: str, log: Path, workers: int, env: dict[str, str]) -> Iterator[int]:
+def serve(factory: str, database_url: str, log: Path, workers: int, env: dict[str, str]) -> Iterator[tuple[int, int]]:
+    """Serve ``factory`` with uvicorn: its port, and the process id of uvicorn (its workers are below it)."""
     port = free_port()
     env = {**os.environ, "BENCH_DATABASE_URL": database_url, **env}
     command = [sys.executable, "-m", "uvicorn", factory, "--host", "127.0.0.1", "--port", str(port)]
@@ -91,7 +93,7 @@ def serve(factory: str, database_url: str, log: Path, workers: int, env: dict[st
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{factory} did not start:\n{log.read_text()}")
             time.sleep(0.1)
-        yield port
+        yield port, server.pid
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -118,13 +120,13 @@ def baseline_env(workers: int) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def project(database_url: str, log: Path, extra: dict[str, str]) -> Iterator[None]:
+def project(database_url: str, log: Path, extra: dict[str, str]) -> Iterator[int]:
     """A projection worker process for the whole scenario, as beside any deployed API."""
     env = {**os.environ, "BENCH_DATABASE_URL": database_url, **extra}
     with log.open("w") as out:
         worker = subprocess.Popen([sys.executable, "-m", "bench.http_apps"], env=env, stdout=out, stderr=out)
     try:
-        yield
+        yield worker.pid
     finally:
         worker.terminate()
         worker.wait(timeout=15)
@@ -207,16 +209,39 @@ def http_commands(config: BenchConfig) -> list[Result]:
         container.close()
     env = {"POSTGRES_POOL_SIZE": "4", "POSTGRES_MAX_OVERFLOW": "2"}  # the projector only reads and folds
     results: list[Result] = []
-    with project(config.database_url, logs / "projector.log", env):
+    with project(config.database_url, logs / "projector.log", env) as projector:
         tokens: list[str] = []
         for workers in worker_counts():
-            results.append(_measure(config, workers, emails, tokens, logs, connections, seconds))
+            results.append(_measure(config, workers, emails, tokens, logs, connections, seconds, projector))
     assert BASELINE_TABLE.startswith("bench_baseline_")
     return results
 
 
+def cpu_note(chronicle: CpuMeter, chronicle_served: int, baseline: CpuMeter, baseline_served: int) -> str:
+    """The bound note: CPU a request of each side's server, of the projection worker and of the database."""
+
+    def ms(seconds: float, served: int) -> str:
+        return f"{seconds / max(1, served) * 1000:.2f} ms"
+
+    return (
+        "bound, CPU an answered request over the same runs (/proc/<pid>/stat): "
+        f"Chronicle's server (uvicorn and its workers) {ms(chronicle.server_seconds, chronicle_served)}, "
+        f"its projection worker {ms(chronicle.beside_seconds, chronicle_served)} (folding the orders into the "
+        f"read models), PostgreSQL {ms(chronicle.database_seconds, chronicle_served)} (every backend of the "
+        f"scratch database); the baseline's server {ms(baseline.server_seconds, baseline_served)}, "
+        f"PostgreSQL {ms(baseline.database_seconds, baseline_served)}"
+    )
+
+
 def _measure(
-    config: BenchConfig, workers: int, emails: list[str], tokens: list[str], logs: Path, connections: int, seconds: int
+    config: BenchConfig,
+    workers: int,
+    emails: list[str],
+    tokens: list[str],
+    logs: Path,
+    connections: int,
+    seconds: int,
+    projector: int,
 ) -> Result:
     chronicle: list[int] = []
     baseline: list[int] = []
@@ -224,6 +249,7 @@ def _measure(
     baseline_latency: list[float] = []
     failures: dict[int, int] = {}
     url = config.database_url
+    database = psycopg.conninfo.conninfo_to_dict(url).get("dbname")
     pools, base_pool = chronicle_env(workers, logs / "metrics"), baseline_env(workers)
     with (
         serve(
@@ -232,20 +258,33 @@ def _measure(
             logs / f"chronicle-{workers}.log",
             workers,
             chronicle_env(workers, logs / "metrics"),
-        ) as chronicle_port,
-        serve(
-            "bench.http_apps:baseline", url, logs / f"baseline-{workers}.log", workers, baseline_env(workers)
-        ) as baseline_port,
+        ) as (chronicle_port, chronicle_pid),
+        serve("bench.http_apps:baseline", url, logs / f"baseline-{workers}.log", workers, baseline_env(workers)) as (
+            baseline_port,
+            baseline_pid,
+        ),
     ):
         if not tokens:  # the tokens stay valid for every server of the run (same secret, same log)
             tokens += [asyncio.run(_login(chronicle_port, email)) for email in emails]
         asyncio.run(_drive(chronicle_port, tokens, 1.0))  # warm both
         asyncio.run(_drive(baseline_port, tokens, 1.0))
+        # What bounds the figure on two shared cores: the CPU each side spends a request, over the same runs.
+        chronicle_cpu, baseline_cpu = (
+            CpuMeter(chronicle_pid, projector, str(database)),
+            CpuMeter(baseline_pid, projector, str(database)),
+        )
+        served = {"chronicle": 0, "baseline": 0}
         for _ in range(config.runs):
+            baseline_cpu.start()
             rate, latencies, statuses = asyncio.run(_drive(baseline_port, tokens, seconds))
+            baseline_cpu.stop()
+            served["baseline"] += sum(statuses.values())
             baseline.append(rate)
             baseline_latency += latencies
+            chronicle_cpu.start()
             rate, latencies, statuses = asyncio.run(_drive(chronicle_port, tokens, seconds))
+            chronicle_cpu.stop()
+            served["chronicle"] += sum(statuses.values())
             chronicle.append(rate)
             chronicle_latency += latencies
             for status, n in statuses.items():
@@ -277,5 +316,6 @@ def _measure(
             latency_note("Chronicle latency", chronicle_latency),
             latency_note("baseline latency", baseline_latency),
             f"non-2xx answers from Chronicle: {failures or 'none'}",
+            cpu_note(chronicle_cpu, served["chronicle"], baseline_cpu, served["baseline"]),
         ],
     )
