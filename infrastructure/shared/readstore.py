@@ -192,7 +192,11 @@ def _replace_if_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: An
 
 def _insert(conn: Connection, table: Table) -> Any:
     """An INSERT that knows ON CONFLICT, in the connection's dialect."""
-    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+    return _insert_for(conn.dialect.name, table)
+
+
+def _insert_for(dialect: str, table: Table) -> Any:
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
 # The statements of the batch writes below are built once per table and shape of row, not per flush: a live
@@ -220,7 +224,7 @@ def upsert(
 
 @functools.lru_cache(maxsize=_STATEMENTS)
 def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...], key: tuple[str, ...], unnest: bool) -> Any:
-    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    insert = _insert_for(dialect, table)
     if unnest and (arrays := _unnest_arrays(table, columns)) is not None:
         insert = insert.from_select(list(columns), select(*(func.unnest(array) for array in arrays)))
     changes = {name: insert.excluded[name] for name in columns if name not in key}
@@ -282,7 +286,7 @@ def increment(
 
 @functools.lru_cache(maxsize=_STATEMENTS)
 def _increment_statements(dialect: str, table: Table, key: tuple[str, ...], column: str) -> tuple[Any, Any]:
-    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    insert = _insert_for(dialect, table)
     adding = insert.on_conflict_do_update(
         index_elements=list(key), set_={column: table.c[column] + insert.excluded[column]}
     )
