@@ -8,8 +8,8 @@ are the same as every earlier version wrote. Decoding parses with orjson, then t
 Where orjson would not read the bytes as the library does, the library's decoder reads them:
 - text orjson refuses (``NaN``, numbers beyond a double's range, lone surrogates, invalid UTF-8);
 - text in which orjson found a float: it reads an integer beyond 64 bits as a float, where ``json`` keeps
-  it exact, and the two cannot be told apart afterwards (Chronicle's events hold no floats: amounts are
-  decimals, stored as text).
+  it exact, and the two cannot be told apart afterwards (few of Chronicle's events hold a float: amounts
+  are decimals, stored as text).
 """
 
 from __future__ import annotations

@@ -362,7 +362,8 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         if topics:
             params.append(list(topics))
         params.append(limit)
-        # Tuple rows: a catch-up reads every event of the log through here (a dict per row showed in its profile).
+        # Binary tuple rows: a catch-up reads every event of the log through here (a dict per row and the bytea's
+        # hex text showed in its profile).
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row, binary=True) as curs:
             curs.execute(statement, params, prepare=True)
             return [
