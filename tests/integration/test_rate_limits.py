@@ -184,8 +184,9 @@ def test_a_redis_that_never_answers_costs_one_short_timeout_then_the_breaker_ski
 
     timeout = Settings.model_fields["redis_request_timeout_seconds"].default
     # The first request waits for the socket timeouts (connect, then read: twice at most); the breaker
-    # then skips Redis, so the others do not wait for it at all.
-    assert max(times) < 2 * timeout + 0.15
+    # then skips Redis, so the others do not wait for it at all (the median says so). The slack on the first
+    # is for a loaded 2-core machine: 0.15 s was passed over by a fresh-clone CI run there (0.289 s).
+    assert max(times) < 2 * timeout + 0.5
     assert sorted(times)[len(times) // 2] < timeout
 
 
