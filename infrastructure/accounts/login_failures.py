@@ -66,15 +66,11 @@ class RedisLoginFailures:
         return f"chronicle:login-failures:{digest}"
 
     def update(self, email_key: str, change: LoginFailuresChange) -> LoginFailures:
-        if not self._breaker.closed:
-            return self._fallback.update(email_key, change)
-        try:
-            state = self._update(self._redis_key(email_key), change)
-        except redis.RedisError as error:
-            self._breaker.failed(type(error).__name__, "login failures are counted in this process's memory")
-            return self._fallback.update(email_key, change)
-        self._breaker.succeeded()
-        return state
+        return self._breaker.attempt(
+            lambda: self._update(self._redis_key(email_key), change),
+            lambda: self._fallback.update(email_key, change),
+            "login failures are counted in this process's memory",
+        )
 
     def _update(self, key: str, change: LoginFailuresChange) -> LoginFailures:
         client = self._client()

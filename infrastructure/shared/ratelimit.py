@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
-import redis
-
 from domain.shared.access import Role
 from infrastructure.shared.breaker import Breaker
 from infrastructure.shared.sealing import derive_key
@@ -168,12 +166,12 @@ class RateLimiter:
 
     def hit(self, quota: Quota, *identifiers: str) -> Usage | None:
         """Count one request against ``quota``; ``None`` when the counters cannot be reached (let it pass)."""
-        if not self._breaker.closed:
+        counted = self._breaker.attempt(
+            lambda: self._windows.count(quota.key(identifiers), quota.window),
+            lambda: None,
+            "rate limits are not enforced; requests are served",
+        )
+        if counted is None:
             return None
-        try:
-            seen, left = self._windows.count(quota.key(identifiers), quota.window)
-        except redis.RedisError as error:
-            self._breaker.failed(type(error).__name__, "rate limits are not enforced; requests are served")
-            return None
-        self._breaker.succeeded()
+        seen, left = counted
         return Usage(quota, seen <= quota.amount, max(0, quota.amount - seen), max(0, math.ceil(left)))

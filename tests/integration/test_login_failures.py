@@ -69,3 +69,24 @@ def test_with_redis_down_failures_are_counted_in_memory() -> None:
 
     with pytest.raises(AccountLocked):
         counter.update("nobody@example.com", _fail)
+
+
+
+def _cut_in_use(client: redis.Redis) -> None:
+    """Leave the client's pooled connection as another thread cutting it in use does: its read buffer
+    closed, its socket kept. The client then raises ValueError, not one of its own errors."""
+    connection = client.connection_pool.get_connection()
+    connection.connect()
+    connection._parser._buffer._buffer.close()
+    client.connection_pool.release(connection)
+
+
+def test_a_pooled_connection_cut_in_use_counts_in_memory_rather_than_failing_the_login(client: redis.Redis) -> None:
+    _cut_in_use(client)
+    with pytest.raises(ValueError, match="closed file"):
+        client.get("k")  # the library's own behaviour, which the counter must survive
+    memory = MemoryLoginFailures()
+    counter = RedisLoginFailures(lambda: client, KEY, Breaker("Redis", 5), fallback=memory)
+
+    assert counter.update("nobody@example.com", _fail).failures == 1
+    assert memory.update("nobody@example.com", lambda s: s).failures == 1

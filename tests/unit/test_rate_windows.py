@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+import redis
+
 from infrastructure.shared.breaker import Breaker
 from infrastructure.shared.ratelimit import MemoryWindows, Quota, RateLimiter
 from tests.conftest import Ticks
@@ -62,3 +65,50 @@ def test_counting_starts_no_thread() -> None:
     for n in range(200):
         windows.count(f"k{n % 7}", 60)
     assert threading.active_count() == before
+
+
+class _CutWindows:
+    """Counters whose store fails the way the Redis client was seen to, ``error`` on every call."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.calls = 0
+
+    def count(self, key: str, window: int) -> tuple[int, float]:
+        self.calls += 1
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        redis.ConnectionError("Connection refused"),
+        redis.TimeoutError("Timeout reading from socket"),
+        ValueError("I/O operation on closed file."),  # a pooled connection cut under a racing request
+        OSError(9, "Bad file descriptor"),
+    ],
+    ids=type,
+)
+def test_a_failing_store_lets_requests_pass_and_is_skipped_until_the_breaker_closes(
+    error: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Ticks()
+    windows = _CutWindows(error)
+    limiter = RateLimiter(windows, Breaker("Redis", 5, clock))
+    quota = Quota("address", 3, 60)
+
+    assert [limiter.hit(quota, "ada") for _ in range(3)] == [None, None, None]
+    assert windows.calls == 1  # skipped while the breaker is open
+    clock.now += 5
+    assert limiter.hit(quota, "ada") is None
+    assert windows.calls == 2
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Redis cannot be reached ({type(error).__name__}): rate limits are not enforced; requests are served"
+    ]
+
+
+def test_an_error_that_is_not_the_stores_is_not_taken_for_an_outage() -> None:
+    limiter = RateLimiter(_CutWindows(KeyError("a bug")), Breaker("Redis", 5, Ticks()))
+
+    with pytest.raises(KeyError):
+        limiter.hit(Quota("address", 3, 60), "ada")
