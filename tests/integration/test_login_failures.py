@@ -71,7 +71,6 @@ def test_with_redis_down_failures_are_counted_in_memory() -> None:
         counter.update("nobody@example.com", _fail)
 
 
-
 def _cut_in_use(client: redis.Redis) -> None:
     """Leave the client's pooled connection as another thread cutting it in use does: its read buffer
     closed, its socket kept. The client then raises ValueError, not one of its own errors."""
