@@ -12,6 +12,8 @@ idempotency key), so a command or job that runs twice is charged once:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -23,6 +25,7 @@ from eventsourcing.utils import EnvType
 
 from application.shared.application import ChronicleApplication
 from application.shared.commands import SYSTEM_ACTOR, CommandContext, CommandResult
+from application.shared.locks import KeyedLocks, LocalLocks
 from application.subscriptions.ports import PaymentGateway
 from domain.shared.errors import ConcurrencyConflict, NotFound
 from domain.shared.unique_key import UniqueKey, unique_id
@@ -126,9 +129,13 @@ class SubscriptionsApplication(ChronicleApplication):
         env: EnvType | None = None,
         *,
         shares_log_with: ChronicleApplication | None = None,
+        locks: KeyedLocks | None = None,
     ) -> None:
         super().__init__(env, shares_log_with=shares_log_with)
         self.gateway = gateway
+        # Held by every command that charges, from its load to its save (application/shared/locks.py): of two
+        # that race on one subscription the second decides on what the first wrote, and is charged for that.
+        self.locks: KeyedLocks = locks or LocalLocks()
         self.ladder = ladder or DunningLadder()
         self.free_plan = free_plan or FreePlanConfig()
 
@@ -244,10 +251,20 @@ class SubscriptionsApplication(ChronicleApplication):
 
     def subscription_of(self, account_id: UUID) -> Subscription:
         """The account's live (else latest) subscription; ``SubscriptionNotFound`` if it never had one."""
+        return self.subscription(self._subscription_id_of(account_id))
+
+    @contextmanager
+    def _holding(self, account_id: UUID) -> Iterator[Subscription]:
+        """The account's subscription, loaded under its lock, held until the block ends (the owner's commands)."""
+        subscription_id = self._subscription_id_of(account_id)
+        with self.locks.hold(subscription_id):
+            yield self.subscription(subscription_id)
+
+    def _subscription_id_of(self, account_id: UUID) -> UUID:
         subscription_id = self.subscription_id_of(account_id)
         if subscription_id is None:
             raise SubscriptionNotFound("The account has no subscription")
-        return self.subscription(subscription_id)
+        return subscription_id
 
     def _slot(self, account_id: UUID) -> SubscriptionSlot | None:
         try:
@@ -298,15 +315,19 @@ class SubscriptionsApplication(ChronicleApplication):
 
     def change_subscription_plan(self, ctx: CommandContext, account_id: UUID, plan_code: str) -> CommandResult:
         """Upgrade now (prorated, charged before it applies), or downgrade at the period end."""
-        sub = self.subscription_of(account_id)
         plan = self.plan(plan_code)
+        with self._holding(account_id) as sub:
+            return self._change_plan(ctx, sub, plan)
+
+    def _change_plan(self, ctx: CommandContext, sub: Subscription, plan: Plan) -> CommandResult:
         change = sub.plan_change(plan, ctx.now)
         if not (change.immediate and change.total > 0):
             sub.change_plan(plan, change, now=ctx.now)
             return self._save(ctx, sub)
         if sub.payment_method is not None:
             # Asked before anything is written: a declined card changes nothing. The id is the
-            # subscription's version and the plan, so a retry of this request is not charged again.
+            # subscription's version and the plan, so a retry of this request is not charged again;
+            # the subscription's lock, held since the load, keeps that version current until the save.
             first = PaymentAttempt(
                 invoice_id=uuid4(),  # not used by the gateway
                 attempt_id=attempt_id_for(sub.id, change.invoice_key, 1),
@@ -325,33 +346,33 @@ class SubscriptionsApplication(ChronicleApplication):
         return self._save(ctx, sub, *self._attempt_claims(sub, attempt, status, ctx.now))
 
     def cancel_subscription(self, ctx: CommandContext, account_id: UUID, at_period_end: bool) -> CommandResult:
-        sub = self.subscription_of(account_id)
-        sub.cancel(at_period_end=at_period_end, now=ctx.now)
-        return self._save(ctx, sub)
+        with self._holding(account_id) as sub:
+            sub.cancel(at_period_end=at_period_end, now=ctx.now)
+            return self._save(ctx, sub)
 
     def revoke_cancellation(self, ctx: CommandContext, account_id: UUID) -> CommandResult:
-        sub = self.subscription_of(account_id)
-        sub.revoke_cancellation(now=ctx.now)
-        return self._save(ctx, sub)
+        with self._holding(account_id) as sub:
+            sub.revoke_cancellation(now=ctx.now)
+            return self._save(ctx, sub)
 
     def pause_subscription(self, ctx: CommandContext, account_id: UUID) -> CommandResult:
-        sub = self.subscription_of(account_id)
-        sub.pause(now=ctx.now)
-        return self._save(ctx, sub)
+        with self._holding(account_id) as sub:
+            sub.pause(now=ctx.now)
+            return self._save(ctx, sub)
 
     def resume_subscription(self, ctx: CommandContext, account_id: UUID) -> CommandResult:
-        sub = self.subscription_of(account_id)
-        sub.resume(now=ctx.now)
-        return self._save(ctx, sub)
+        with self._holding(account_id) as sub:
+            sub.resume(now=ctx.now)
+            return self._save(ctx, sub)
 
     def update_payment_method(self, ctx: CommandContext, account_id: UUID, payment_method: str) -> CommandResult:
         """A new payment method; an invoice waiting for payment (incomplete, past due, unpaid) is charged at once."""
-        sub = self.subscription_of(account_id)
-        sub.update_payment_method(payment_method=payment_method, now=ctx.now)
-        extra: list[Aggregate] = []
-        if sub.collectable:
-            extra = self._collect(sub, sub.next_attempt(), at=ctx.now, now=ctx.now)
-        return self._save(ctx, sub, *extra)
+        with self._holding(account_id) as sub:
+            sub.update_payment_method(payment_method=payment_method, now=ctx.now)
+            extra: list[Aggregate] = []
+            if sub.collectable:
+                extra = self._collect(sub, sub.next_attempt(), at=ctx.now, now=ctx.now)
+            return self._save(ctx, sub, *extra)
 
     # --- the jobs ---------------------------------------------------------------------------------
 
@@ -362,7 +383,11 @@ class SubscriptionsApplication(ChronicleApplication):
         from the subscription and its invoice, so a rerun (or a racing run) is charged once, and
         of two racing runs one saves while the other finds nothing left to do.
         """
-        sub = self.subscription(subscription_id)
+        with self.locks.hold(subscription_id):
+            return self._advance(ctx, self.subscription(subscription_id), as_of)
+
+    def _advance(self, ctx: CommandContext, sub: Subscription, as_of: datetime) -> AdvanceOutcome:
+        subscription_id = sub.id
         actions: list[str] = []
         extra: list[Aggregate] = []
         for _ in range(MAX_MOVES_PER_ADVANCE):
@@ -496,11 +521,12 @@ class SubscriptionsApplication(ChronicleApplication):
                     return self.record(ctx, SubscriptionSlot.open(account_id=account_id, now=ctx.now))
                 if slot.subscription_id is None:
                     return None
-                sub = self.subscription(slot.subscription_id)
-                if sub.status in ENDED:
-                    return None
-                sub.end_with_account(now=ctx.now)
-                return self._save(ctx, sub)
+                with self.locks.hold(slot.subscription_id):
+                    sub = self.subscription(slot.subscription_id)
+                    if sub.status in ENDED:
+                        return None
+                    sub.end_with_account(now=ctx.now)
+                    return self._save(ctx, sub)
             except ConcurrencyConflict:
                 continue
         raise ConcurrencyConflict(f"The subscription of account {account_id} kept changing")

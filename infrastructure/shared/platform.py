@@ -11,8 +11,10 @@ from sqlalchemy import Engine
 
 from application.shared.application import ChronicleApplication, EventLog
 from application.shared.commands import Clock
+from application.shared.locks import KeyedLocks, LocalLocks
 from infrastructure.shared.event_store import ChronicleRecorder
 from infrastructure.shared.jobs import Jobs
+from infrastructure.shared.locks import PostgresLocks
 from infrastructure.shared.personal_data import PersonalDataKeys, PostgresKeyStore, SqlKeyStore, pii_keys
 from infrastructure.shared.readstore import create_read_engine, read_position
 from infrastructure.shared.runner import Announcer, LogTail, PositionBoard, Wakeups
@@ -56,6 +58,14 @@ class Platform:
         and ROLLBACK round trips around them (each statement reads its own snapshot at READ COMMITTED
         either way). Anything that writes uses ``read_engine``'s transactions."""
         return self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @functools.cached_property
+    def stream_locks(self) -> KeyedLocks:
+        """Locks for commands that charge before they save (application/shared/locks.py): advisory locks on the
+        read store's PostgreSQL, every process's, through the request pool; on a SQLite store, this process's."""
+        if self.read_engine.dialect.name == "postgresql":
+            return PostgresLocks(self.read_engine)
+        return LocalLocks()
 
     def joins_log(self, app: ChronicleApplication) -> None:
         """A context's application over the one log: its saves wake this process's followers at once."""

@@ -72,6 +72,7 @@ def wire_subscriptions(
         ),
         platform.env,
         shares_log_with=platform.log,
+        locks=platform.stream_locks,
     )
     platform.joins_log(app)
     free = PlanEntitlements(FREE_PLAN_CODE, settings.free_plan_limits())

@@ -15,8 +15,9 @@ from sqlalchemy import delete
 from application.shared.commands import CommandResult
 from application.subscriptions.application import AdvanceOutcome, free_subscription_id
 from application.subscriptions.ports import PaymentGateway
+from domain.shared.errors import DomainError
 from domain.subscriptions.errors import AlreadySubscribed
-from domain.subscriptions.subscription import S, attempt_id_for
+from domain.subscriptions.subscription import S, Subscription, attempt_id_for
 from infrastructure.root import Chronicle
 from infrastructure.shared.readstore import projection_tracking
 from infrastructure.subscriptions.gateway import SqlOfflineGateway
@@ -177,3 +178,35 @@ def test_one_webhook_delivered_eight_times_at_once_is_applied_once(container: Ch
     assert len(applied) == 1 and applied[0].changed
     assert topics(container, "Subscription.PaymentSucceeded", sub_id) == 1
     assert subs.subscription(sub_id).status == S.ACTIVE
+
+
+def test_racing_upgrades_to_two_plans_from_two_processes_charge_only_for_changes_that_apply(
+    make_container: ContainerFactory, clock: Clock
+) -> None:
+    # Every racer loads the subscription on pro and is charged before it saves; without a lock held from the
+    # load to the save, the losers' saves were refused after their charges were made.
+    here, there = make_container(), make_container()
+    with_pro_plan(here, clock)
+    for code, price in (("business", "50.00"), ("team", "80.00")):
+        here.subscriptions.create_plan(
+            context(clock), code=code, name=code.title(), price=Decimal(price), currency="USD", interval="month"
+        )
+    account = uuid4()
+    sub_id = here.subscriptions.subscribe(context(clock), account, "pro", "pm_ok").id
+
+    def upgrade(i: int) -> CommandResult:
+        container = (here, there)[i % 2]
+        return container.subscriptions.change_subscription_plan(
+            context(clock), account, ("business", "team")[i // 2 % 2]
+        )
+
+    outcomes = race(8, upgrade)
+
+    assert not [o for o in outcomes if not isinstance(o, (CommandResult, DomainError))], outcomes
+    events = [here.subscriptions.mapper.to_domain_event(s) for s in here.log.recorder.select_events(sub_id)]
+    paid = {e.attempt_id for e in events if isinstance(e, Subscription.PaymentSucceeded)}
+    gateway = here.services[PaymentGateway]
+    assert isinstance(gateway, SqlOfflineGateway)
+    charged = {c.attempt_id for c in gateway.charges(account)}
+    assert charged == paid  # no charge without the change it paid for
+    assert len(paid) >= 2  # the first period and at least one upgrade

@@ -3,13 +3,14 @@ commands, the jobs' ``advance`` (idempotent, charged once), webhooks, and the fr
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
 
-from application.shared.commands import CommandContext
+from application.shared.commands import CommandContext, CommandResult
 from application.subscriptions.application import (
     FreePlanConfig,
     SubscriptionsApplication,
@@ -17,6 +18,7 @@ from application.subscriptions.application import (
 )
 from application.subscriptions.closed_accounts_policy import ClosedAccountsPolicy
 from application.subscriptions.free_plan_policy import FreePlanPolicy
+from application.subscriptions.ports import Charge
 from domain.accounts.account import Account
 from domain.shared.errors import DomainError
 from domain.subscriptions.errors import (
@@ -329,6 +331,64 @@ def test_a_declined_upgrade_changes_nothing_and_a_retry_with_another_card_is_a_n
     app.change_subscription_plan(ctx(T0 + days(1)), account, "pro")
     assert app.subscription(sub_id).plan_code == "pro"
     assert [c.status for c in gateway.charges(account)] == ["declined", "succeeded"]
+
+
+class HeldGateway(MemoryGateway):
+    """After ``hold_next()``, the next charge waits (at most 5 s) until ``go_on`` is set: its command is then
+    between its load and its save."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held = False
+        self.charging = threading.Event()
+        self.go_on = threading.Event()
+
+    def hold_next(self) -> None:
+        self.held = True
+
+    def charge(self, attempt_id: UUID, account_id: UUID, amount: Decimal, currency: str, payment_method: str) -> Charge:
+        if self.held:
+            self.held = False
+            self.charging.set()
+            self.go_on.wait(5)
+        return super().charge(attempt_id, account_id, amount, currency, payment_method)
+
+
+def test_of_two_racing_upgrades_to_two_plans_each_charge_is_for_a_change_that_applies() -> None:
+    # Both loaded the subscription on pro before either saved: the second must decide on the first's plan,
+    # not be charged for a change that its lost save then drops (it was, before subscriptions took a lock).
+    gateway = HeldGateway()
+    app = a_app(gateway)
+    app.create_plan(ctx(), code="team", name="Team", price=Decimal("80.00"), currency="USD", interval="month")
+    account = uuid4()
+    sub_id = app.subscribe(ctx(), account, "pro", "pm_ok").id
+    half = app.subscription(sub_id).period_start + days(15)
+    outcomes: dict[str, object] = {}
+    gateway.hold_next()
+
+    def upgrade(plan: str) -> None:
+        try:
+            outcomes[plan] = app.change_subscription_plan(ctx(half), account, plan)
+        except DomainError as error:
+            outcomes[plan] = error
+
+    first = threading.Thread(target=upgrade, args=("business",))
+    first.start()
+    assert gateway.charging.wait(5)
+    second = threading.Thread(target=upgrade, args=("team",))
+    second.start()
+    second.join(0.5)  # without the lock it charges and saves in this time; with it, it waits
+    gateway.go_on.set()
+    first.join(10)
+    second.join(10)
+
+    sub = app.subscription(sub_id)
+    events = [app.mapper.to_domain_event(s) for s in app.recorder.select_events(sub_id)]
+    paid = {e.attempt_id for e in events if isinstance(e, Subscription.PaymentSucceeded)}
+    assert all(isinstance(o, CommandResult) for o in outcomes.values()), outcomes
+    assert sub.plan_code == "team"  # business first, then team on top of it
+    assert {c.attempt_id for c in gateway.charges(account)} == paid  # no charge without its change
+    assert len(paid) == 3  # the first period's, then one for each upgrade
 
 
 # --- webhooks -----------------------------------------------------------------------------------------------------
