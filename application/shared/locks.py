@@ -20,6 +20,10 @@ from domain.shared.errors import ConcurrencyConflict
 DEFAULT_WAIT_SECONDS = 10.0
 
 
+def conflict() -> ConcurrencyConflict:
+    return ConcurrencyConflict("Another change of this stream is being made; retry")
+
+
 class KeyedLocks(Protocol):
     """``hold(key)`` waits for the key's lock and holds it for the block; a wait past the bound raises
     ``ConcurrencyConflict`` (answered 409: retry), so a stuck holder never piles requests up."""
@@ -43,7 +47,7 @@ class LocalLocks:
             self._locks[key] = (lock, users + 1)
         try:
             if not lock.acquire(timeout=self._wait_seconds):
-                raise ConcurrencyConflict("Another change of this stream is being made; retry")
+                raise conflict()
             try:
                 yield
             finally:

@@ -57,10 +57,24 @@ class ActiveWorker:
 class Leases:
     """This process's advisory locks, one per projection, on one connection of their own."""
 
-    def __init__(self, conninfo: str, *, namespace: int = LEASE_NAMESPACE, check_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        namespace: int = LEASE_NAMESPACE,
+        check_seconds: float = 2.0,
+        what: str = "projection leases",
+        application_name: str = APPLICATION_NAME_PREFIX,
+        announce: bool = True,
+    ) -> None:
+        """``what`` names the locks in the log; ``announce``: log each lock taken (a projection's, a rebuild's;
+        not the stream locks', taken for every command that charges)."""
         self._conninfo = conninfo
         self._namespace = namespace
         self._check_seconds = check_seconds
+        self._what = what
+        self._application_name = application_name
+        self._announce = announce
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self._held: set[str] = set()
         self._checked_at = 0.0
@@ -87,8 +101,9 @@ class Leases:
                 raise
             if row is not None and row[0]:
                 self._held.add(name)
-                role = "the active worker" if self._namespace == LEASE_NAMESPACE else "the one rebuilding it"
-                log.info("projection %s: this process (%s) is now %s", name, process_identity(), role)
+                if self._announce:
+                    role = "the active worker" if self._namespace == LEASE_NAMESPACE else "the one rebuilding it"
+                    log.info("projection %s: this process (%s) is now %s", name, process_identity(), role)
                 return True
             return False
 
@@ -97,10 +112,10 @@ class Leases:
         conn = self._conn
         if conn is None or conn.closed or conn.broken:
             if self._held:
-                log.warning("projection leases lost with their connection: %s", ", ".join(sorted(self._held)))
+                log.warning("%s lost with their connection: %s", self._what, ", ".join(sorted(self._held)))
             self._held.clear()
             conn = self._conn = psycopg.connect(
-                self._conninfo, autocommit=True, application_name=APPLICATION_NAME_PREFIX + process_identity()
+                self._conninfo, autocommit=True, application_name=self._application_name + process_identity()
             )
             self._checked_at = time.monotonic()
         elif self._held and time.monotonic() - self._checked_at >= self._check_seconds:
@@ -110,9 +125,7 @@ class Leases:
 
     def _lost(self, error: BaseException) -> None:
         if self._held:
-            log.warning(
-                "projection leases lost (%s): %s; standing by", type(error).__name__, ", ".join(sorted(self._held))
-            )
+            log.warning("%s lost (%s): %s", self._what, type(error).__name__, ", ".join(sorted(self._held)))
         self._held.clear()
         conn, self._conn = self._conn, None
         if conn is not None:

@@ -61,11 +61,12 @@ class Platform:
 
     @functools.cached_property
     def stream_locks(self) -> KeyedLocks:
-        """Locks for commands that charge before they save (application/shared/locks.py): advisory locks on the
-        read store's PostgreSQL, every process's, through the request pool; on a SQLite store, this process's."""
-        if self.read_engine.dialect.name == "postgresql":
-            return PostgresLocks(self.read_engine)
-        return LocalLocks()
+        """Locks for commands that charge before they save (application/shared/locks.py): on PostgreSQL advisory
+        locks every process shares (one connection of their own, opened at the first use); on the embedded
+        store, this process's."""
+        if self.settings.embedded:
+            return LocalLocks()
+        return PostgresLocks(self.postgres_conninfo())
 
     def joins_log(self, app: ChronicleApplication) -> None:
         """A context's application over the one log: its saves wake this process's followers at once."""
@@ -78,6 +79,9 @@ class Platform:
         return self.settings.postgres_conninfo()
 
     def close(self) -> None:
+        locks = self.__dict__.get("stream_locks")
+        if isinstance(locks, PostgresLocks):
+            locks.close()
         self.log.close()
         self.read_engine.dispose()
         self.write_engine.dispose()

@@ -257,7 +257,7 @@ class Settings(BaseSettings):
     free_plan_active_flows: int | None = Field(default=1, ge=0, le=10**9, description="unset: unlimited")
     free_plan_open_work_orders: int | None = Field(default=None, ge=0, le=10**9, description="unset: unlimited")
     postgres_pool_size: int = Field(default=2, ge=1, le=100, description="Event-store connections kept open")
-    postgres_max_overflow: int = Field(default=3, ge=0, le=100, description="Event-store connections opened on demand")
+    postgres_max_overflow: int = Field(default=2, ge=0, le=100, description="Event-store connections opened on demand")
     pool_timeout_seconds: int = Field(
         default=3,
         ge=1,

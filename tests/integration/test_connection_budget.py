@@ -20,6 +20,7 @@ STACK = {"api": 2, "projector": 1, "worker": 2, "cli": 1}
 BUDGET = 80  # of PostgreSQL's default max_connections=100, leaving room for psql, backups and monitoring
 LISTENER = 1  # the LISTEN connection a started process keeps
 LEASES = 1  # the projector's advisory-lock connection (one active worker per projection)
+STREAM_LOCKS = 1  # every process's advisory-lock connection for the commands that charge (opened at the first)
 REBUILD = 1  # a process running a rebuild holds its advisory lock on one more (one rebuilding process at a time)
 
 
@@ -30,9 +31,10 @@ def most(engine: Engine) -> int:
 
 
 def most_connections(container: Chronicle) -> int:
-    """The most PostgreSQL connections this process can hold: every pool full, and its listener."""
+    """The most PostgreSQL connections this process can hold: every pool full, its listener and its stream locks."""
     event_store = container.log.recorder.datastore.pool.max_size  # type: ignore[attr-defined]
-    return int(event_store) + most(container.read_engine) + most(container.write_engine) + LISTENER
+    pools = int(event_store) + most(container.read_engine) + most(container.write_engine)
+    return pools + LISTENER + STREAM_LOCKS
 
 
 def test_with_the_default_pools_the_whole_compose_stack_fits_the_budget(container: Chronicle) -> None:

@@ -1,15 +1,19 @@
-"""Keyed locks, in this process and on PostgreSQL (two engines: two processes' pools): one holder of a
-key at a time, other keys free, a wait past the bound refused as a conflict, a failed block lets go."""
+"""Keyed locks, in this process and on PostgreSQL (two sessions, as two processes have): one holder of a
+key at a time, other keys free, a wait past the bound refused as a conflict, a failed block lets go, and a
+holder killed with SIGKILL lets go with its process."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import Engine, create_engine
 
 from application.shared.locks import KeyedLocks, LocalLocks
 from domain.shared.errors import ConcurrencyConflict
@@ -18,23 +22,18 @@ from infrastructure.shared.locks import PostgresLocks
 WAIT = 0.3
 
 
-@pytest.fixture
-def engines(postgres_url: str) -> Iterator[tuple[Engine, Engine]]:
-    url = postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    pair = create_engine(url, pool_size=2), create_engine(url, pool_size=2)
-    yield pair
-    for engine in pair:
-        engine.dispose()
-
-
 @pytest.fixture(params=["local", "postgres"])
-def locks(request: pytest.FixtureRequest) -> tuple[KeyedLocks, KeyedLocks]:
-    """Two handles on one set of locks: the same object in one process, two processes' on PostgreSQL."""
+def locks(request: pytest.FixtureRequest) -> Iterator[tuple[KeyedLocks, KeyedLocks]]:
+    """Two handles on one set of locks: the same object in one process; two processes' on PostgreSQL."""
     if request.param == "local":
         local = LocalLocks(WAIT)
-        return local, local
-    one, other = request.getfixturevalue("engines")
-    return PostgresLocks(one, WAIT), PostgresLocks(other, WAIT)
+        yield local, local
+        return
+    url = request.getfixturevalue("postgres_url")
+    pair = PostgresLocks(url, WAIT), PostgresLocks(url, WAIT)
+    yield pair
+    for locks in pair:
+        locks.close()
 
 
 def test_a_key_has_one_holder_and_the_other_waits_its_turn(locks: tuple[KeyedLocks, KeyedLocks]) -> None:
@@ -89,3 +88,40 @@ def test_the_local_table_forgets_keys_nobody_holds() -> None:
             pass
 
     assert len(locks) == 0
+
+
+HOLDER = """
+import sys, time, uuid
+from infrastructure.shared.locks import PostgresLocks
+with PostgresLocks(sys.argv[1]).hold(uuid.UUID(sys.argv[2])):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_key_held_by_a_process_killed_with_sigkill_is_free_again(postgres_url: str) -> None:
+    key = uuid4()
+    holder = subprocess.Popen(  # noqa: S603 - this interpreter, a script of the test
+        [sys.executable, "-c", HOLDER, postgres_url, str(key)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    here = PostgresLocks(postgres_url, WAIT)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(ConcurrencyConflict), here.hold(key):
+            pass
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        deadline = time.monotonic() + 10
+        while True:  # the server ends the dead process's session when it sees its socket closed
+            try:
+                with here.hold(key):
+                    break
+            except ConcurrencyConflict:
+                assert time.monotonic() < deadline, "the killed holder's lock was never let go"
+    finally:
+        holder.kill()
+        holder.wait(10)
+        here.close()

@@ -28,7 +28,7 @@ from tests.integration.conftest import register, wipe_database
 
 ROOT = Path(__file__).parents[2]
 WORKERS = 2
-EVENT_STORE_POOL = 2 + 3  # POSTGRES_POOL_SIZE + POSTGRES_MAX_OVERFLOW, the defaults
+EVENT_STORE_POOL = 2 + 2  # POSTGRES_POOL_SIZE + POSTGRES_MAX_OVERFLOW, the defaults
 
 
 @dataclass
