@@ -34,7 +34,9 @@ def test_access_states_answer_roles_sessions_revocations_and_bars_as_before(cont
     carol = _member(container, clock, "carol@example.com", ["inspector"])
     container.accounts.log_out(_ctx(clock), session_id=bob.session_id)
     container.accounts.suspend_account(_ctx(clock), carol.account_id, reason="audit")
-    container.runners["accounts"].catch_up()
+    # The container's own runner follows the log in its thread: wait for it (a catch_up from here would run the
+    # same runner object in two threads at once, and a fresh-clone CI run saw it answer before the suspension).
+    assert container.board.wait("accounts", container.head_position(), timeout=10.0)
     state = container.account_queries.access_state
 
     assert state(ada.account_id, ada.session_id) == AccessState(("manager", "operator", "user"), True, False, None)
