@@ -31,6 +31,6 @@ def test_of_twenty_concurrent_registrations_of_one_address_exactly_one_wins(
 
     assert len(set(spellings)) == RACERS
     assert statuses == [201] + [409] * (RACERS - 1)
-    container.runners["accounts"].catch_up()
+    assert container.board.wait("accounts", container.head_position(), timeout=10.0)  # the container's runner
     listed = container.account_queries.search(limit=50, offset=0, sort="email", q="racer@")
     assert listed.total == 1
