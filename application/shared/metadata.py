@@ -17,7 +17,7 @@ get every value opened, as before.
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import fields, is_dataclass, replace
@@ -104,10 +104,20 @@ class MetadataMapper(Mapper[UUID]):
 
     # --- personal fields ------------------------------------------------------------------
 
-    def prefetch_keys(self, subject_ids: Collection[UUID]) -> None:
-        """Ahead of decoding a batch of these streams' events: their personal-data keys in one lookup."""
-        if self.personal is not None and subject_ids:
-            self.personal.prefetch({_uuid(i) for i in subject_ids})
+    def prefetch_keys(
+        self, notifications: Iterable[Notification | StoredEvent], wants: Callable[[str], bool] | None = None
+    ) -> None:
+        """Ahead of decoding a batch or a page of events (those of them ``wants``, by topic): the personal-data
+        keys of their streams in one lookup, for the events that hold personal values. Other events need no
+        key: asking for theirs found none, batch after batch (a work order's stream has no key row)."""
+        if self.personal is None:
+            return
+        holds = holds_personal_values
+        subjects = {
+            _uuid(n.originator_id) for n in notifications if (wants is None or wants(n.topic)) and holds(n.topic)
+        }
+        if subjects:
+            self.personal.prefetch(subjects)
 
     def ensure_keys(self, subject_ids: Collection[UUID]) -> None:
         """Ahead of storing many new streams' events (a bulk load): their personal-data keys made at once."""
@@ -303,6 +313,26 @@ PersonalPaths = tuple[tuple[str, Any, bool], ...]
 # topic below). Every decoded event asks, so they are worked out once; the classes declare them as constants.
 _EVENT_PATHS: dict[type[Any], PersonalPaths | None] = {}
 _STATE_PATHS: dict[str, PersonalPaths] = {}
+
+
+_PERSONAL_TOPICS: dict[str, bool] = {}
+
+
+def holds_personal_values(topic: str) -> bool:
+    """Whether a stored event of ``topic`` may hold sealed personal values: its class declares personal fields,
+    or it is a snapshot (of an aggregate that may declare a personal state). A topic no module defines any
+    more opens nothing (``decode_state``), so it holds none to open."""
+    known = _PERSONAL_TOPICS.get(topic)
+    if known is None:
+        try:
+            cls = resolve_topic(topic)
+        except TopicError:
+            known = False
+        else:
+            snapshot = isinstance(cls, type) and issubclass(cls, Snapshot)
+            known = snapshot or bool(_personal_paths(cls, {})[0])
+        _PERSONAL_TOPICS[topic] = known
+    return known
 
 
 def _personal_paths(cls: type[Any], state: dict[str, Any]) -> tuple[PersonalPaths, str]:

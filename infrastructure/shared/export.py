@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import orjson
@@ -125,7 +125,7 @@ def export_lines(
     position = after
     while until is None or position < until:
         page = recorder.select_notifications(start=position, limit=page_size, stop=until, inclusive_of_start=False)
-        mapper.prefetch_keys({cast(UUID, n.originator_id) for n in page})  # one key lookup a page
+        mapper.prefetch_keys(page)  # one key lookup a page
         for notification in page:
             yield export_line(notification, mapper)
         if len(page) < page_size:

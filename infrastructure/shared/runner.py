@@ -36,8 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
-from uuid import UUID
+from typing import Any
 
 import psycopg
 from eventsourcing.persistence import Notification
@@ -548,8 +547,7 @@ class ProjectionRunner:
         return self.app.recorder.select_notifications(start=start, limit=limit, stop=until)
 
     def _prefetch_keys(self, notifications: Sequence[Notification]) -> None:
-        wants = self.follower.handlers.wants
-        self.app.metadata_mapper.prefetch_keys({cast(UUID, n.originator_id) for n in notifications if wants(n.topic)})
+        self.app.metadata_mapper.prefetch_keys(notifications, self.follower.handlers.wants)
 
     def advance(self, *, defer: bool = False) -> int:
         """Apply the next batch; when it fails, apply its events one per transaction up to the one that

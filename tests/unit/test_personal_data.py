@@ -22,6 +22,7 @@ from application.shared.repository import mutate_each
 from domain.accounts.account import Account
 from domain.accounts.values import Profile
 from domain.shared.personal_data import ERASED, DefersPersonalState
+from domain.shared.unique_key import UniqueKey
 from infrastructure.shared import personal_data
 from infrastructure.shared.personal_data import (
     PREFIX,
@@ -619,3 +620,30 @@ def test_a_snapshot_of_a_lazily_loaded_aggregate_is_sealed_for_the_snapshot_and_
     assert via_snapshot.state["email"] == "Ada@Example.com"
     assert via_snapshot.state["profile"] == Profile("Ada", "King", "+44", "7700900123", date(1815, 12, 10))
     assert app.repository.get(ADA) == project_aggregate(None, app.events.get(ADA))
+
+
+def test_a_batch_asks_for_the_keys_of_the_events_that_hold_personal_values_only() -> None:
+    # A work order's, a claim's, a role's event opens nothing: a batch of them asked for keys no stream has.
+    app = App(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    store = CountingStore()
+    app.metadata_mapper.personal = PersonalDataKeys(MASTER, store, cache_seconds=60)
+    account = an_account()
+    app.save(account)
+    account.assign_role(role="admin", now=NOW)
+    app.save(account, UniqueKey.claim(scope="test", key="k", owner_id=ADA, now=NOW))
+    notifications = app.recorder.select_notifications(start=1, limit=10)
+    personal = [n for n in notifications if n.topic.endswith("Account.Registered")]
+    others = [n for n in notifications if n not in personal]
+    app.metadata_mapper.personal = reader = PersonalDataKeys(MASTER, store, cache_seconds=60)
+    store.batches = store.gets = 0
+
+    app.metadata_mapper.prefetch_keys(others)
+    app.metadata_mapper.prefetch_keys(notifications, wants=lambda topic: "Registered" not in topic)
+    asked_for_none = store.batches
+    app.metadata_mapper.prefetch_keys(notifications)
+    app.metadata_mapper.decode_state(personal[0])
+
+    assert len(personal) == 1 and len(others) == 2
+    assert asked_for_none == 0
+    assert (store.batches, store.gets) == (1, 0)  # the account's key, prefetched, opened its fields
+    assert reader.erased(ADA) is False

@@ -4,7 +4,7 @@ events with who, when and why, and its state at any version or instant."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, cast
+from typing import Annotated
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -88,7 +88,7 @@ def log_events(
     else:
         found = index.page(where, after, limit)
         notifications, has_more, indexed_to = streams.at_positions(found.positions), found.has_more, found.indexed_to
-    log.metadata_mapper.prefetch_keys({cast(UUID, n.originator_id) for n in notifications})  # one key lookup
+    log.metadata_mapper.prefetch_keys(notifications)  # one key lookup
     items = [AuditLogEvent.model_validate(audit_entry(n, log.metadata_mapper)) for n in notifications]
     return AuditLog(
         items=items,
