@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import time
-from uuid import UUID
 
 import psycopg
 
@@ -46,7 +45,7 @@ def decode_rate(container: Chronicle) -> float:
     while notifications := recorder.select_notifications(start=position + 1, limit=batch):
         # The batch's personal-data keys in one lookup, as the runner does (without it, a lookup per account
         # made this "bound" slower than the fold it bounds).
-        mapper.prefetch_keys({UUID(str(n.originator_id)) for n in notifications})
+        mapper.prefetch_keys(notifications)
         for notification in notifications:
             mapper.to_event_and_metadata(notification)
         decoded += len(notifications)
