@@ -468,15 +468,16 @@ class SubscriptionsApplication(ChronicleApplication):
         owner = self._attempt_owner(attempt_id)
         if self.existing([unique_id(scope, event_id)]):
             return GatewayEventOutcome(owner, duplicate=True, changed=False, result=None)
-        sub = self.subscription(owner)
-        changed = sub.settle_pending(attempt_id, outcome, ladder=self.ladder, now=ctx.now)
-        claim = UniqueKey.claim(scope=scope, key=event_id, owner_id=owner, now=ctx.now)
-        try:
-            result = self._save(ctx, sub, claim) if changed else self.record(ctx, claim)
-        except ConcurrencyConflict:
-            if self.existing([claim.id]):
-                return GatewayEventOutcome(owner, duplicate=True, changed=False, result=None)
-            raise
+        with self.locks.hold(owner):  # a charging command on the subscription saves before this, or after
+            sub = self.subscription(owner)
+            changed = sub.settle_pending(attempt_id, outcome, ladder=self.ladder, now=ctx.now)
+            claim = UniqueKey.claim(scope=scope, key=event_id, owner_id=owner, now=ctx.now)
+            try:
+                result = self._save(ctx, sub, claim) if changed else self.record(ctx, claim)
+            except ConcurrencyConflict:
+                if self.existing([claim.id]):
+                    return GatewayEventOutcome(owner, duplicate=True, changed=False, result=None)
+                raise
         return GatewayEventOutcome(owner, duplicate=False, changed=changed, result=result)
 
     def _attempt_owner(self, attempt_id: UUID) -> UUID:

@@ -4,6 +4,7 @@ commands, the jobs' ``advance`` (idempotent, charged once), webhooks, and the fr
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
@@ -411,6 +412,38 @@ def test_a_webhook_settles_a_pending_payment_once(app: SubscriptionsApplication)
     assert (another.duplicate, another.changed) == (False, False)
     assert head(app) == position + 1  # only the second event's id was kept
     assert app.subscription(sub_id).status == S.ACTIVE
+
+
+def test_every_write_of_a_subscription_waits_for_a_command_holding_its_lock(app: SubscriptionsApplication) -> None:
+    account = uuid4()
+    sub_id = app.subscribe(ctx(), account, "pro", "pm_pending").id
+    attempt = app.subscription(sub_id).pending_attempt_id
+    assert attempt is not None
+    writes = {
+        "webhook": lambda: app.apply_gateway_event(ctx(), "offline", "evt_1", "payment_succeeded", attempt),
+        "payment method": lambda: app.update_payment_method(ctx(), account, "pm_ok"),
+        "cancel": lambda: app.cancel_subscription(ctx(), account, at_period_end=True),
+        "revoke": lambda: app.revoke_cancellation(ctx(), account),
+        "advance": lambda: app.advance(ctx(), sub_id, T0),
+        "closing": lambda: app.end_for_closed_account(ctx(), account),
+    }
+    for name, write in writes.items():
+        order: list[str] = []
+        held = threading.Event()
+
+        def holder(held: threading.Event, order: list[str]) -> None:
+            with app.locks.hold(sub_id):
+                held.set()
+                time.sleep(0.1)
+                order.append("holder")
+
+        thread = threading.Thread(target=holder, args=(held, order))
+        thread.start()
+        assert held.wait(5)
+        write()
+        order.append(name)
+        thread.join(5)
+        assert order == ["holder", name]
 
 
 def test_a_failed_pending_renewal_starts_the_dunning(app: SubscriptionsApplication) -> None:
