@@ -289,22 +289,25 @@ class SubscriptionsApplication(ChronicleApplication):
         plan = self.plan(plan_code)
         slot = self._slot(account_id) or SubscriptionSlot.open(account_id=account_id, now=ctx.now)
         sub_id = subscription_id or uuid4()
-        slot.take(sub_id, now=ctx.now)
-        sub = Subscription.start(
-            subscription_id=sub_id, account_id=account_id, plan=plan, payment_method=payment_method, now=ctx.now
-        )
-        try:
-            result = self.record(ctx, sub, slot)
-        except ConcurrencyConflict:
-            current = self._slot(account_id)
-            if current is not None and current.subscription_id is not None:
-                raise AlreadySubscribed(f"Subscription {current.subscription_id} is live") from None
-            raise
-        if sub.open_invoice_id is None:
-            return result
-        # The first payment, once the subscription is stored: a lost race above charged nothing.
-        extra = self._collect(sub, sub.next_attempt(), at=ctx.now, now=ctx.now)
-        return self._save(ctx, sub, *extra)
+        # Held from before the start to the first payment's save: a write of the new subscription (its id is
+        # in the slot once the start is stored) waits for the payment, never makes its save lose.
+        with self.locks.hold(sub_id):
+            slot.take(sub_id, now=ctx.now)
+            sub = Subscription.start(
+                subscription_id=sub_id, account_id=account_id, plan=plan, payment_method=payment_method, now=ctx.now
+            )
+            try:
+                result = self.record(ctx, sub, slot)
+            except ConcurrencyConflict:
+                current = self._slot(account_id)
+                if current is not None and current.subscription_id is not None:
+                    raise AlreadySubscribed(f"Subscription {current.subscription_id} is live") from None
+                raise
+            if sub.open_invoice_id is None:
+                return result
+            # The first payment, once the subscription is stored: a lost race above charged nothing.
+            extra = self._collect(sub, sub.next_attempt(), at=ctx.now, now=ctx.now)
+            return self._save(ctx, sub, *extra)
 
     # --- the owner's commands ----------------------------------------------------------------------
 

@@ -419,7 +419,9 @@ def test_every_write_of_a_subscription_waits_for_a_command_holding_its_lock(app:
     sub_id = app.subscribe(ctx(), account, "pro", "pm_pending").id
     attempt = app.subscription(sub_id).pending_attempt_id
     assert attempt is not None
+    later = uuid4()  # a second account's subscription, started under its id's lock
     writes = {
+        "start": lambda: app.subscribe(ctx(), uuid4(), "pro", "pm_ok", subscription_id=later),
         "webhook": lambda: app.apply_gateway_event(ctx(), "offline", "evt_1", "payment_succeeded", attempt),
         "payment method": lambda: app.update_payment_method(ctx(), account, "pm_ok"),
         "cancel": lambda: app.cancel_subscription(ctx(), account, at_period_end=True),
@@ -431,13 +433,13 @@ def test_every_write_of_a_subscription_waits_for_a_command_holding_its_lock(app:
         order: list[str] = []
         held = threading.Event()
 
-        def holder(held: threading.Event, order: list[str]) -> None:
-            with app.locks.hold(sub_id):
+        def holder(held: threading.Event, order: list[str], key: UUID) -> None:
+            with app.locks.hold(key):
                 held.set()
                 time.sleep(0.1)
                 order.append("holder")
 
-        thread = threading.Thread(target=holder, args=(held, order))
+        thread = threading.Thread(target=holder, args=(held, order, later if name == "start" else sub_id))
         thread.start()
         assert held.wait(5)
         write()
