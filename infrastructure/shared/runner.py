@@ -376,7 +376,6 @@ class ProjectionRunner:
         self._passed: int | None = None  # read past, nothing of it handled, not yet written (> _committed)
         self._pass_due = 0.0
         self.pass_over_seconds = pass_over_seconds
-        self._notify_sql = text("SELECT pg_notify(:channel, :payload)")
 
     @property
     def name(self) -> str:
@@ -519,12 +518,17 @@ class ProjectionRunner:
             first, last = notifications[0].id, notifications[-1].id
             raise EventNotApplied(self.name, first, last, event_type, error) from error
         last = notifications[-1].id
+        if conn.dialect.name == "postgresql":
+            # The new position, the failure's removal and (``announce``) the progress notice, in one statement: the
+            # pass-over's, from the position this batch holds locked. The notice is delivered on commit: API
+            # processes waiting to read their writes wake at once.
+            values = {"expected": position, "last": last, "now": datetime.now(UTC), "payload": f"{self.name}:{last}"}
+            if conn.execute(self._pass_over_statement, values).first() is None:
+                raise RuntimeError(f"projection {self.name}: its locked position {position} was not found to move")
+            return len(notifications), last, failed
         write_position(conn, self.name, last)
         if failed:
             clear_failure(conn, self.name)
-        if self.announce and conn.dialect.name == "postgresql":
-            # Delivered on commit: API processes waiting to read their writes wake at once.
-            conn.execute(self._notify_sql, {"channel": PROGRESS_CHANNEL, "payload": f"{self.name}:{last}"})
         return len(notifications), last, failed
 
     def _read(self, start: int, limit: int, until: int | None) -> Sequence[Notification]:
