@@ -28,6 +28,7 @@ class FaultProxy:
         self.latency = 0.0
         self._listener: socket.socket | None = None
         self._pairs: set[tuple[socket.socket, socket.socket]] = set()
+        self._pumps: dict[tuple[socket.socket, socket.socket], list[threading.Thread]] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -115,10 +116,15 @@ class FaultProxy:
                 continue
             server.settimeout(None)
             pair = (client, server)
+            pumps = [
+                threading.Thread(target=self._pump, args=(pair, source, sink), daemon=True)
+                for source, sink in ((client, server), (server, client))
+            ]
             with self._lock:
                 self._pairs.add(pair)
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(pair, source, sink), daemon=True).start()
+                self._pumps[pair] = pumps
+            for pump in pumps:
+                pump.start()
 
     def _pump(self, pair: tuple[socket.socket, socket.socket], source: socket.socket, sink: socket.socket) -> None:
         try:
@@ -138,16 +144,25 @@ class FaultProxy:
         with self._lock:
             known = pair in self._pairs
             self._pairs.discard(pair)
+            self._pumps.pop(pair, None)
         if known:
             for sock in pair:
                 _drop(sock)
 
     def _drop_all(self) -> None:
+        """Drop every open connection, and return once their resets are sent: a socket closed while its pump
+        thread is still in ``recv`` stays open in the kernel until that ``recv`` returns, so the reset would
+        otherwise go out later, after the test had already sent its next request on a connection thought dead
+        (a fresh-clone CI run on a loaded machine saw that)."""
         with self._lock:
             pairs, self._pairs = list(self._pairs), set()
+            pumps = [pump for pair in pairs for pump in self._pumps.pop(pair, [])]
         for pair in pairs:
             for sock in pair:
                 _drop(sock)
+        for pump in pumps:
+            if pump is not threading.current_thread():
+                pump.join(timeout=5)
 
 
 def _drop(sock: socket.socket) -> None:
