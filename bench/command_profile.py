@@ -30,7 +30,7 @@ import application.shared.repository as repository_module
 from application.shared.metadata import defer_personal_state
 from application.shared.repository import mutate_each
 from bench.backlog import EVENTS_PER_ACCOUNT, account_id, load_backlog
-from bench.core import bench_settings, wipe
+from bench.core import bench_settings, scratch_container, wipe
 from bench.scenarios.append import context
 from domain.accounts.values import Profile
 from infrastructure.root import Chronicle
@@ -48,9 +48,7 @@ def main() -> None:
         fold_ab(args.database_url)
         return
 
-    wipe(args.database_url)
-    container = Chronicle(bench_settings(args.database_url))
-    container.open()
+    container = scratch_container(args.database_url)
     counts = {"opens": 0, "deepcopies": 0}
     original_open = PersonalDataKeys.open
 

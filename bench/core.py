@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 
 from infrastructure import root as _composition_root  # noqa: F401 - imports every read model's tables
+from infrastructure.root import Chronicle
 from infrastructure.shared.readstore import metadata
 from infrastructure.shared.settings import Settings
 
@@ -177,3 +178,11 @@ def ensure_database(database_url: str) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(name))))
+
+
+def scratch_container(database_url: str) -> Chronicle:
+    """A container on the emptied scratch database, opened (wired, no threads): the development tools' start."""
+    wipe(database_url)
+    container = Chronicle(bench_settings(database_url))
+    container.open()
+    return container

@@ -27,7 +27,7 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper, Notification
 
 from bench.backlog import load_backlog
-from bench.core import bench_settings, wipe
+from bench.core import scratch_container
 from bench.scenarios.projection import fresh_read_model
 from infrastructure.root import Chronicle
 from infrastructure.shared.personal_data import PersonalDataKeys
@@ -41,9 +41,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    wipe(args.database_url)
-    container = Chronicle(bench_settings(args.database_url))
-    container.open()
+    container = scratch_container(args.database_url)
     try:
         load_backlog(container.accounts, args.database_url, args.events)
         measure(container, args.rounds)

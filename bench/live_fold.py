@@ -21,10 +21,9 @@ from typing import Any
 
 import psycopg
 
-from bench.core import bench_settings, wipe
+from bench.core import scratch_container
 from bench.scenarios.append import context
 from domain.work_orders.new_order import NewWorkOrder
-from infrastructure.root import Chronicle
 
 ENTRIES_PER_ORDER = 2
 
@@ -34,9 +33,7 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--orders", type=int, default=300)
     args = parser.parse_args()
-    wipe(args.database_url)
-    container = Chronicle(bench_settings(args.database_url))
-    container.open()
+    container = scratch_container(args.database_url)
     try:
         for runner in container.runners.values():
             runner.catch_up()

@@ -30,16 +30,9 @@ log = logging.getLogger("chronicle")
 class Breaker:
     """Open for ``seconds`` after a failure; ``closed`` says whether to try the store now."""
 
-    def __init__(
-        self,
-        store: str,
-        seconds: float,
-        clock: Callable[[], float] = time.monotonic,
-        failures: tuple[type[Exception], ...] = REDIS_FAILURES,
-    ) -> None:
+    def __init__(self, store: str, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.seconds = seconds
-        self.failures = failures
         self._clock = clock
         self._skip_until = 0.0
         self._down = False
@@ -72,7 +65,7 @@ class Breaker:
             return fallback()
         try:
             result = call()
-        except self.failures as error:
+        except REDIS_FAILURES as error:
             self.failed(type(error).__name__, consequence)
             return fallback()
         self.succeeded()

@@ -446,7 +446,7 @@ class ProjectionRunner:
         row lock held across a read: one compare-and-set statement (on PostgreSQL with the failure's removal
         and the progress notice, in one round trip). False when the position is no longer ``expected``
         (another worker, or a rebuild's swap, moved it): nothing is written then."""
-        values = {"expected": expected, "last": last, "now": datetime.now(UTC), "payload": f"{self.name}:{last}"}
+        values = self._move_values(expected, last)
         if self.engine.dialect.name != "postgresql":
             with self.engine.begin() as conn:
                 if conn.execute(self._move_statement, values).first() is None:
@@ -456,6 +456,10 @@ class ProjectionRunner:
         # One statement is atomic on its own: no BEGIN and COMMIT around it.
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             return conn.execute(self._pass_over_statement, values).first() is not None
+
+    def _move_values(self, expected: int, last: int) -> dict[str, Any]:
+        """The parameters of the move from ``expected`` to ``last`` (and of its progress notice)."""
+        return {"expected": expected, "last": last, "now": datetime.now(UTC), "payload": f"{self.name}:{last}"}
 
     @functools.cached_property
     def _move_statement(self) -> Any:
@@ -522,8 +526,7 @@ class ProjectionRunner:
             # The new position, the failure's removal and (``announce``) the progress notice, in one statement: the
             # pass-over's, from the position this batch holds locked. The notice is delivered on commit: API
             # processes waiting to read their writes wake at once.
-            values = {"expected": position, "last": last, "now": datetime.now(UTC), "payload": f"{self.name}:{last}"}
-            if conn.execute(self._pass_over_statement, values).first() is None:
+            if conn.execute(self._pass_over_statement, self._move_values(position, last)).first() is None:
                 raise RuntimeError(f"projection {self.name}: its locked position {position} was not found to move")
             return len(notifications), last, failed
         write_position(conn, self.name, last)
