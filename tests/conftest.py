@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import uuid
@@ -57,6 +58,17 @@ def _release_finished_apps() -> Iterator[None]:
     yield
     for cache in _FASTAPI_CALLABLE_CACHES:
         cache.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_as_found() -> Iterator[None]:
+    """A test that runs a CLI command (``configure_logging``) leaves the root logger as it found it: its handler
+    wrote to the CLI runner's stream, closed when the command returned, and every later record failed on it."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
