@@ -1,0 +1,136 @@
+"""Where the HTTP scenario's server spends its Python CPU (a development tool, not a scenario).
+
+``python -m bench.http_profile --database-url postgresql://.../scratch [--seconds 20] [--connections 32]``
+
+Sets up as the HTTP scenario does (managers logged in, a projection worker beside one uvicorn worker
+process), drives POST /api/v1/work-orders from this process and meanwhile samples the server with
+``py-spy record --gil`` (only the thread holding the GIL, so a sample is Python running, not waiting).
+Prints the throughput with and without the sampler, then the samples by layer: the event loop's part
+(the middleware on the way in, dependency solving, the hand-offs to worker threads, the response
+through the middleware's send wrappers, serialization, routing) against the worker threads' (the
+endpoint's command, the rate limit with its authorization). ``--raw FILE`` keeps py-spy's stacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from bench.core import bench_settings, wipe
+from bench.scenarios import http
+from bench.scenarios.append import context
+from domain.accounts.values import Profile
+from infrastructure.root import Chronicle
+
+# The response's way out: every middleware wraps ``send``; uvicorn's own send is the last of them.
+SEND_WRAPPERS = (
+    "send_with_id",
+    "send_secured",
+    "keep_then_send",
+    "send_with_limits",
+    "CORSMiddleware.send",
+    "send_with_limit",
+    ".sender",
+    "._send",
+    "RequestResponseCycle.send",
+)
+
+
+def layer(frames: list[str]) -> str:
+    """The layer a sampled stack (outermost frame first) is in."""
+    names = [frame.split(" (", 1)[0] for frame in frames]
+
+    def has(*parts: str) -> bool:
+        return any(part in name for name in names for part in parts)
+
+    if has("WorkerThread.run"):
+        if has("_run_sync_endpoint"):
+            return "worker threads: the endpoint (the command: load, decide, save)"
+        if has("rate_limited"):
+            return "worker threads: the rate limit and the token's authorization"
+        return "worker threads: other"
+    if not has("Runner.run"):
+        return "other threads (listener, pools, metrics)"
+    if has(*SEND_WRAPPERS):
+        return "event loop: the response through the middleware's send wrappers"
+    if has("serialize_response"):
+        return "event loop: response validation and serialization"
+    if has("run_sync_in_worker_thread", "to_thread.run_sync", "run_in_threadpool", "get_async_backend"):
+        return "event loop: hand-offs to worker threads (anyio; the rate limit's and the endpoint's)"
+    if has("solve_dependencies"):
+        return "event loop: dependency solving (FastAPI's, the thread hand-offs apart)"
+    if has("Router.__call__"):
+        return "event loop: routing and the request handler"
+    if has("run_asgi"):
+        return "event loop: the middleware on the way in"
+    return "event loop: uvicorn's protocol and the loop itself"
+
+
+def breakdown(raw: Path) -> list[tuple[str, int]]:
+    counts: collections.Counter[str] = collections.Counter()
+    for line in raw.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if stack:
+            counts[layer(stack.split(";"))] += int(samples)
+    return counts.most_common()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True, help="a scratch PostgreSQL database (its tables are dropped)")
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--raw", type=Path, help="keep py-spy's raw stacks here")
+    args = parser.parse_args()
+    spy = shutil.which("py-spy")
+    if spy is None:
+        raise SystemExit("py-spy is not installed (it is in the dev extra: pip install -e '.[dev]')")
+    url = args.database_url
+    wipe(url)
+    emails = [f"http-{i}@example.com" for i in range(args.connections)]
+    container = Chronicle(bench_settings(url))
+    container.open()
+    try:
+        for email in emails:
+            container.accounts.register_account(
+                context(), email=email, password=http.PASSWORD, profile=Profile("Ada", "L"), roles=["manager"]
+            )
+        container.runners["accounts"].catch_up()
+    finally:
+        container.close()
+    logs = Path(tempfile.mkdtemp(prefix="http-profile-"))
+    raw = args.raw or logs / "stacks.raw"
+    projector_env = {"POSTGRES_POOL_SIZE": "4", "POSTGRES_MAX_OVERFLOW": "2"}
+    with (
+        http.project(url, logs / "projector.log", projector_env),
+        http.serve("bench.http_apps:chronicle", url, logs / "chronicle.log", 1, http.chronicle_env(1, logs / "m")) as (
+            port,
+            pid,
+        ),
+    ):
+        tokens = [asyncio.run(http._login(port, email)) for email in emails]
+        asyncio.run(http._drive(port, tokens, 2.0))  # warm
+        plain, _, _ = asyncio.run(http._drive(port, tokens, float(args.seconds)))
+        record = ["record", "--pid", str(pid), "--gil", "--rate", "67", "--format", "raw"]
+        sampler = subprocess.Popen(  # noqa: S603 - the dev extra's profiler, on our own server
+            [spy, *record, "--duration", str(args.seconds), "--output", str(raw)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        sampled, _, statuses = asyncio.run(http._drive(port, tokens, float(args.seconds)))
+        sampler.wait(timeout=args.seconds + 30)
+    print(f"throughput: {plain} req/s unsampled, {sampled} req/s while sampled; answers {statuses}")
+    layers = breakdown(raw)
+    total = sum(n for _, n in layers) or 1
+    print(f"{total} samples holding the GIL (py-spy --gil, 67 Hz, {args.seconds} s)")
+    for name, n in layers:
+        print(f"  {100 * n / total:5.1f} %  {name}")
+
+
+if __name__ == "__main__":
+    main()
