@@ -45,19 +45,24 @@ _TABLES = ("chronicle_events", "chronicle_snapshots", "pii_keys", *(table.name f
 
 # FastAPI keeps process-wide LRU caches (4,096 entries each) keyed by the callables of every app's routes and
 # dependencies, holding them strongly. One app per process, as served, costs nothing; a suite that builds an app
-# (and a Chronicle behind it) per test kept every one alive: 8.6 million tracked objects and 1.6 GB by the fuzz
-# module, full garbage collections of up to 7 s, and a fuzzed request past schemathesis' 10 s read timeout in CI.
+# (and a Chronicle behind it) per test kept every one alive: 8.6 million tracked objects and 1.6 GB by the last
+# e2e modules, full garbage collections of up to 7 s, and a fuzzed request past schemathesis' 10 s read timeout.
 _FASTAPI_CALLABLE_CACHES = [
     cache for cache in vars(fastapi_dependency_models).values() if callable(getattr(cache, "cache_clear", None))
 ]
+
+
+def release_app_caches() -> None:
+    """Drop what FastAPI's caches hold of the apps built so far (tests/integration/test_app_lifetime.py)."""
+    for cache in _FASTAPI_CALLABLE_CACHES:
+        cache.cache_clear()
 
 
 @pytest.fixture(autouse=True)
 def _release_finished_apps() -> Iterator[None]:
     """Each test's apps (and the services they hold) are freed when it ends, not kept by FastAPI's caches."""
     yield
-    for cache in _FASTAPI_CALLABLE_CACHES:
-        cache.cache_clear()
+    release_app_caches()
 
 
 @pytest.fixture(autouse=True)
