@@ -21,11 +21,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from bench.core import bench_settings, wipe
+from bench.core import wipe
 from bench.scenarios import http
-from bench.scenarios.append import context
-from domain.accounts.values import Profile
-from infrastructure.root import Chronicle
 
 # The response's way out: every middleware wraps ``send``; uvicorn's own send is the last of them.
 SEND_WRAPPERS = (
@@ -92,37 +89,26 @@ def main() -> None:
         raise SystemExit("py-spy is not installed (it is in the dev extra: pip install -e '.[dev]')")
     url = args.database_url
     wipe(url)
-    emails = [f"http-{i}@example.com" for i in range(args.connections)]
-    container = Chronicle(bench_settings(url))
-    container.open()
-    try:
-        for email in emails:
-            container.accounts.register_account(
-                context(), email=email, password=http.PASSWORD, profile=Profile("Ada", "L"), roles=["manager"]
-            )
-        container.runners["accounts"].catch_up()
-    finally:
-        container.close()
+    emails = http.seed_managers(url, args.connections)
     logs = Path(tempfile.mkdtemp(prefix="http-profile-"))
     raw = args.raw or logs / "stacks.raw"
-    projector_env = {"POSTGRES_POOL_SIZE": "4", "POSTGRES_MAX_OVERFLOW": "2"}
     with (
-        http.project(url, logs / "projector.log", projector_env),
+        http.project(url, logs / "projector.log", http.PROJECTOR_ENV),
         http.serve("bench.http_apps:chronicle", url, logs / "chronicle.log", 1, http.chronicle_env(1, logs / "m")) as (
             port,
             pid,
         ),
     ):
-        tokens = [asyncio.run(http._login(port, email)) for email in emails]
-        asyncio.run(http._drive(port, tokens, 2.0))  # warm
-        plain, _, _ = asyncio.run(http._drive(port, tokens, float(args.seconds)))
+        tokens = [asyncio.run(http.login(port, email)) for email in emails]
+        asyncio.run(http.drive(port, tokens, 2.0))  # warm
+        plain, _, _ = asyncio.run(http.drive(port, tokens, float(args.seconds)))
         record = ["record", "--pid", str(pid), "--gil", "--rate", "67", "--format", "raw"]
         sampler = subprocess.Popen(  # noqa: S603 - the dev extra's profiler, on our own server
             [spy, *record, "--duration", str(args.seconds), "--output", str(raw)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        sampled, _, statuses = asyncio.run(http._drive(port, tokens, float(args.seconds)))
+        sampled, _, statuses = asyncio.run(http.drive(port, tokens, float(args.seconds)))
         sampler.wait(timeout=args.seconds + 30)
     print(f"throughput: {plain} req/s unsampled, {sampled} req/s while sampled; answers {statuses}")
     layers = breakdown(raw)

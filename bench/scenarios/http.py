@@ -150,7 +150,7 @@ async def _request(
     return int(status_line.split()[1]), await reader.readexactly(length)
 
 
-async def _drive(port: int, tokens: list[str], seconds: float) -> tuple[int, list[float], dict[int, int]]:
+async def drive(port: int, tokens: list[str], seconds: float) -> tuple[int, list[float], dict[int, int]]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     deadline = time.perf_counter() + seconds
@@ -177,7 +177,7 @@ async def _drive(port: int, tokens: list[str], seconds: float) -> tuple[int, lis
     return int(ok / elapsed), latencies, statuses
 
 
-async def _login(port: int, email: str) -> str:
+async def login(port: int, email: str) -> str:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         body = json.dumps({"email": email, "password": PASSWORD}).encode()
@@ -189,27 +189,37 @@ async def _login(port: int, email: str) -> str:
         writer.close()
 
 
+# The projection worker's pool: it only reads and folds.
+PROJECTOR_ENV = {"POSTGRES_POOL_SIZE": "4", "POSTGRES_MAX_OVERFLOW": "2"}
+
+
+def seed_managers(database_url: str, connections: int) -> list[str]:
+    """One manager per connection, registered and folded into the accounts read model (which authorizes
+    bearer tokens): their emails."""
+    emails = [f"http-{i}@example.com" for i in range(connections)]
+    container = Chronicle(bench_settings(database_url))
+    container.open()
+    try:
+        for email in emails:
+            container.accounts.register_account(
+                context(), email=email, password=PASSWORD, profile=Profile("Ada", "L"), roles=["manager"]
+            )
+        container.runners["accounts"].catch_up()
+    finally:
+        container.close()
+    return emails
+
+
 def http_commands(config: BenchConfig) -> list[Result]:
     wipe(config.database_url)
     connections = config.scale(32, 8)
     seconds = config.scale(8, 2)
     logs = Path(bench_settings(config.database_url).data_dir)
-    container = Chronicle(bench_settings(config.database_url))
-    container.open()
-    try:
-        emails = [f"http-{i}@example.com" for i in range(connections)]
-        for email in emails:
-            container.accounts.register_account(
-                context(), email=email, password=PASSWORD, profile=Profile("Ada", "L"), roles=["manager"]
-            )
-        container.runners["accounts"].catch_up()  # the read model authorizes bearer tokens
-        with psycopg.connect(config.database_url, autocommit=True) as conn:
-            create_baseline_events_table(conn, "http")
-    finally:
-        container.close()
-    env = {"POSTGRES_POOL_SIZE": "4", "POSTGRES_MAX_OVERFLOW": "2"}  # the projector only reads and folds
+    emails = seed_managers(config.database_url, connections)
+    with psycopg.connect(config.database_url, autocommit=True) as conn:
+        create_baseline_events_table(conn, "http")
     results: list[Result] = []
-    with project(config.database_url, logs / "projector.log", env) as projector:
+    with project(config.database_url, logs / "projector.log", PROJECTOR_ENV) as projector:
         tokens: list[str] = []
         for workers in worker_counts():
             results.append(_measure(config, workers, emails, tokens, logs, connections, seconds, projector))
@@ -265,9 +275,9 @@ def _measure(
         ),
     ):
         if not tokens:  # the tokens stay valid for every server of the run (same secret, same log)
-            tokens += [asyncio.run(_login(chronicle_port, email)) for email in emails]
-        asyncio.run(_drive(chronicle_port, tokens, 1.0))  # warm both
-        asyncio.run(_drive(baseline_port, tokens, 1.0))
+            tokens += [asyncio.run(login(chronicle_port, email)) for email in emails]
+        asyncio.run(drive(chronicle_port, tokens, 1.0))  # warm both
+        asyncio.run(drive(baseline_port, tokens, 1.0))
         # What bounds the figure on two shared cores: the CPU each side spends a request, over the same runs.
         chronicle_cpu, baseline_cpu = (
             CpuMeter(chronicle_pid, projector, str(database)),
@@ -276,13 +286,13 @@ def _measure(
         served = {"chronicle": 0, "baseline": 0}
         for _ in range(config.runs):
             baseline_cpu.start()
-            rate, latencies, statuses = asyncio.run(_drive(baseline_port, tokens, seconds))
+            rate, latencies, statuses = asyncio.run(drive(baseline_port, tokens, seconds))
             baseline_cpu.stop()
             served["baseline"] += sum(statuses.values())
             baseline.append(rate)
             baseline_latency += latencies
             chronicle_cpu.start()
-            rate, latencies, statuses = asyncio.run(_drive(chronicle_port, tokens, seconds))
+            rate, latencies, statuses = asyncio.run(drive(chronicle_port, tokens, seconds))
             chronicle_cpu.stop()
             served["chronicle"] += sum(statuses.values())
             chronicle.append(rate)
