@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
+import operator
 import select as io_select
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
 from typing import Any, Generic, Protocol, TypeVar, cast
+from uuid import UUID
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -27,6 +33,7 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    column,
     create_engine,
     delete,
     event,
@@ -38,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SqlEnum
 from sqlalchemy import Uuid as SqlUuid
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DisconnectionError
@@ -210,63 +217,91 @@ def upsert(
 ) -> None:
     """Insert the row(s) or overwrite those with the same ``key``: replays stay idempotent.
 
-    Many rows go to the server as one executemany statement per shape of row (set of columns).
+    Many rows go to the server as one statement per shape of row (set of columns): on PostgreSQL one
+    ``INSERT … SELECT … FROM json_to_recordset(…)`` where it applies (``_json_rows``), else an executemany.
     """
     rows = [values] if isinstance(values, Mapping) else values
     dialect, key = conn.dialect.name, tuple(key)
     for columns, group in _by_columns(rows).items():
         ordered = tuple(sorted(columns))
-        unnest = _unnests(dialect, table, ordered, group, key)
-        statement = _upsert_statement(dialect, table, ordered, key, unnest)
-        params: Any = {f"_rows_{name}": [row[name] for row in group] for name in ordered} if unnest else group
-        conn.execute(statement, params)
+        document = _json_rows(dialect, table, ordered, group, key)
+        statement = _upsert_statement(dialect, table, ordered, key, document is not None)
+        conn.execute(statement, {"_rows": document} if document is not None else group)
 
 
 @functools.lru_cache(maxsize=_STATEMENTS)
-def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...], key: tuple[str, ...], unnest: bool) -> Any:
+def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...], key: tuple[str, ...], bulk: bool) -> Any:
     insert = _insert_for(dialect, table)
-    if unnest and (arrays := _unnest_arrays(table, columns)) is not None:
-        insert = insert.from_select(list(columns), select(*(func.unnest(array) for array in arrays)))
+    if bulk and (recordset := _recordset(table, columns)) is not None:
+        insert = insert.from_select(list(columns), select(*(recordset.c[name] for name in columns)))
     changes = {name: insert.excluded[name] for name in columns if name not in key}
     if changes:
         return insert.on_conflict_do_update(index_elements=list(key), set_=changes)
     return insert.on_conflict_do_nothing(index_elements=list(key))
 
 
-# Column types whose values go to PostgreSQL as an array parameter as they are (one cast, no per-row processing).
-_ARRAY_SAFE = (SqlUuid, String, Integer, BigInteger, Boolean, Date, DateTime, Numeric)
+# Column types whose values PostgreSQL reads from a JSON record as they are (one conversion, no per-row processing).
+_BULK_COLUMNS = (SqlUuid, String, Integer, BigInteger, Boolean, Date, DateTime, Numeric)
+# The Python types whose JSON text (orjson's) PostgreSQL reads back as the value a row insert writes (and enums
+# on str or int, ``_written_as_is``). Anything else (a plain enum member, which psycopg writes by its name, a
+# float, another subclass) sends its rows one by one.
+_BULK_VALUES = frozenset({str, int, bool, type(None), UUID, Decimal, date, datetime})
+_values_of = operator.methodcaller("values")
 
 
-def _unnests(
+def _json_rows(
     dialect: str, table: Table, columns: tuple[str, ...], rows: Sequence[Mapping[str, Any]], key: tuple[str, ...]
-) -> bool:
-    """Whether these rows go to PostgreSQL as one array parameter per column, inserted with one
-    ``INSERT … SELECT unnest(…)`` (executemany sends and binds every row on its own: most of a catch-up's
-    write cost). Not where it does not apply: another dialect, a single row, a key repeated (ON CONFLICT
-    DO UPDATE touches a row once per statement), or a column type without a plain array form."""
-    if dialect != "postgresql" or len(rows) < 2:
-        return False
-    if len({tuple(row[name] for name in key) for row in rows}) < len(rows):
-        return False
-    return _unnest_arrays(table, columns) is not None
+) -> str | None:
+    """These rows as one JSON array of objects, for ``INSERT … SELECT … FROM json_to_recordset(…)``; None where
+    that does not apply (another dialect, a single row, a key repeated: ON CONFLICT DO UPDATE touches a row once
+    per statement; a column type without a plain JSON form, a value of another Python type) and the rows go one
+    by one. executemany sends and binds every row on its own (most of a catch-up's write cost); a typed array
+    per column is one parameter too, but psycopg dumps every element of it in Python."""
+    if dialect != "postgresql" or len(rows) < 2 or _recordset(table, columns) is None:
+        return None
+    if len(set(map(operator.itemgetter(*key), rows))) < len(rows):
+        return None
+    kinds = set(map(type, itertools.chain.from_iterable(map(_values_of, rows))))
+    if not kinds <= _BULK_VALUES and not all(map(_written_as_is, kinds - _BULK_VALUES)):
+        return None
+    try:
+        return orjson.dumps(rows, default=_decimal_text).decode()
+    except orjson.JSONEncodeError:  # an integer past 64 bits, text that is not valid Unicode, a row not a dict
+        return None
+
+
+@functools.cache
+def _written_as_is(kind: type) -> bool:
+    """An enum on ``str`` or ``int`` (``StrEnum``, ``class Status(str, Enum)``): psycopg dumps a value by the first
+    class of its type's order that it knows, here ``str`` or ``int`` before ``Enum``, so it writes the member's
+    text or number, which is what orjson writes too."""
+    return issubclass(kind, Enum) and next(base for base in kind.__mro__ if base in (str, int, Enum)) is not Enum
+
+
+def _decimal_text(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError
 
 
 @functools.lru_cache(maxsize=_STATEMENTS)
-def _unnest_arrays(table: Table, columns: tuple[str, ...]) -> tuple[Any, ...] | None:
-    """One typed array parameter per column, or None when a column's type has no plain array form.
+def _recordset(table: Table, columns: tuple[str, ...]) -> Any:
+    """``json_to_recordset(CAST(:_rows AS json)) AS rows(column type, …)``, or None when a column's type has no
+    plain JSON form.
 
-    Each array is typed (and cast) as its column's type without a length or precision: an explicit cast to
-    ``VARCHAR(n)`` would cut a value too long, where the column's own assignment refuses it, exactly as a
-    row-by-row insert does."""
-    arrays = []
+    Each record column is typed as its table column without a length or precision: a ``VARCHAR(n)`` there
+    would cut a value too long, where the table column's own assignment refuses it, exactly as a row-by-row
+    insert does."""
+    typed = []
     for name in columns:
         kind = table.c[name].type
         base = kind.impl if isinstance(kind, TypeDecorator) else kind
-        if not isinstance(base, _ARRAY_SAFE) or isinstance(base, SqlEnum):
+        if not isinstance(base, _BULK_COLUMNS) or isinstance(base, SqlEnum):
             return None
-        item: Any = String() if isinstance(base, String) else Numeric() if isinstance(base, Numeric) else kind
-        arrays.append(sql_cast(bindparam(f"_rows_{name}", type_=ARRAY(item)), ARRAY(item)))
-    return tuple(arrays)
+        plain: Any = String() if isinstance(base, String) else Numeric() if isinstance(base, Numeric) else base
+        typed.append(column(name, plain))
+    document = sql_cast(bindparam("_rows", type_=Text()), JSON)
+    return func.json_to_recordset(document).table_valued(*typed).render_derived(name="rows", with_types=True)
 
 
 def increment(
