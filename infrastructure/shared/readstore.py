@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import operator
 import select as io_select
 from collections import defaultdict
@@ -242,11 +241,20 @@ def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...], key:
 
 # Column types whose values PostgreSQL reads from a JSON record as they are (one conversion, no per-row processing).
 _BULK_COLUMNS = (SqlUuid, String, Integer, BigInteger, Boolean, Date, DateTime, Numeric)
-# The Python types whose JSON text (orjson's) PostgreSQL reads back as the value a row insert writes (and enums
-# on str or int, ``_written_as_is``). Anything else (a plain enum member, which psycopg writes by its name, a
-# float, another subclass) sends its rows one by one.
-_BULK_VALUES = frozenset({str, int, bool, type(None), UUID, Decimal, date, datetime})
-_values_of = operator.methodcaller("values")
+_NONE = type(None)
+# For each of them, the Python types whose JSON text (orjson's) PostgreSQL reads back into it as the value a row
+# insert writes (and enums on str or int where text or integers go, ``_written_as_is``). Anything else (a plain
+# enum member, which psycopg writes by its name; a float; a bool where a number goes, which psycopg casts and
+# JSON does not) sends its rows one by one.
+_BULK_VALUES: tuple[tuple[type, frozenset[type]], ...] = (
+    (SqlUuid, frozenset({UUID, str, _NONE})),
+    (String, frozenset({str, _NONE})),
+    (Boolean, frozenset({bool, _NONE})),
+    (Integer, frozenset({int, _NONE})),  # BigInteger too (a subclass)
+    (Numeric, frozenset({Decimal, int, _NONE})),
+    (DateTime, frozenset({datetime, _NONE})),
+    (Date, frozenset({date, _NONE})),
+)
 
 
 def _json_rows(
@@ -257,17 +265,34 @@ def _json_rows(
     per statement; a column type without a plain JSON form, a value of another Python type) and the rows go one
     by one. executemany sends and binds every row on its own (most of a catch-up's write cost); a typed array
     per column is one parameter too, but psycopg dumps every element of it in Python."""
-    if dialect != "postgresql" or len(rows) < 2 or _recordset(table, columns) is None:
+    if dialect != "postgresql" or len(rows) < 2 or (accepted := _accepted_values(table, columns)) is None:
         return None
     if len(set(map(operator.itemgetter(*key), rows))) < len(rows):
         return None
-    kinds = set(map(type, itertools.chain.from_iterable(map(_values_of, rows))))
-    if not kinds <= _BULK_VALUES and not all(map(_written_as_is, kinds - _BULK_VALUES)):
-        return None
+    for name, (plain, enum_base) in accepted.items():
+        others = set(map(type, map(operator.itemgetter(name), rows))) - plain
+        if others and (enum_base is None or not all(issubclass(k, enum_base) and _written_as_is(k) for k in others)):
+            return None
     try:
         return orjson.dumps(rows, default=_decimal_text).decode()
     except orjson.JSONEncodeError:  # an integer past 64 bits, text that is not valid Unicode, a row not a dict
         return None
+
+
+@functools.lru_cache(maxsize=_STATEMENTS)
+def _accepted_values(table: Table, columns: tuple[str, ...]) -> dict[str, tuple[frozenset[type], Any]] | None:
+    """Per column, the value types that go as JSON, and the enums' base (``str``, ``int``) that may stand in for
+    them; None when a column's type has no plain JSON form."""
+    if _recordset(table, columns) is None:
+        return None
+    accepted = {}
+    for name in columns:
+        kind = table.c[name].type
+        base = kind.impl if isinstance(kind, TypeDecorator) else kind
+        plain = next(values for column_type, values in _BULK_VALUES if isinstance(base, column_type))
+        enums = str if isinstance(base, String) else int if type(base) in (Integer, BigInteger) else None
+        accepted[name] = (plain, enums)
+    return accepted
 
 
 @functools.cache

@@ -174,7 +174,16 @@ def test_values_json_cannot_carry_as_a_row_would_go_row_by_row(engine: Engine) -
     assert [many for _, many in sent] == [True]
     assert sorted(r["name"] for r in stored(engine).values()) == ["ONE", "other"]
 
+    # A bool where a number goes (psycopg's cast takes it, JSON's integer input would not): as a row writes it.
+    with engine.begin() as conn:
+        upsert(conn, things, [row("yes", count=True), row("no", count=False)], ["id"])
+    assert [many for sql, many in sent if sql.startswith("INSERT")] == [True, True]
+    assert sorted((r["name"], r["count"]) for r in stored(engine).values() if r["name"] in ("yes", "no")) == [
+        ("no", 0),
+        ("yes", 1),
+    ]
+
     # An integer past 64 bits (orjson refuses it): the store refuses it as it refuses a single row.
     with pytest.raises(DataError), engine.begin() as conn:
         upsert(conn, things, [row("big", count=2**70), row("small")], ["id"])
-    assert [many for sql, many in sent if sql.startswith("INSERT")] == [True, True]
+    assert [many for sql, many in sent if sql.startswith("INSERT")] == [True, True, True]
