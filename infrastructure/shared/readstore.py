@@ -239,10 +239,9 @@ def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...], key:
     return insert.on_conflict_do_nothing(index_elements=list(key))
 
 
-# Column types whose values PostgreSQL reads from a JSON record as they are (one conversion, no per-row processing).
-_BULK_COLUMNS = (SqlUuid, String, Integer, BigInteger, Boolean, Date, DateTime, Numeric)
 _NONE = type(None)
-# For each of them, the Python types whose JSON text (orjson's) PostgreSQL reads back into it as the value a row
+# The column types whose values PostgreSQL reads from a JSON record as they are (one conversion, no per-row
+# processing), each with the Python types whose JSON text (orjson's) PostgreSQL reads back into it as the value a row
 # insert writes (and enums on str or int where text or integers go, ``_written_as_is``). Anything else (a plain
 # enum member, which psycopg writes by its name; a float; a bool where a number goes, which psycopg casts and
 # JSON does not) sends its rows one by one.
@@ -255,6 +254,13 @@ _BULK_VALUES: tuple[tuple[type, frozenset[type]], ...] = (
     (DateTime, frozenset({datetime, _NONE})),
     (Date, frozenset({date, _NONE})),
 )
+_BULK_COLUMNS = tuple(column_type for column_type, _ in _BULK_VALUES)
+
+
+def _column_type(table: Table, name: str) -> Any:
+    """The column's type as the store sees it (a decorator's underlying type)."""
+    kind = table.c[name].type
+    return kind.impl if isinstance(kind, TypeDecorator) else kind
 
 
 def _json_rows(
@@ -287,10 +293,9 @@ def _accepted_values(table: Table, columns: tuple[str, ...]) -> dict[str, tuple[
         return None
     accepted = {}
     for name in columns:
-        kind = table.c[name].type
-        base = kind.impl if isinstance(kind, TypeDecorator) else kind
+        base = _column_type(table, name)
         plain = next(values for column_type, values in _BULK_VALUES if isinstance(base, column_type))
-        enums = str if isinstance(base, String) else int if type(base) in (Integer, BigInteger) else None
+        enums = str if isinstance(base, String) else int if isinstance(base, Integer) else None
         accepted[name] = (plain, enums)
     return accepted
 
@@ -319,8 +324,7 @@ def _recordset(table: Table, columns: tuple[str, ...]) -> Any:
     insert does."""
     typed = []
     for name in columns:
-        kind = table.c[name].type
-        base = kind.impl if isinstance(kind, TypeDecorator) else kind
+        base = _column_type(table, name)
         if not isinstance(base, _BULK_COLUMNS) or isinstance(base, SqlEnum):
             return None
         plain: Any = String() if isinstance(base, String) else Numeric() if isinstance(base, Numeric) else base
