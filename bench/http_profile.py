@@ -9,6 +9,8 @@ Prints the throughput with and without the sampler, then the samples by layer: t
 (the middleware on the way in, dependency solving, the hand-offs to worker threads, the response
 through the middleware's send wrappers, serialization, routing) against the worker threads' (the
 endpoint's command, the rate limit with its authorization). ``--raw FILE`` keeps py-spy's stacks.
+``--projector`` samples the projection worker beside the server instead, and prints the functions most
+often on its sampled stacks (each counted once a stack) and the ones most often running (the leaf).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import collections
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -77,14 +80,43 @@ def breakdown(raw: Path) -> list[tuple[str, int]]:
     return counts.most_common()
 
 
+def _function(frame: str) -> str:
+    """``name (file.py)`` of a py-spy frame ``name (path/to/file.py:line)``: one entry for all its lines."""
+    name, _, where = frame.partition(" (")
+    return f"{name} ({where.rsplit('/', 1)[-1].rsplit(':', 1)[0].rstrip(')')})" if where else name
+
+
+def functions(raw: Path, top: int = 30) -> None:
+    """The functions most often on a sampled stack (inclusive) and most often its leaf (self), by share."""
+    inclusive: collections.Counter[str] = collections.Counter()
+    leaf: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if not stack:
+            continue
+        frames = [_function(frame) for frame in stack.split(";")]
+        n = int(samples)
+        total += n
+        leaf[frames[-1]] += n
+        for frame in set(frames):
+            inclusive[frame] += n
+    print(f"{total} samples holding the GIL")
+    for title, counts in (("on the stack", inclusive), ("running (leaf)", leaf)):
+        print(title)
+        for name, n in counts.most_common(top):
+            print(f"  {100 * n / max(total, 1):5.1f} %  {name}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True, help="a scratch PostgreSQL database (its tables are dropped)")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--raw", type=Path, help="keep py-spy's raw stacks here")
+    parser.add_argument("--projector", action="store_true", help="sample the projection worker, not the server")
     args = parser.parse_args()
-    spy = shutil.which("py-spy")
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if spy is None:
         raise SystemExit("py-spy is not installed (it is in the dev extra: pip install -e '.[dev]')")
     url = args.database_url
@@ -93,7 +125,7 @@ def main() -> None:
     logs = Path(tempfile.mkdtemp(prefix="http-profile-"))
     raw = args.raw or logs / "stacks.raw"
     with (
-        http.project(url, logs / "projector.log", http.PROJECTOR_ENV),
+        http.project(url, logs / "projector.log", http.PROJECTOR_ENV) as projector,
         http.serve("bench.http_apps:chronicle", url, logs / "chronicle.log", 1, http.chronicle_env(1, logs / "m")) as (
             port,
             pid,
@@ -102,7 +134,8 @@ def main() -> None:
         tokens = [asyncio.run(http.login(port, email)) for email in emails]
         asyncio.run(http.drive(port, tokens, 2.0))  # warm
         plain, _, _ = asyncio.run(http.drive(port, tokens, float(args.seconds)))
-        record = ["record", "--pid", str(pid), "--gil", "--rate", "67", "--format", "raw"]
+        target = projector if args.projector else pid
+        record = ["record", "--pid", str(target), "--gil", "--rate", "67", "--format", "raw"]
         sampler = subprocess.Popen(  # noqa: S603 - the dev extra's profiler, on our own server
             [spy, *record, "--duration", str(args.seconds), "--output", str(raw)],
             stdout=subprocess.DEVNULL,
@@ -111,6 +144,9 @@ def main() -> None:
         sampled, _, statuses = asyncio.run(http.drive(port, tokens, float(args.seconds)))
         sampler.wait(timeout=args.seconds + 30)
     print(f"throughput: {plain} req/s unsampled, {sampled} req/s while sampled; answers {statuses}")
+    if args.projector:
+        functions(raw)
+        return
     layers = breakdown(raw)
     total = sum(n for _, n in layers) or 1
     print(f"{total} samples holding the GIL (py-spy --gil, 67 Hz, {args.seconds} s)")
