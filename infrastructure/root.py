@@ -471,6 +471,7 @@ class Chronicle:
             announcer=platform.announcer,
             batch_size=self.settings.projection_batch_size,
             poll_seconds=self.settings.projection_poll_seconds,
+            gather_seconds=self.settings.projection_gather_seconds,
             retry_seconds=self.settings.projection_retry_seconds,
             retry_max_seconds=self.settings.projection_retry_max_seconds,
             standby_seconds=self.settings.projection_standby_seconds,
