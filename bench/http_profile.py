@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench.core import wipe
@@ -71,12 +72,18 @@ def layer(frames: list[str]) -> str:
     return "event loop: uvicorn's protocol and the loop itself"
 
 
-def breakdown(raw: Path) -> list[tuple[str, int]]:
-    counts: collections.Counter[str] = collections.Counter()
+def stacks(raw: Path) -> Iterator[tuple[list[str], int]]:
+    """Each sampled stack of py-spy's raw output (outermost frame first) and how many samples it had."""
     for line in raw.read_text().splitlines():
         stack, _, samples = line.rpartition(" ")
         if stack:
-            counts[layer(stack.split(";"))] += int(samples)
+            yield stack.split(";"), int(samples)
+
+
+def breakdown(raw: Path) -> list[tuple[str, int]]:
+    counts: collections.Counter[str] = collections.Counter()
+    for frames, n in stacks(raw):
+        counts[layer(frames)] += n
     return counts.most_common()
 
 
@@ -91,12 +98,8 @@ def functions(raw: Path, top: int = 30) -> None:
     inclusive: collections.Counter[str] = collections.Counter()
     leaf: collections.Counter[str] = collections.Counter()
     total = 0
-    for line in raw.read_text().splitlines():
-        stack, _, samples = line.rpartition(" ")
-        if not stack:
-            continue
-        frames = [_function(frame) for frame in stack.split(";")]
-        n = int(samples)
+    for stack, n in stacks(raw):
+        frames = [_function(frame) for frame in stack]
         total += n
         leaf[frames[-1]] += n
         for frame in set(frames):
