@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import psycopg
 
 from infrastructure import root as _composition_root  # noqa: F401 - imports every read model's tables
 from infrastructure.root import Chronicle
+from infrastructure.shared.collector import tune_collector
 from infrastructure.shared.readstore import metadata
 from infrastructure.shared.settings import Settings
 
@@ -98,6 +101,19 @@ def timed(action: Callable[[], Any]) -> float:
 
 BENCH_JWT_SECRET = "bench-secret-not-the-development-default-0123"  # noqa: S105  a scratch database's
 BENCH_PII_MASTER_KEY = "bench-pii-master-key-not-for-real-data-0123456789"
+
+
+@contextlib.contextmanager
+def chronicle_collector(settings: Settings) -> Iterator[None]:
+    """This bench process's garbage collector as a Chronicle process sets it once started (``tune_collector``,
+    ``GC_YOUNG_THRESHOLD``) while the block runs; the interpreter's again after it, for the baselines."""
+    before = gc.get_threshold()
+    tune_collector(settings.gc_young_threshold)
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
 
 
 def bench_settings(database_url: str | None, **overrides: Any) -> Settings:

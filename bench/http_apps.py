@@ -1,7 +1,8 @@
 """The two ASGI apps the HTTP scenario serves with uvicorn (the same worker count and uvicorn options).
 
-``chronicle`` is the product's app from its own factory, logging one JSON line per request as
-``chronicle serve`` does; ``baseline`` is a minimal FastAPI app doing one INSERT per request.
+``chronicle`` is the product's app from its own factory, logging one JSON line per request and setting
+its process's garbage collector as ``chronicle serve`` does; ``baseline`` is a minimal FastAPI app doing one
+INSERT per request.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def chronicle() -> Any:
     from interfaces.http.app import create_app
 
     configure_logging("INFO")
-    return create_app(bench_settings(os.environ["BENCH_DATABASE_URL"]))
+    return create_app(bench_settings(os.environ["BENCH_DATABASE_URL"]), tune_process=True)
 
 
 def projector() -> None:
@@ -28,8 +29,12 @@ def projector() -> None:
     authorization reads the accounts read model, which must follow the log (logins, and the head moving)."""
     from bench.core import bench_settings
     from infrastructure.root import Chronicle
+    from infrastructure.shared.collector import tune_collector
 
-    Chronicle(bench_settings(os.environ["BENCH_DATABASE_URL"])).run_projections_forever()
+    chronicle = Chronicle(bench_settings(os.environ["BENCH_DATABASE_URL"]))
+    chronicle.open()
+    tune_collector(chronicle.settings.gc_young_threshold)
+    chronicle.run_projections_forever()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""Child process of the rebuild scenario: reset + catch up, reporting wall time and peak RSS as JSON."""
+"""Child process of the rebuild scenario: reset + catch up, reporting wall time and peak RSS as JSON.
+
+It starts as the CLI's rebuild does: the stores opened, then the garbage collector set (``GC_YOUNG_THRESHOLD``)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import time
 
 from bench.core import bench_settings
 from infrastructure.root import Chronicle
+from infrastructure.shared.collector import tune_collector
 
 
 def peak_rss_mib() -> float:
@@ -19,6 +22,7 @@ def main() -> None:
     database_url, quarter = sys.argv[1], int(sys.argv[2])
     container = Chronicle(bench_settings(database_url))
     container.open()
+    tune_collector(container.settings.gc_young_threshold)  # as `chronicle projections rebuild` does
     runner = container.runners["accounts"]
     seen = {"consumed": 0, "peak_at_quarter": 0.0}
 

@@ -27,6 +27,7 @@ from infrastructure.root import Chronicle
 from infrastructure.shared import checkpoints as chain_keys
 from infrastructure.shared.chain import verify_export
 from infrastructure.shared.chain_log import Checkpoints
+from infrastructure.shared.collector import tune_collector
 from infrastructure.shared.export import AuditExporter
 from infrastructure.shared.jobs import broker_url
 from infrastructure.shared.log_format import configure_logging, logging_config
@@ -36,7 +37,7 @@ from infrastructure.shared.runner import EventNotApplied
 from infrastructure.shared.settings import Settings, StartupRefused
 from infrastructure.shared.startup import probe_database
 
-APP_FACTORY = "interfaces.http.app:create_app"
+APP_FACTORY = "interfaces.http.app:serve_app"
 
 app = typer.Typer(help="Chronicle: event-sourced CQRS backend.", no_args_is_help=True, add_completion=False)
 projections_app = typer.Typer(help="Inspect and rebuild projections.", no_args_is_help=True)
@@ -154,6 +155,7 @@ def project(
     signal.signal(signal.SIGINT, stop)
     with refusals():
         chronicle.open()
+    tune_collector(chronicle.settings.gc_young_threshold)
     console.print(f"Projecting: {', '.join(chronicle.runners)}")
     chronicle.run_projections_forever()
 
@@ -252,6 +254,7 @@ def rebuild(
     chronicle = Chronicle(checked_settings())
     with refusals():
         chronicle.open()
+    tune_collector(chronicle.settings.gc_young_threshold)
     try:
         rebuilds = chronicle.rebuilds
         if name not in rebuilds.rebuildable():

@@ -10,7 +10,7 @@ import time
 import psycopg
 
 from bench.backlog import load_backlog
-from bench.core import BenchConfig, Result, bench_settings, median, wipe
+from bench.core import BenchConfig, Result, bench_settings, chronicle_collector, median, wipe
 from bench.library import ProfilesView, library_catch_up, open_library, seed
 from infrastructure.accounts.tables import ACCOUNT_TABLES
 from infrastructure.root import Chronicle
@@ -85,12 +85,17 @@ def catch_up(config: BenchConfig) -> list[Result]:
     view = ProfilesView(peer.factory.datastore)  # type: ignore[attr-defined]
     view.create_table()
     try:
-        chronicle, baseline, decoding, library = [], [], [], []
+        chronicle, baseline, decoding, library, untuned = [], [], [], [], []
         for _ in range(config.runs):
             baseline.append(cursor_read_rate(config.database_url))
-            decoding.append(decode_rate(container))
-            rate, consumed = fold_rate(container)
+            # Chronicle folds in a process of its own (`chronicle project`, a server's worker), which sets its
+            # garbage collector once started: so do its fold and its bound here. Then the same fold again with
+            # the interpreter's collector, which the baselines run with.
+            with chronicle_collector(container.settings):
+                decoding.append(decode_rate(container))
+                rate, consumed = fold_rate(container)
             chronicle.append(rate)
+            untuned.append(fold_rate(container)[0])
             began = time.perf_counter()
             folded = library_catch_up(peer, view)
             library.append(folded / (time.perf_counter() - began))
@@ -112,6 +117,10 @@ def catch_up(config: BenchConfig) -> list[Result]:
                 f"accounts projection, batch size {container.settings.projection_batch_size}; "
                 "each run starts from new, empty read-model tables and folds the whole backlog",
                 "Chronicle runs: " + ", ".join(f"{x:,.0f}" for x in chronicle),
+                f"its garbage collector as a Chronicle process sets it (GC_YOUNG_THRESHOLD "
+                f"{container.settings.gc_young_threshold:,}, start-up objects frozen); the same fold with the "
+                f"interpreter's collector, as the baselines run: {median(untuned):,.0f} events/s (runs: "
+                f"{', '.join(f'{x:,.0f}' for x in untuned)})",
                 "baseline runs: " + ", ".join(f"{x:,.0f}" for x in baseline),
                 f"bound: reading the same events through the recorder and decoding each one (no handler, no "
                 f"writes) runs at {median(decoding):,.0f} events/s = {median(decoding) / base:.2f} x baseline "

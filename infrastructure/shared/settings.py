@@ -147,6 +147,15 @@ class Settings(BaseSettings):
         "after that one began, so the commands saved meanwhile share one read-model transaction: less CPU per "
         "command under load, up to this much more staleness (0: a batch per wake-up)",
     )
+    gc_young_threshold: int = Field(
+        default=50_000,
+        ge=0,
+        le=10_000_000,
+        description="In each long-running process (`chronicle serve`'s workers, `chronicle project`, `chronicle "
+        "projections rebuild`): once started, the objects alive are frozen out of the garbage collector's walks and "
+        "its young generation is collected every this many allocations, not 700 (0: the interpreter's collector "
+        "as it is)",
+    )
     ready_max_lag: int = Field(default=10_000, ge=0)
 
     group_commit: bool = Field(

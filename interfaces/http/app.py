@@ -15,6 +15,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from application.work_orders.importing import MAX_UPLOAD_BYTES
 from infrastructure.root import Chronicle
+from infrastructure.shared.collector import tune_collector
 from infrastructure.shared.settings import Settings
 from interfaces.http import accounts, flows, inventory, operations, subscriptions, trades, work_orders
 from interfaces.http.shared import idempotency, problems
@@ -46,8 +47,11 @@ ROUTERS = (
 )
 
 
-def create_app(settings: Settings | None = None, *, root: Chronicle | None = None) -> FastAPI:
-    """Build the API. Pass a started ``root`` to share one (tests); otherwise the lifespan owns one."""
+def create_app(
+    settings: Settings | None = None, *, root: Chronicle | None = None, tune_process: bool = False
+) -> FastAPI:
+    """Build the API. Pass a started ``root`` to share one (tests); otherwise the lifespan owns one.
+    ``tune_process``: the app has a process of its own (``serve_app``), whose collector it sets once started."""
     configured = root.settings if root is not None else settings or Settings()
 
     @asynccontextmanager
@@ -56,6 +60,8 @@ def create_app(settings: Settings | None = None, *, root: Chronicle | None = Non
         chronicle = root or Chronicle(configured)
         if owned:
             chronicle.start()
+        if tune_process:
+            tune_collector(configured.gc_young_threshold)
         app.state.services = chronicle.services
         try:
             yield
@@ -98,3 +104,9 @@ def create_app(settings: Settings | None = None, *, root: Chronicle | None = Non
     app.add_middleware(SecurityHeadersMiddleware, cacheable_prefixes=(DOCS_ASSETS,))
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=configured.forwarded_allow_ips)
     return app
+
+
+def serve_app() -> FastAPI:
+    """What ``chronicle serve`` runs in each worker process (uvicorn's factory): the API from the environment,
+    which sets the process's garbage collector once started (``GC_YOUNG_THRESHOLD``)."""
+    return create_app(tune_process=True)
