@@ -62,7 +62,7 @@ lint: install-dev ## Run ruff (lint and format check) and mypy strict over every
 BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/chronicle_bench
 BENCH_ARGS ?=
 
-bench: install-dev ## Run every benchmark scenario (25 min to an hour on 2 cores) and write docs/benchmarks.md
+bench: install-dev ## Run every benchmark scenario (20 min to an hour on 2 cores) and write docs/benchmarks.md
 	$(BIN)/python -m bench --database-url $(BENCH_DATABASE_URL) --output docs/benchmarks.md $(BENCH_ARGS)
 
 bench-quick: install-dev ## Smoke-run every benchmark scenario at tiny sizes (seconds; timings not meaningful)

@@ -154,6 +154,7 @@ def chronicle_settings_record() -> dict[str, str]:
         "projection_batch_size",
         "postgres_pool_size",
         "postgres_max_overflow",
+        "gc_young_threshold",
     )
     return {f"chronicle {name}": str(getattr(settings, name)) for name in names}
 
