@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import psycopg
+from eventsourcing.postgres import PostgresAggregateRecorder
 
 from application.shared.commands import CommandContext
 from application.shared.metadata import recording_metadata
@@ -27,6 +28,7 @@ from bench.library import open_library, seed
 from domain.accounts.account import Account
 from domain.accounts.values import Profile
 from infrastructure.root import Chronicle
+from infrastructure.shared.event_store import ChronicleRecorder
 
 
 def run_writers(writers: int, per_writer: int, command: Callable[[int, int], None]) -> tuple[float, list[float]]:
@@ -66,29 +68,42 @@ def profile_payload(container: Chronicle, account_id: UUID) -> tuple[str, bytes]
 
 
 class RawStatements:
-    """One connection per writer: the baseline's INSERT, and the floor (a command's own statements, raw)."""
+    """One connection per writer: the baseline's INSERT, and the floor (a command's own statements, raw).
 
-    SNAPSHOT = "SELECT * FROM chronicle_snapshots WHERE originator_id = %s ORDER BY originator_version DESC LIMIT 1"
-    EVENTS = "SELECT * FROM chronicle_events WHERE originator_id = %s ORDER BY originator_version"
-    # What the recorder sends for a save: one call of its append function (lock, chain, insert, NOTIFY).
-    APPEND = "SELECT chronicle_events_append(%s::uuid[], %s::int8[], %s::text[], %s::bytea[])"
+    The floor sends what the recorder sends for a command, taken from it: the load (the latest snapshot, the
+    events after it and the stream's key row, one statement) and the save of one event (one call of the append
+    function: lock, chain, insert, NOTIFY)."""
 
-    def __init__(self, database_url: str, writers: int, table: str, topic: str, state: bytes) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        writers: int,
+        table: str,
+        topic: str,
+        state: bytes,
+        floor_of: Chronicle | None = None,
+    ) -> None:
         self.connections = [psycopg.connect(database_url, autocommit=True) for _ in range(writers)]
         self.insert = f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES (%s, 1, %s, %s)"  # noqa: S608
         self.topic, self.state = topic, state
+        self.load = self.append = b""
+        if floor_of is not None:  # the floor's statements, as ``floor_of``'s recorder composes them
+            recorder, snapshots = floor_of.log.recorder, floor_of.accounts.snapshots
+            assert isinstance(recorder, ChronicleRecorder) and snapshots is not None
+            assert isinstance(snapshots.recorder, PostgresAggregateRecorder)
+            assert isinstance(recorder.append_one_statement, bytes)
+            self.load, self.append = recorder.load_statement(snapshots.recorder), recorder.append_one_statement
 
     def baseline(self, writer: int, n: int) -> None:
         """Single-row INSERT + commit of the same payload."""
         self.connections[writer].execute(self.insert, (uuid4(), self.topic, self.state), prepare=True)
 
     def floor(self, writer: int, n: int) -> None:
-        """What a command sends, without the application: two reads, then the append function's one call."""
+        """What a command sends, without the application: the load's statement, then the append function's call."""
         conn = self.connections[writer]
-        stream = account_id(n)
-        conn.execute(self.SNAPSHOT, (stream,), prepare=True).fetchall()
-        conn.execute(self.EVENTS, (stream,), prepare=True).fetchall()
-        conn.execute(self.APPEND, ([uuid4()], [1], [self.topic], [self.state]), prepare=True).fetchall()
+        assert self.load, "RawStatements(floor_of=...) composes the floor's statements"
+        conn.execute(self.load, {"id": account_id(n)}, prepare=True).fetchall()
+        conn.execute(self.append, (uuid4(), 1, self.topic, self.state), prepare=True).fetchall()
 
     def close(self) -> None:
         for conn in self.connections:
@@ -114,7 +129,7 @@ def scenario(writers: int) -> Callable[[BenchConfig], list[Result]]:
             topic, state = profile_payload(container, account_id(0))
             with psycopg.connect(config.database_url, autocommit=True) as conn:
                 table = create_baseline_events_table(conn, "append")
-            raw = RawStatements(config.database_url, writers, table, topic, state)
+            raw = RawStatements(config.database_url, writers, table, topic, state, floor_of=container)
             try:
 
                 def command(writer: int, n: int) -> None:
@@ -168,8 +183,9 @@ def scenario(writers: int) -> Callable[[BenchConfig], list[Result]]:
                     "accounts of six events at most, written beforehand with COPY",
                     "Chronicle runs: " + ", ".join(f"{x:.0f}" for x in chronicle),
                     "baseline runs: " + ", ".join(f"{x:.0f}" for x in baseline),
-                    f"floor: a command's own statements sent raw (snapshot SELECT, events SELECT, then the append "
-                    f"function's one call: lock, chain, insert, NOTIFY, commit), {writers} connection{plural}: "
+                    f"floor: a command's own statements sent raw, as the recorder composes them (the load's one "
+                    f"SELECT: snapshot, events and key row; then the append function's one call: lock, chain, "
+                    f"insert, NOTIFY, commit), {writers} connection{plural}: "
                     f"{median(floor):.0f}/s = "
                     f"{median(floor) / base:.2f} x baseline (runs: {', '.join(f'{x:.0f}' for x in floor)})",
                     f"Python CPU per command in the bench process: {cpu / commands * 1e6:.0f} µs "

@@ -420,10 +420,8 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         self._load_statements.clear()
 
     @retry_lost_connections
-    def select_snapshot_and_events(
-        self, originator_id: UUID, snapshots: PostgresAggregateRecorder
-    ) -> tuple[StoredEvent | None, Sequence[StoredEvent]]:
-        """The stream's latest snapshot (if any) and its events after it, in one prepared statement."""
+    def load_statement(self, snapshots: PostgresAggregateRecorder) -> bytes:
+        """The load's one statement with ``snapshots`` beside the log (parameter ``id``, the stream), composed once."""
         statement = self._load_statements.get(snapshots.events_table_name)
         if statement is None:
             statement = self._load_statements[snapshots.events_table_name] = (
@@ -436,6 +434,13 @@ class ChronicleRecorder(PostgresApplicationRecorder):
                 )
                 .as_bytes(None)
             )
+        return statement
+
+    def select_snapshot_and_events(
+        self, originator_id: UUID, snapshots: PostgresAggregateRecorder
+    ) -> tuple[StoredEvent | None, Sequence[StoredEvent]]:
+        """The stream's latest snapshot (if any) and its events after it, in one prepared statement."""
+        statement = self.load_statement(snapshots)
         # Rows as tuples (snapshot, originator_version, topic, state): no dict of column names built per row.
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(statement, {"id": originator_id}, prepare=True)
