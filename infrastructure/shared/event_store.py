@@ -419,7 +419,6 @@ class ChronicleRecorder(PostgresApplicationRecorder):
         self._keys_table, self._keys_sink = table, sink
         self._load_statements.clear()
 
-    @retry_lost_connections
     def load_statement(self, snapshots: PostgresAggregateRecorder) -> bytes:
         """The load's one statement with ``snapshots`` beside the log (parameter ``id``, the stream), composed once."""
         statement = self._load_statements.get(snapshots.events_table_name)
@@ -436,6 +435,7 @@ class ChronicleRecorder(PostgresApplicationRecorder):
             )
         return statement
 
+    @retry_lost_connections
     def select_snapshot_and_events(
         self, originator_id: UUID, snapshots: PostgresAggregateRecorder
     ) -> tuple[StoredEvent | None, Sequence[StoredEvent]]:
